@@ -1,0 +1,1 @@
+"""The small library every service uses: messaging, storage, identity, auth, config."""
