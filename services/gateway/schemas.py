@@ -1,0 +1,90 @@
+"""Schemas the gateway itself owns: partners, inbox queries, errors, health."""
+
+from __future__ import annotations
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+
+
+class PartnerRequestSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    code = fields.String(required=True, validate=validate.Regexp(r"^[A-Z][A-Z0-9]{1,15}$"))
+    kind = fields.String(required=True, validate=validate.OneOf(["hospital", "city_platform"]))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    level = fields.Integer(
+        load_default=None, allow_none=True, strict=True, validate=validate.OneOf([1, 2, 3])
+    )
+
+    @validates_schema
+    def hospitals_have_a_level(self, data, **kwargs):
+        if data["kind"] == "hospital" and data.get("level") is None:
+            raise ValidationError({"level": ["required for a hospital (1, 2 or 3)"]})
+
+
+class PartnerCreatedSchema(Schema):
+    code = fields.String()
+    secret = fields.String()
+
+
+class InboxQuerySchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    id_number = fields.String(required=True)
+
+
+class InboxMessageSchema(Schema):
+    id = fields.String()
+    ref = fields.String()
+    event_type = fields.String()
+    text = fields.String()
+    created_at = fields.String()
+
+
+class InboxSchema(Schema):
+    messages = fields.List(fields.Nested(InboxMessageSchema))
+
+
+class DeliverySchema(Schema):
+    id = fields.String()
+    event_id = fields.String()
+    event_type = fields.String()
+    ref = fields.String()
+    channel = fields.String()
+    status = fields.String()
+    updated_at = fields.String()
+
+
+class DeliveriesSchema(Schema):
+    deliveries = fields.List(fields.Nested(DeliverySchema))
+
+
+class DeadLetterSchema(Schema):
+    id = fields.String()
+    queue = fields.String()
+    event_id = fields.String()
+    event_type = fields.String()
+    attempts = fields.Integer()
+    error = fields.String()
+    status = fields.String()
+    parked_at = fields.String()
+
+
+class DeadLettersSchema(Schema):
+    dead_letters = fields.List(fields.Nested(DeadLetterSchema))
+
+
+class ErrorDetailSchema(Schema):
+    code = fields.String(required=True)
+    message = fields.String(required=True)
+    fields = fields.Dict()
+
+
+class ErrorSchema(Schema):
+    error = fields.Nested(ErrorDetailSchema, required=True)
+
+
+class HealthSchema(Schema):
+    status = fields.String()
+    services = fields.Dict(keys=fields.String(), values=fields.String())

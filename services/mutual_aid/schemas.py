@@ -1,0 +1,127 @@
+"""The mutual-aid contract at the edge (API.md "Mutual aid"): request and response schemas."""
+
+from __future__ import annotations
+
+import re
+
+from marshmallow import (
+    EXCLUDE,
+    RAISE,
+    Schema,
+    ValidationError,
+    fields,
+    validate,
+    validates_schema,
+)
+
+from shared.identity import IdNumber
+from shared.money import Money
+
+ICD10 = re.compile(r"^[A-Z]\d{2}(\.[0-9A-Z]{1,4})?$")
+ORG_CODE = re.compile(r"^LY(-[A-Z]{2}(-\d{4})?)?$")
+CLAIM_STATUSES = ["received", "approved", "rejected", "needs_review", "paid"]
+
+
+class EnrollmentMemberSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    id_number = IdNumber(required=True)
+    name = fields.String(required=True, validate=validate.Length(min=1, max=50))
+    coverage_start = fields.Date(required=True)
+
+
+class EnrollmentRequestSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    period = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    employer_org = fields.String(required=True, validate=validate.Regexp(ORG_CODE))
+    plan = fields.String(required=True, validate=validate.Length(min=1, max=8))
+    enrolled_on = fields.Date(load_default=None)
+    # Members are checked one by one by the service so that one bad row does not
+    # reject the whole list (it is reported in ``rejected`` with its index).
+    members = fields.List(fields.Dict(), required=True, validate=validate.Length(min=1, max=5000))
+
+
+class RejectedMemberSchema(Schema):
+    index = fields.Integer()
+    error = fields.Dict()
+
+
+class EnrollmentResultSchema(Schema):
+    enrolled = fields.Integer()
+    already_enrolled = fields.Integer()
+    rejected = fields.List(fields.Nested(RejectedMemberSchema))
+
+
+class BillFlagsSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    drunk_driving = fields.Boolean(load_default=False)
+    crime = fields.Boolean(load_default=False)
+    third_party_liable = fields.Boolean(load_default=False)
+
+
+class DischargeBillSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    bill_no = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9_-]{1,40}$"))
+    patient_id_number = IdNumber(required=True)
+    patient_name = fields.String(required=True, validate=validate.Length(min=1, max=50))
+    hospital_level = fields.Integer(required=True, strict=True, validate=validate.OneOf([1, 2, 3]))
+    admission_date = fields.Date(required=True)
+    discharge_date = fields.Date(required=True)
+    diagnoses = fields.List(
+        fields.String(
+            validate=validate.Regexp(ICD10, error="must be an ICD-10 code such as K35.8")
+        ),
+        required=True,
+        validate=validate.Length(min=1, max=20),
+    )
+    total_cost = Money(required=True)
+    fund_paid = Money(required=True)
+    self_pay_in_catalogue = Money(required=True)
+    self_pay_out_of_catalogue = Money(required=True)
+    single_disease_code = fields.String(load_default=None, allow_none=True)
+    submitted_on = fields.Date(load_default=None)
+    flags = fields.Nested(BillFlagsSchema, load_default=dict)
+
+    @validates_schema
+    def check_consistency(self, data, **kwargs):
+        errors = {}
+        if data["discharge_date"] < data["admission_date"]:
+            errors["discharge_date"] = ["must not be before admission_date"]
+        if data.get("submitted_on") and data["submitted_on"] < data["discharge_date"]:
+            errors["submitted_on"] = ["must not be before discharge_date"]
+        parts = (
+            data["fund_paid"] + data["self_pay_in_catalogue"] + data["self_pay_out_of_catalogue"]
+        )
+        if parts > data["total_cost"]:
+            errors["total_cost"] = [
+                "must be at least fund_paid + self_pay_in_catalogue + self_pay_out_of_catalogue"
+            ]
+        if errors:
+            raise ValidationError(errors)
+
+
+class BillAcceptedSchema(Schema):
+    claim_id = fields.String()
+    status = fields.String()
+
+
+class ClaimSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    claim_id = fields.String()
+    bill_no = fields.String()
+    hospital_code = fields.String()
+    member_id_number_masked = fields.String()
+    status = fields.String(validate=validate.OneOf(CLAIM_STATUSES))
+    amount = Money(allow_none=True)
+    reason_code = fields.String(allow_none=True)
+    trace = fields.List(fields.String())
+    policy_version = fields.String(allow_none=True)

@@ -1,0 +1,57 @@
+"""Message texts per event type (zh-CN). They never name a diagnosis, a hardship status or
+an amount of hardship aid: they say something happened and where to look."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from shared.money import format_fen
+
+PORTAL = "龙岩市总工会服务平台"
+SIGNATURE = "【龙岩市总工会】"
+
+
+@dataclass(frozen=True)
+class Notice:
+    recipient: str  # the member's ID-number lookup hash; never the number itself
+    ref: str  # the business object the notice is about
+    inbox_text: str
+    sms_text: str
+
+
+class NoTemplate(LookupError):
+    pass
+
+
+def _claim_decided(payload: dict) -> Notice:
+    reference = payload["claim_id"][:8].upper()
+    status = payload["status"]
+    if status == "approved":
+        inbox = (
+            f"您的职工医疗互助补助申请（编号 {reference}）已审核通过，"
+            f"补助金额 {format_fen(payload['amount_fen'])} 元，将随当月批次发放。"
+        )
+    elif status == "rejected":
+        inbox = (
+            f"您的职工医疗互助补助申请（编号 {reference}）未获补助。"
+            f"如有疑问，请联系所在单位工会或登录{PORTAL}查看原因。"
+        )
+    else:
+        inbox = (
+            f"您的职工医疗互助补助申请（编号 {reference}）已受理，正在人工复核，结果将另行通知。"
+        )
+    sms = f"{SIGNATURE}您的职工医疗互助补助申请（编号 {reference}）有新进展，请登录{PORTAL}查看。"
+    return Notice(
+        recipient=payload["member_id_hash"], ref=payload["claim_id"], inbox_text=inbox, sms_text=sms
+    )
+
+
+TEMPLATES = {("mutual_aid", "claim_decided"): _claim_decided}
+
+
+def render(producer: str, event_type: str, payload: dict) -> Notice:
+    try:
+        template = TEMPLATES[(producer, event_type)]
+    except KeyError:
+        raise NoTemplate(f"no notification template for {producer}.{event_type}") from None
+    return template(payload)

@@ -1,0 +1,120 @@
+"""The only code of notifications that speaks pymongo: inbox, delivery log, SMS development sink."""
+
+from __future__ import annotations
+
+from pymongo import DESCENDING
+from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError
+
+from shared.config import Settings
+from shared.crypto import PiiVault
+from shared.events import now_shanghai
+
+
+def delivery_key(event_id: str, recipient: str, channel: str) -> str:
+    """Exactly one message per (event, recipient, channel): this key is the document id."""
+    return f"{event_id}:{recipient}:{channel}"
+
+
+class SmsProviderError(RuntimeError):
+    pass
+
+
+class NotificationStore:
+    def __init__(self, db: Database, settings: Settings):
+        self.settings = settings
+        self.inbox = db["inbox"]
+        self.deliveries = db["deliveries"]
+        self.sms_sink = db["sms_sink"]
+        self.vault = PiiVault.from_settings(settings.pii_encryption_keys, settings.pii_hash_key)
+
+    def ensure_indexes(self) -> None:
+        self.inbox.create_index(
+            [("recipient", 1), ("created_at", DESCENDING)], name="recipient_created_idx"
+        )
+        self.deliveries.create_index([("ref", 1)], name="ref_idx")
+
+    def _record(self, key: str, fields: dict) -> None:
+        self.deliveries.update_one({"_id": key}, {"$set": fields}, upsert=True)
+
+    def deliver_inbox(
+        self, *, event_id: str, event_type: str, recipient: str, ref: str, text: str
+    ) -> bool:
+        """Put the message in the worker's inbox once; returns False if it was already there."""
+        key = delivery_key(event_id, recipient, "inbox")
+        now = now_shanghai().isoformat(timespec="milliseconds")
+        try:
+            self.inbox.insert_one(
+                {
+                    "_id": key,
+                    "recipient": recipient,
+                    "ref": ref,
+                    "event_type": event_type,
+                    "text": text,
+                    "created_at": now,
+                }
+            )
+        except DuplicateKeyError:
+            return False
+        self._record(
+            key,
+            {
+                "event_id": event_id,
+                "event_type": event_type,
+                "ref": ref,
+                "channel": "inbox",
+                "status": "delivered",
+                "updated_at": now,
+            },
+        )
+        return True
+
+    def deliver_sms(
+        self, *, event_id: str, event_type: str, recipient: str, ref: str, text: str
+    ) -> bool:
+        """Hand the SMS to the provider once. The development sink records what would be sent,
+        keyed by the delivery so a redelivered event cannot send twice."""
+        key = delivery_key(event_id, recipient, "sms")
+        now = now_shanghai().isoformat(timespec="milliseconds")
+        base = {"event_id": event_id, "event_type": event_type, "ref": ref, "channel": "sms"}
+        if self.settings.sms_sink_fail:
+            self._record(key, {**base, "status": "failed", "updated_at": now})
+            raise SmsProviderError("SMS development sink is set to fail (SMS_SINK_FAIL=1)")
+        try:
+            self.sms_sink.insert_one(
+                {"_id": key, "recipient": recipient, "text": text, "sent_at": now}
+            )
+        except DuplicateKeyError:
+            return False
+        self._record(key, {**base, "status": "sent", "updated_at": now})
+        return True
+
+    def messages_for(self, id_number: str, limit: int = 100) -> list[dict]:
+        recipient = self.vault.lookup_hash(id_number)
+        cursor = (
+            self.inbox.find({"recipient": recipient}).sort("created_at", DESCENDING).limit(limit)
+        )
+        return [
+            {
+                "id": m["_id"],
+                "ref": m["ref"],
+                "event_type": m["event_type"],
+                "text": m["text"],
+                "created_at": m["created_at"],
+            }
+            for m in cursor
+        ]
+
+    def deliveries_for(self, ref: str) -> list[dict]:
+        return [
+            {
+                "id": d["_id"],
+                "event_id": d["event_id"],
+                "event_type": d["event_type"],
+                "ref": d["ref"],
+                "channel": d["channel"],
+                "status": d["status"],
+                "updated_at": d["updated_at"],
+            }
+            for d in self.deliveries.find({"ref": ref}).sort("_id", 1)
+        ]

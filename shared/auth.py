@@ -1,0 +1,193 @@
+"""Staff bearer tokens: HS256 JWTs carrying a staff id, a role and an org unit."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import jwt
+
+ROLES = ("city_admin", "county_staff", "grassroots_staff", "finance", "reviewer", "auditor")
+ALGORITHM = "HS256"
+DEFAULT_TTL_SECONDS = 8 * 3600
+# RFC 7518 §3.2: an HS256 key must be at least as long as the hash output.
+MINIMUM_SECRET_BYTES = 32
+SECRET_ENVIRONMENT_VARIABLE = "STAFF_JWT_SECRET"  # noqa: S105 - the name, not the secret
+
+_REQUIRED_CLAIMS = ("sub", "role", "org", "exp")
+_ORG_CODE = re.compile(r"[A-Z0-9]+(-[A-Z0-9]+)*")
+
+
+class AuthError(Exception):
+    """The caller is not authenticated: answer 401."""
+
+
+class Forbidden(Exception):
+    """The caller is authenticated but not allowed: answer 403."""
+
+
+@dataclass(frozen=True)
+class StaffPrincipal:
+    sub: str
+    role: str
+    org: str
+
+    def can_see(self, org_code: str) -> bool:
+        """True when ``org_code`` is this staff member's own org unit or lies beneath it."""
+        # The "-" keeps LY-XL from seeing a sibling that merely shares the prefix, like LY-XLX.
+        return org_code == self.org or org_code.startswith(self.org + "-")
+
+    def to_claims(self) -> dict[str, str]:
+        return {"sub": self.sub, "role": self.role, "org": self.org}
+
+
+def mint_staff_token(
+    secret: str,
+    *,
+    sub: str,
+    role: str,
+    org: str,
+    ttl_seconds: int = DEFAULT_TTL_SECONDS,
+    now: float | None = None,
+) -> str:
+    """Sign a staff token that expires ``ttl_seconds`` after ``now`` (default: the clock)."""
+    _require_strong_secret(secret)
+    if not sub:
+        raise ValueError("sub must be a non-empty staff id")
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}; expected one of {', '.join(ROLES)}")
+    if not _ORG_CODE.fullmatch(org):
+        raise ValueError(f"org {org!r} is not an org unit code such as LY or LY-XL-0042")
+    if ttl_seconds <= 0:
+        raise ValueError("ttl_seconds must be positive")
+    issued_at = int(time.time() if now is None else now)
+    claims = StaffPrincipal(sub=sub, role=role, org=org).to_claims()
+    claims.update(iat=issued_at, exp=issued_at + ttl_seconds)
+    return jwt.encode(claims, secret, algorithm=ALGORITHM)
+
+
+def decode_staff_token(token: str, secret: str, *, now: float | None = None) -> StaffPrincipal:
+    """Verify an HS256 staff token and return who it speaks for; AuthError says what is wrong."""
+    _require_strong_secret(secret)
+    try:
+        claims = jwt.decode(
+            token,
+            secret,
+            algorithms=[ALGORITHM],
+            # Time claims are checked below against ``now``, which PyJWT cannot be given.
+            options={
+                "require": list(_REQUIRED_CLAIMS),
+                "verify_exp": False,
+                "verify_nbf": False,
+                "verify_iat": False,
+            },
+        )
+    except jwt.MissingRequiredClaimError as exc:
+        raise AuthError(f"token is missing the {exc.claim!r} claim") from None
+    except jwt.InvalidAlgorithmError:
+        raise AuthError(f"token algorithm is not allowed; only {ALGORITHM} is") from None
+    except jwt.InvalidSignatureError:
+        raise AuthError("token signature is invalid") from None
+    except jwt.exceptions.InvalidSubjectError:
+        raise AuthError("token claim 'sub' must be a non-empty string") from None
+    except jwt.DecodeError:
+        raise AuthError("token is malformed") from None
+    except jwt.InvalidTokenError:
+        raise AuthError("token is invalid") from None
+
+    current_time = time.time() if now is None else now
+    if not _is_number(claims["exp"]):
+        raise AuthError("token claim 'exp' must be a number")
+    if current_time >= claims["exp"]:
+        raise AuthError("token has expired")
+    if "nbf" in claims:
+        if not _is_number(claims["nbf"]):
+            raise AuthError("token claim 'nbf' must be a number")
+        if current_time < claims["nbf"]:
+            raise AuthError("token is not valid yet")
+
+    for claim in ("sub", "role", "org"):
+        if not isinstance(claims[claim], str) or not claims[claim]:
+            raise AuthError(f"token claim {claim!r} must be a non-empty string")
+    if claims["role"] not in ROLES:
+        raise AuthError(f"token carries unknown role {claims['role'][:40]!r}")
+    if not _ORG_CODE.fullmatch(claims["org"]):
+        raise AuthError("token claim 'org' is not an org unit code")
+    return StaffPrincipal(sub=claims["sub"], role=claims["role"], org=claims["org"])
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _require_strong_secret(secret: str) -> None:
+    if not isinstance(secret, str) or len(secret.encode("utf-8")) < MINIMUM_SECRET_BYTES:
+        raise ValueError(
+            f"staff token secret ({SECRET_ENVIRONMENT_VARIABLE}) must be at least"
+            f" {MINIMUM_SECRET_BYTES} bytes"
+        )
+
+
+def bearer_token(authorization_header_value: str | None) -> str:
+    """The token from an ``Authorization: Bearer <token>`` header value."""
+    if not authorization_header_value:
+        raise AuthError("missing Authorization header")
+    parts = authorization_header_value.split()
+    # RFC 7235: the scheme name is case-insensitive.
+    if len(parts) != 2 or parts[0].lower() != "bearer":
+        raise AuthError("Authorization header must be 'Bearer <token>'")
+    return parts[1]
+
+
+def require_role(principal: StaffPrincipal, *roles: str) -> None:
+    """Raise Forbidden unless the principal holds one of ``roles``."""
+    unknown = [role for role in roles if role not in ROLES]
+    if not roles or unknown:
+        # A misspelt role would silently lock everyone out, so it fails loudly instead.
+        raise ValueError(f"require_role needs known roles, got {roles!r}")
+    if principal.role not in roles:
+        raise Forbidden(f"this action requires the role {' or '.join(roles)}")
+
+
+def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] = os.environ) -> int:
+    """``python -m shared.auth mint --role city_admin --org LY``: print a token for local use."""
+    parser = argparse.ArgumentParser(prog="python -m shared.auth", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    mint = commands.add_parser(
+        "mint", help=f"print a staff token signed with ${SECRET_ENVIRONMENT_VARIABLE}"
+    )
+    mint.add_argument("--role", required=True, choices=ROLES)
+    mint.add_argument("--org", required=True, help="org unit code, e.g. LY or LY-XL-0042")
+    mint.add_argument("--sub", default="dev-admin", help="staff id (default: dev-admin)")
+    mint.add_argument("--ttl", type=int, default=DEFAULT_TTL_SECONDS, help="lifetime in seconds")
+    arguments = parser.parse_args(argv)
+
+    secret = environ.get(SECRET_ENVIRONMENT_VARIABLE)
+    if not secret:
+        print(
+            f"{SECRET_ENVIRONMENT_VARIABLE} is not set; export the secret the gateway uses",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        token = mint_staff_token(
+            secret,
+            sub=arguments.sub,
+            role=arguments.role,
+            org=arguments.org,
+            ttl_seconds=arguments.ttl,
+        )
+    except ValueError as exc:
+        print(f"cannot mint: {exc}", file=sys.stderr)
+        return 2
+    print(token)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

