@@ -107,12 +107,12 @@ class Stack:
             "or set AMQP_URI to a running broker."
         )
 
-    def start_service(self, name: str) -> subprocess.Popen:
+    def start_service(self, name: str, extra_env: dict[str, str] | None = None) -> subprocess.Popen:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - the child owns it
         process = subprocess.Popen(
             [str(PYTHON), "-m", "shared.runner", name], cwd=ROOT,
-            env={**os.environ, **self.env, "PYTHONPATH": str(ROOT)},
+            env={**os.environ, **self.env, **(extra_env or {}), "PYTHONPATH": str(ROOT)},
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
         self.processes[name] = process

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import re
 import sys
@@ -122,7 +123,8 @@ def decode_staff_token(token: str, secret: str, *, now: float | None = None) -> 
 
 
 def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    # Python's JSON reader accepts NaN and Infinity, and an exp of NaN would never expire.
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _require_strong_secret(secret: str) -> None:

@@ -178,7 +178,8 @@ def _apply_labels(resources: list[dict[str, Any]], label_set: dict[str, Any]) ->
 
 def _apply_replicas(resources: list[dict[str, Any]], replica: dict[str, Any]) -> None:
     matched = [
-        r for r in resources
+        r
+        for r in resources
         if r["kind"] in WORKLOAD_KINDS and r["metadata"]["name"] == replica["name"]
     ]
     if not matched:
@@ -213,4 +214,6 @@ def _apply_image(resources: list[dict[str, Any]], image: dict[str, str]) -> None
                 container["image"] = f"{name}@{image['digest']}"
                 continue
             tag = image.get("newTag", tag)
-            container["image"] = name + (f":{tag}" if tag else "") + (f"@{digest}" if digest else "")
+            container["image"] = (
+                name + (f":{tag}" if tag else "") + (f"@{digest}" if digest else "")
+            )

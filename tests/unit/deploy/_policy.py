@@ -14,8 +14,15 @@ from typing import Any
 
 SECRET_ENV = ("STAFF_JWT_SECRET", "PII_ENCRYPTION_KEYS", "PII_HASH_KEY")
 K8S_SECRET_NAME = "unionhub-secrets"
-K8S_SECRET_KEYS = {"AMQP_URI", "MONGO_URI", "STAFF_JWT_SECRET", "PII_ENCRYPTION_KEYS", "PII_HASH_KEY"}
+K8S_SECRET_KEYS = {
+    "AMQP_URI",
+    "MONGO_URI",
+    "STAFF_JWT_SECRET",
+    "PII_ENCRYPTION_KEYS",
+    "PII_HASH_KEY",
+}
 INFRA_SERVICES = ("rabbitmq", "mongo")
+TMP_MOUNT = "/tmp"  # noqa: S108 - a path inside the container, an emptyDir
 BUILD_TOOLS = re.compile(
     r"\b(build-essential|gcc|g\+\+|clang|make|cmake|python3?-dev|libc6?-dev|pkg-config)\b"
 )
@@ -35,9 +42,7 @@ def deployment_problems(deployment: dict[str, Any]) -> list[str]:
     containers = pod.get("containers") or []
     if not containers:
         problems.append(f"{name}: no containers")
-    tmp_volumes = {
-        v["name"] for v in pod.get("volumes") or [] if "emptyDir" in v
-    }
+    tmp_volumes = {v["name"] for v in pod.get("volumes") or [] if "emptyDir" in v}
     for container in containers + (pod.get("initContainers") or []):
         where = f"{name}/{container.get('name', '?')}"
         security = container.get("securityContext") or {}
@@ -66,12 +71,15 @@ def deployment_problems(deployment: dict[str, Any]) -> list[str]:
             if missing:
                 problems.append(f"{where}: no {bound} for {sorted(missing)}")
         image = container.get("image", "")
-        if not image or image.endswith(":latest") or (":" not in image.rsplit("/", 1)[-1]
-                                                       and "@" not in image):
+        if (
+            not image
+            or image.endswith(":latest")
+            or (":" not in image.rsplit("/", 1)[-1] and "@" not in image)
+        ):
             problems.append(f"{where}: image {image!r} is not pinned to a tag or digest")
         mounts = {m.get("mountPath"): m.get("name") for m in container.get("volumeMounts") or []}
-        if mounts.get("/tmp") not in tmp_volumes:
-            problems.append(f"{where}: /tmp is not an emptyDir (the root filesystem is read-only)")
+        if mounts.get(TMP_MOUNT) not in tmp_volumes:
+            problems.append(f"{where}: {TMP_MOUNT} is not an emptyDir (read-only root filesystem)")
         for env in container.get("env") or []:
             if "value" in env and env["name"] in K8S_SECRET_KEYS:
                 problems.append(f"{where}: secret {env['name']} given as a literal value")
@@ -116,7 +124,9 @@ def compose_problems(compose: dict[str, Any]) -> list[str]:
     for name, service in apps.items():
         depends = service.get("depends_on") or {}
         for infra in INFRA_SERVICES:
-            condition = depends.get(infra, {}).get("condition") if isinstance(depends, dict) else None
+            condition = (
+                depends.get(infra, {}).get("condition") if isinstance(depends, dict) else None
+            )
             if condition != "service_healthy":
                 problems.append(f"{name}: does not depend on {infra} being service_healthy")
         env = service.get("environment") or {}
@@ -142,9 +152,9 @@ def compose_problems(compose: dict[str, Any]) -> list[str]:
 
 
 _INTERPOLATION = re.compile(
-    r"\$\$"                                            # an escaped dollar
+    r"\$\$"  # an escaped dollar
     r"|\$\{[A-Za-z_][A-Za-z0-9_]*(?::?[-?+][^}]*)?\}"  # ${VAR}, ${VAR:-x}, ${VAR:?msg}, ...
-    r"|\$[A-Za-z_][A-Za-z0-9_]*"                       # $VAR
+    r"|\$[A-Za-z_][A-Za-z0-9_]*"  # $VAR
 )
 
 

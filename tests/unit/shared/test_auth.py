@@ -105,6 +105,8 @@ def test_token_missing_a_required_claim_names_it(claim):
         ({"exp": "soon"}, "'exp' must be a number"),
         ({"exp": [NOW + 60]}, "'exp' must be a number"),
         ({"exp": True}, "'exp' must be a number"),
+        ({"exp": float("nan")}, "'exp' must be a number"),
+        ({"exp": float("inf")}, "'exp' must be a number"),
         ({"nbf": "now"}, "'nbf' must be a number"),
         ({"sub": 7}, "'sub' must be a non-empty string"),
         ({"sub": ""}, "'sub' must be a non-empty string"),

@@ -1,0 +1,43 @@
+"""End-to-end fixtures: the platform started as `make run` starts it, on this run's servers."""
+
+import pytest
+
+from scripts.devstack import Stack, free_port
+from tests.support.client import Gateway
+
+JWT_SECRET = "e2e-staff-jwt-secret-at-least-32-bytes!"
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory, mongo_uri, amqp_uri):
+    env = {
+        "APP_ENV": "test",
+        "GATEWAY_PORT": str(free_port()),
+        "MONGO_URI": mongo_uri,
+        "AMQP_URI": amqp_uri,
+        "STAFF_JWT_SECRET": JWT_SECRET,
+        "EVENT_RETRY_DELAYS_MS": "200,400",
+        "OUTBOX_POLL_SECONDS": "0.5",
+        "RPC_TIMEOUT_SECONDS": "5",
+    }
+    stack = Stack(tmp_path_factory.mktemp("stack"), env)
+    try:
+        stack.start()
+        yield stack
+    finally:
+        stack.stop()
+
+
+@pytest.fixture(scope="session")
+def gateway(stack):
+    return Gateway(stack.gateway_url, JWT_SECRET)
+
+
+@pytest.fixture(scope="session")
+def hospital(gateway):
+    """A registered level-3 partner hospital and its webhook secret."""
+    response = gateway.staff(
+        "POST", "/api/v1/partners", {"code": "H0001", "kind": "hospital", "name": "龙岩市第一医院", "level": 3}
+    )
+    assert response.status_code == 201, response.text
+    return response.json()

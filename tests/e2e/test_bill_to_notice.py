@@ -1,0 +1,218 @@
+"""A hospital bill from a signed POST to a worker's inbox, over HTTP only."""
+
+from __future__ import annotations
+
+import signal
+import time
+import uuid
+
+import pytest
+
+from tests.support.client import new_id_number
+
+pytestmark = pytest.mark.e2e
+
+BILLS = "/api/v1/hospitals/H0001/discharge-bills"
+
+
+def enrol(gateway, id_number: str, renewal_safe_start: str = "2018-01-01") -> None:
+    response = gateway.staff(
+        "POST",
+        "/api/v1/mutual-aid/enrollments",
+        {"period": 11, "employer_org": "LY-XL-0042", "plan": "A", "enrolled_on": "2017-11-20",
+         "members": [{"id_number": id_number, "name": "张三明", "coverage_start": renewal_safe_start}]},
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["enrolled"] == 1
+
+
+def bill(id_number: str, **overrides) -> dict:
+    body = {
+        "bill_no": f"ZY2018-{uuid.uuid4().hex[:10]}",
+        "patient_id_number": id_number,
+        "patient_name": "张三明",
+        "hospital_level": 3,
+        "admission_date": "2018-05-02",
+        "discharge_date": "2018-05-09",
+        "diagnoses": ["K80.1"],
+        "total_cost": "12000.00",
+        "fund_paid": "8000.00",
+        "self_pay_in_catalogue": "3000.00",
+        "self_pay_out_of_catalogue": "1000.00",
+        "single_disease_code": None,
+        "submitted_on": "2018-05-10",
+        "flags": {"drunk_driving": False, "crime": False, "third_party_liable": False},
+    }
+    body.update(overrides)
+    return body
+
+
+def claim(gateway, claim_id):
+    return gateway.staff("GET", f"/api/v1/mutual-aid/claims/{claim_id}").json()
+
+
+def decided(gateway, claim_id):
+    return gateway.wait_for(lambda: claim(gateway, claim_id), lambda c: c.get("status") != "received")
+
+
+def inbox(gateway, id_number):
+    response = gateway.staff("POST", "/api/v1/notifications/inbox/query", {"id_number": id_number})
+    assert response.status_code == 200, response.text
+    return response.json()["messages"]
+
+
+def inbox_after(gateway, id_number, count=1):
+    return gateway.wait_for(lambda: inbox(gateway, id_number), lambda m: len(m) >= count)
+
+
+def test_signed_bill_is_accepted_decided_and_notified(gateway, hospital):
+    id_number = new_id_number()
+    enrol(gateway, id_number)
+
+    response = gateway.signed(BILLS, bill(id_number), hospital["secret"])
+
+    assert response.status_code == 202, response.text
+    accepted = response.json()
+    assert accepted["status"] == "received"
+    decision = decided(gateway, accepted["claim_id"])
+    # (3000 − 800 level-3 deductible) × 30 % plan A = 660.00
+    assert decision["status"] == "approved"
+    assert decision["amount"] == "660.00"
+    assert decision["member_id_number_masked"] == id_number[:6] + "********" + id_number[-4:]
+    assert decision["policy_version"] == "mutual_aid/2018-v1"
+    assert len(decision["trace"]) == 7
+    messages = inbox_after(gateway, id_number)
+    assert [m["ref"] for m in messages] == [accepted["claim_id"]]
+    assert "660.00" in messages[0]["text"] and "K80" not in messages[0]["text"]
+    deliveries = gateway.staff("GET", "/api/v1/notifications/deliveries", params={"ref": accepted["claim_id"]})
+    assert sorted((d["channel"], d["status"]) for d in deliveries.json()["deliveries"]) == [
+        ("inbox", "delivered"), ("sms", "sent")
+    ]
+
+
+def test_bill_of_someone_not_enrolled_is_rejected_and_notified(gateway, hospital):
+    id_number = new_id_number()
+    response = gateway.signed(BILLS, bill(id_number), hospital["secret"])
+    assert response.status_code == 202
+    decision = decided(gateway, response.json()["claim_id"])
+    assert (decision["status"], decision["reason_code"], decision["amount"]) == ("rejected", "not_enrolled", "0.00")
+    assert len(inbox_after(gateway, id_number)) == 1
+
+
+def test_bad_signature_is_401_and_stores_nothing(gateway, hospital):
+    id_number = new_id_number()
+    wrong_secret = "whsec_" + "QUJDREVGR0hJSktMTU5PUFFSU1RVVldY"
+    response = gateway.signed(BILLS, bill(id_number), wrong_secret)
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "invalid_signature"
+    time.sleep(1)
+    assert inbox(gateway, id_number) == []
+
+
+def test_stale_timestamp_is_401(gateway, hospital):
+    response = gateway.signed(BILLS, bill(new_id_number()), hospital["secret"], timestamp=int(time.time()) - 301)
+    assert response.status_code == 401
+    assert "timestamp" in response.json()["error"]["message"]
+
+
+def test_replayed_webhook_id_gets_the_first_answer_and_no_second_effect(gateway, hospital):
+    id_number = new_id_number()
+    enrol(gateway, id_number)
+    body = bill(id_number)
+    first = gateway.signed(BILLS, body, hospital["secret"], webhook_id="msg_replay_1")
+    replay = gateway.signed(BILLS, body, hospital["secret"], webhook_id="msg_replay_1")
+    assert first.status_code == replay.status_code == 202
+    assert first.json() == replay.json()
+    decided(gateway, first.json()["claim_id"])
+    inbox_after(gateway, id_number)
+    time.sleep(1)
+    assert len(inbox(gateway, id_number)) == 1
+
+
+def test_malformed_body_is_400_naming_the_field(gateway, hospital):
+    body = bill(new_id_number())
+    del body["bill_no"]
+    body["patient_id_number"] = "350802198001011235"  # wrong check digit
+    body["total_cost"] = "12.345"
+    response = gateway.signed(BILLS, body, hospital["secret"])
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "validation_error"
+    assert set(error["fields"]) == {"bill_no", "patient_id_number", "total_cost"}
+    assert "check" in error["fields"]["patient_id_number"][0]
+
+
+def test_body_that_is_not_json_is_400(gateway, hospital):
+    response = gateway.signed(BILLS, None, hospital["secret"], raw=b"{not json")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_json"
+
+
+def test_body_over_one_mebibyte_is_413(gateway, hospital):
+    response = gateway.signed(BILLS, None, hospital["secret"], raw=b"{" + b" " * (1024 * 1024) + b"}")
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "payload_too_large"
+
+
+def test_same_bill_twice_is_the_same_claim_and_one_notice(gateway, hospital):
+    id_number = new_id_number()
+    enrol(gateway, id_number)
+    body = bill(id_number)
+    first = gateway.signed(BILLS, body, hospital["secret"])
+    second = gateway.signed(BILLS, body, hospital["secret"])
+    assert (first.status_code, second.status_code) == (202, 200)
+    assert first.json()["claim_id"] == second.json()["claim_id"]
+    decided(gateway, first.json()["claim_id"])
+    inbox_after(gateway, id_number)
+    time.sleep(1)
+    assert len(inbox(gateway, id_number)) == 1
+
+
+def test_mutual_aid_killed_after_the_202_still_decides_and_notifies_once(gateway, hospital, stack):
+    id_number = new_id_number()
+    enrol(gateway, id_number)
+    response = gateway.signed(BILLS, bill(id_number), hospital["secret"])
+    assert response.status_code == 202
+    stack.stop_service("mutual_aid", signal.SIGKILL)
+    stack.start_service("mutual_aid")
+    stack.wait_healthy()
+
+    decision = decided(gateway, response.json()["claim_id"])
+
+    assert decision["status"] == "approved"
+    inbox_after(gateway, id_number)
+    time.sleep(1.5)
+    assert len(inbox(gateway, id_number)) == 1
+
+
+def test_failing_handler_parks_the_message_and_replay_applies_it_once(gateway, hospital, stack):
+    stack.stop_service("notifications")
+    stack.start_service("notifications", extra_env={"SMS_SINK_FAIL": "1"})
+    stack.wait_healthy()
+    id_number = new_id_number()
+    enrol(gateway, id_number)
+    claim_id = gateway.signed(BILLS, bill(id_number), hospital["secret"]).json()["claim_id"]
+
+    def parked():
+        letters = gateway.staff("GET", "/api/v1/notifications/dead-letters").json()["dead_letters"]
+        return [d for d in letters if d["event_type"] == "claim_decided" and d["attempts"] == 3]
+
+    letters = gateway.wait_for(parked, bool, timeout=30)
+    assert len(letters) == 1, "the failing message should be parked after 1 try + 2 retries"
+    assert "SMS_SINK_FAIL" in letters[0]["error"]
+
+    stack.stop_service("notifications")  # the fault is fixed
+    stack.start_service("notifications")
+    stack.wait_healthy()
+    replay = gateway.staff("POST", f"/api/v1/notifications/dead-letters/{letters[0]['id']}/replay")
+    assert replay.status_code == 200
+    again = gateway.staff("POST", f"/api/v1/notifications/dead-letters/{letters[0]['id']}/replay")
+    assert again.status_code == 404
+
+    def sms_sent():
+        rows = gateway.staff("GET", "/api/v1/notifications/deliveries", params={"ref": claim_id}).json()
+        return rows["deliveries"]
+
+    rows = gateway.wait_for(sms_sent, lambda r: ("sms", "sent") in [(d["channel"], d["status"]) for d in r])
+    assert sorted((d["channel"], d["status"]) for d in rows) == [("inbox", "delivered"), ("sms", "sent")]
+    assert len(inbox(gateway, id_number)) == 1

@@ -1,0 +1,55 @@
+"""An HTTP client for the gateway that speaks only the public contract (API.md)."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from datetime import date
+
+import requests
+
+from shared.auth import mint_staff_token
+from shared.identity import make_id_number
+from shared.webhooks import sign_webhook
+
+
+def new_id_number(seq: int | None = None) -> str:
+    n = seq if seq is not None else uuid.uuid4().int
+    return make_id_number("350802", date(1970 + n % 40, 1 + n % 12, 1 + n % 28), n % 1000)
+
+
+class Gateway:
+    def __init__(self, base_url: str, jwt_secret: str):
+        self.base_url = base_url
+        self.jwt_secret = jwt_secret
+        self.http = requests.Session()
+
+    def token(self, role: str = "city_admin", org: str = "LY") -> str:
+        return mint_staff_token(self.jwt_secret, sub=f"test-{role}", role=role, org=org)
+
+    def staff(self, method: str, path: str, body=None, role="city_admin", org="LY", **kwargs):
+        headers = {"Authorization": f"Bearer {self.token(role, org)}"}
+        return self.http.request(method, self.base_url + path, json=body, headers=headers, timeout=15, **kwargs)
+
+    def signed(self, path: str, body, secret: str, webhook_id: str | None = None,
+               timestamp: int | None = None, raw: bytes | None = None):
+        data = raw if raw is not None else json.dumps(body).encode()
+        webhook_id = webhook_id or f"msg_{uuid.uuid4().hex}"
+        timestamp = int(time.time()) if timestamp is None else timestamp
+        headers = {
+            "webhook-id": webhook_id,
+            "webhook-timestamp": str(timestamp),
+            "webhook-signature": sign_webhook(secret, webhook_id, timestamp, data),
+            "content-type": "application/json",
+        }
+        return self.http.post(self.base_url + path, data=data, headers=headers, timeout=15)
+
+    def wait_for(self, fetch, predicate, timeout: float = 20.0, interval: float = 0.2):
+        """Poll ``fetch()`` until ``predicate(result)``; returns the last result either way."""
+        deadline = time.monotonic() + timeout
+        result = fetch()
+        while not predicate(result) and time.monotonic() < deadline:
+            time.sleep(interval)
+            result = fetch()
+        return result
