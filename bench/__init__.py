@@ -1,0 +1,1 @@
+"""Benchmarks of unionhub (BENCH.md): `make bench` or `python -m bench [NAME...]`."""

@@ -1,0 +1,138 @@
+"""The failure policy for event handlers, on the real broker: bounded retries with backoff,
+then a dead letter that can be listed and replayed, never nameko's acknowledge-and-drop."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import pytest
+from kombu import Connection
+
+from shared.events import Event, make_event
+from shared.messaging import DeadLetterRpc, Store, event_handler
+from shared.outbox import ConfirmedPublisher, exchange_for
+
+pytestmark = pytest.mark.integration
+
+SOURCE = "handler_it_source"
+FAULTS: dict[str, int] = {}  # claim_id -> failures still to inject
+
+
+class AppliedStore:
+    def __init__(self, db, settings):
+        self.applied = db["applied"]
+
+    def ensure_indexes(self):
+        pass
+
+    def apply(self, event: Event) -> None:
+        # The idempotent-consumer pattern: the event id is recorded in the same write as the effect.
+        self.applied.update_one(
+            {"_id": event.payload["claim_id"], f"events.{event.event_id}": {"$exists": False}},
+            {"$inc": {"count": 1}, "$set": {f"events.{event.event_id}": True}},
+            upsert=False,
+        )
+
+    def count(self, claim_id: str) -> int:
+        doc = self.applied.find_one({"_id": claim_id})
+        return doc["count"] if doc else 0
+
+    def prepare(self, claim_id: str) -> None:
+        self.applied.insert_one({"_id": claim_id, "count": 0, "events": {}})
+
+
+class ProbeService(DeadLetterRpc):
+    name = "handler_probe"
+    store = Store(AppliedStore)
+
+    @event_handler(SOURCE, "claim_received")
+    def on_received(self, event: Event) -> None:
+        claim_id = event.payload["claim_id"]
+        if FAULTS.get(claim_id, 0) > 0:
+            FAULTS[claim_id] -= 1
+            raise RuntimeError(f"injected fault for {claim_id}")
+        self.store.apply(event)
+
+
+def publish(amqp_uri: str, claim_id: str) -> Event:
+    event = make_event(
+        "claim_received", {"claim_id": claim_id, "hospital_code": "H", "bill_no": claim_id},
+        producer=SOURCE, correlation_id="it",
+    )
+    ConfirmedPublisher(amqp_uri).publish(event)
+    return event
+
+
+def wait_for(predicate, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return predicate()
+
+
+@pytest.fixture
+def probe(run_service):
+    container = run_service(ProbeService)
+    store = next(d for d in container.dependencies if isinstance(d, Store)).store
+    admin = next(d for d in container.dependencies if d.attr_name == "dead_letters").admin
+    return store, admin
+
+
+def test_handler_that_fails_twice_is_retried_and_applied_once(probe, amqp_uri):
+    store, admin = probe
+    claim_id = uuid.uuid4().hex
+    store.prepare(claim_id)
+    FAULTS[claim_id] = 2
+
+    publish(amqp_uri, claim_id)
+
+    assert wait_for(lambda: store.count(claim_id) == 1)
+    time.sleep(0.5)
+    assert store.count(claim_id) == 1
+    assert not [d for d in admin.list() if d["event_type"] == "claim_received" and claim_id in str(d)]
+
+
+def test_handler_that_keeps_failing_is_parked_then_replayed_once(probe, amqp_uri):
+    store, admin = probe
+    claim_id = uuid.uuid4().hex
+    store.prepare(claim_id)
+    FAULTS[claim_id] = 10**6
+    event = publish(amqp_uri, claim_id)
+
+    assert wait_for(lambda: any(d["event_id"] == event.event_id for d in admin.list()))
+    letter = next(d for d in admin.list() if d["event_id"] == event.event_id)
+    assert letter["attempts"] == 3  # the first try and the two configured retries
+    assert "injected fault" in letter["error"]
+    assert store.count(claim_id) == 0
+
+    FAULTS[claim_id] = 0  # the fault is fixed
+    assert admin.replay(letter["id"]) is True
+    assert admin.replay(letter["id"]) is False  # already replayed: nothing sent twice
+
+    assert wait_for(lambda: store.count(claim_id) == 1)
+    assert [d["status"] for d in admin.list(None) if d["id"] == letter["id"]] == ["replayed"]
+
+
+def test_redelivered_event_is_applied_once(probe, amqp_uri):
+    store, _ = probe
+    claim_id = uuid.uuid4().hex
+    store.prepare(claim_id)
+    event = publish(amqp_uri, claim_id)
+    ConfirmedPublisher(amqp_uri).publish(event)  # the relay re-sending after a crash
+
+    assert wait_for(lambda: store.count(claim_id) == 1)
+    time.sleep(0.5)
+    assert store.count(claim_id) == 1
+
+
+def test_poison_message_is_parked_without_retries(probe, amqp_uri):
+    _, admin = probe
+    with Connection(amqp_uri) as connection:
+        connection.Producer(serializer="json").publish(
+            {"not": "an envelope", "marker": "poison-1"},
+            exchange=exchange_for(SOURCE), routing_key="claim_received", declare=[exchange_for(SOURCE)],
+        )
+    assert wait_for(lambda: any(d["event_id"] is None and d["attempts"] == 1 for d in admin.list()))
