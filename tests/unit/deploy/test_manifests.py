@@ -21,6 +21,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from shared import runner
 from tests.unit.deploy import _kustomize, _policy
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -30,15 +31,9 @@ BASE = K8S / "base"
 OVERLAYS = sorted(p.parent for p in (K8S / "overlays").glob("*/kustomization.yaml"))
 KUSTOMIZATIONS = [BASE, *OVERLAYS]
 
-# Python module name -> Kubernetes object name, for every service the image runs.
-SERVICES = {
-    "gateway": "gateway",
-    "dossiers": "dossiers",
-    "mutual_aid": "mutual-aid",
-    "student_aid": "student-aid",
-    "jobs": "jobs",
-    "notifications": "notifications",
-}
+# Python module name -> Kubernetes object name, for every service the runner can start. Derived
+# from shared.runner.SERVICES, so a new service there makes these tests demand its manifests.
+SERVICES = {name: name.replace("_", "-") for name in runner.SERVICES}
 APP_UID = 10001
 # The oldest Kubernetes minor we promise to support, and the newest the schemas know.
 K8S_VERSIONS = ["1.30.0", kubernetes_validate.utils.latest_version()]
@@ -118,7 +113,8 @@ def test_compose_matches_the_compose_specification():
 def test_compose_schema_rejects_an_invalid_file():
     broken = _compose()
     broken["services"]["gateway"]["depends_on"]["mongo"]["condition"] = "service_ready"
-    broken["services"]["jobs"]["helthcheck"] = broken["services"]["jobs"].pop("healthcheck")
+    service = broken["services"]["notifications"]
+    service["helthcheck"] = service.pop("healthcheck")
     errors = _compose_schema_errors(broken)
     assert any("service_ready" in e for e in errors), errors
     assert any("helthcheck" in e for e in errors), errors
@@ -396,9 +392,23 @@ def test_gateway_service_selects_the_gateway_pods():
         assert resource["metadata"]["labels"]["app.kubernetes.io/part-of"] == "unionhub"
 
 
+def test_production_sets_replicas_for_every_service():
+    kustomization = _kustomize.load_kustomization(K8S / "overlays" / "production")
+    names = [entry["name"] for entry in kustomization["replicas"]]
+    assert sorted(names) == sorted(SERVICES.values())
+    for deployment in _deployments(_kustomize.render(K8S / "overlays" / "production")):
+        assert deployment["spec"]["replicas"] == 2, deployment["metadata"]["name"]
+
+
+def test_base_lists_one_deployment_file_per_service():
+    resources = _kustomize.load_kustomization(BASE)["resources"]
+    deployment_files = {r for r in resources if r.startswith("deployment-")}
+    assert deployment_files == {f"deployment-{name}.yaml" for name in SERVICES.values()}
+
+
 def test_every_service_package_is_deployed():
     packages = {p.parent.name for p in (ROOT / "services").glob("*/__init__.py")}
-    assert packages <= set(SERVICES), "add new services to docker/compose.yml and k8s/base"
+    assert packages <= set(SERVICES), "add new services to shared.runner.SERVICES"
 
 
 # --- Dockerfile and build context --------------------------------------------------------------

@@ -1,0 +1,27 @@
+"""Notification texts: Chinese, about the claim, never naming a diagnosis."""
+
+import pytest
+
+from services.notifications.domain.templates import NoTemplate, render
+
+PAYLOAD = {"claim_id": "abcdef0123456789", "member_id_hash": "h1", "member_id_masked": "m",
+           "status": "approved", "amount_fen": 66000, "reason_code": None, "period": 11,
+           "policy_version": "v", "diagnoses": ["K35.8"]}
+
+
+@pytest.mark.parametrize("status", ["approved", "rejected", "needs_review"])
+def test_claim_decided_texts_name_no_diagnosis(status):
+    notice = render("mutual_aid", "claim_decided", {**PAYLOAD, "status": status})
+    assert notice.recipient == "h1" and notice.ref == PAYLOAD["claim_id"]
+    for text in (notice.inbox_text, notice.sms_text):
+        assert "ABCDEF01" in text and "K35" not in text and "互助" in text
+
+
+def test_amount_appears_in_the_inbox_only_when_approved():
+    assert "660.00" in render("mutual_aid", "claim_decided", PAYLOAD).inbox_text
+    assert "660.00" not in render("mutual_aid", "claim_decided", PAYLOAD).sms_text
+
+
+def test_event_without_template_is_an_error_not_silence():
+    with pytest.raises(NoTemplate):
+        render("mutual_aid", "something_else", PAYLOAD)
