@@ -9,7 +9,7 @@ install: $(VENV)/.installed $(NX_VENV)/.installed
 
 $(VENV)/.installed: requirements/services.txt requirements/dev.txt
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements/dev.txt
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements/dev.txt -c requirements/constraints.txt
 	touch $@
 
 # nx-27017 (the MongoDB stand-in) needs pymongo >= 4.18: its own virtualenv (see MONGO.md).
