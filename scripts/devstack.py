@@ -55,11 +55,26 @@ def start_nx(data_dir: Path, port: int, log_dir: Path) -> subprocess.Popen:
     """Start nx-27017 (the MongoDB stand-in, see MONGO.md) with its own pid and log files."""
     data_dir.mkdir(parents=True, exist_ok=True)
     log_dir.mkdir(parents=True, exist_ok=True)
-    pid_file = data_dir / f"nx-{port}-{os.getpid()}.pid"  # fresh: a crash's pid file blocks restarts
+    pid_file = (
+        data_dir / f"nx-{port}-{os.getpid()}.pid"
+    )  # fresh: a crash's pid file blocks restarts
     process = subprocess.Popen(
-        [str(NX), "--data-dir", str(data_dir), "--host", "127.0.0.1", "-p", str(port),
-         "--pid-file", str(pid_file), "--log-file", str(log_dir / "nx-27017.log")],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        [
+            str(NX),
+            "--data-dir",
+            str(data_dir),
+            "--host",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "--pid-file",
+            str(pid_file),
+            "--log-file",
+            str(log_dir / "nx-27017.log"),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     wait_until(lambda: port_open("127.0.0.1", port) or process.poll() is not None, 30, "nx-27017")
     if process.poll() is not None:
@@ -111,9 +126,12 @@ class Stack:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - the child owns it
         process = subprocess.Popen(
-            [str(PYTHON), "-m", "shared.runner", name], cwd=ROOT,
+            [str(PYTHON), "-m", "shared.runner", name],
+            cwd=ROOT,
             env={**os.environ, **self.env, **(extra_env or {}), "PYTHONPATH": str(ROOT)},
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         self.processes[name] = process
         return process
@@ -131,7 +149,7 @@ class Stack:
 
     def health(self) -> dict | None:
         try:
-            with urllib.request.urlopen(f"{self.gateway_url}/health", timeout=3) as response:
+            with urllib.request.urlopen(f"{self.gateway_url}/health", timeout=3) as response:  # noqa: S310
                 return json.load(response)
         except (OSError, ValueError):
             return None
@@ -164,9 +182,20 @@ def run() -> int:
     var_dir = ROOT / "var"
     pid_file = var_dir / "run.pid"
     var_dir.mkdir(exist_ok=True)
-    env = {k: os.environ[k] for k in ("GATEWAY_PORT", "STAFF_JWT_SECRET", "AMQP_URI", "MONGO_URI",
-                                      "APP_ENV", "PII_ENCRYPTION_KEYS", "PII_HASH_KEY", "LOG_LEVEL")
-           if os.environ.get(k)}
+    env = {
+        k: os.environ[k]
+        for k in (
+            "GATEWAY_PORT",
+            "STAFF_JWT_SECRET",
+            "AMQP_URI",
+            "MONGO_URI",
+            "APP_ENV",
+            "PII_ENCRYPTION_KEYS",
+            "PII_HASH_KEY",
+            "LOG_LEVEL",
+        )
+        if os.environ.get(k)
+    }
     stack = Stack(var_dir, env)
     stopping = False
 
@@ -181,18 +210,23 @@ def run() -> int:
     try:
         print("Starting unionhub: RabbitMQ check, MongoDB (nx-27017 unless MONGO_URI), services...")
         stack.start()
-        print(f"""
+        print(
+            f"""
 unionhub is running.
   Gateway:   {stack.gateway_url}   (health: {stack.gateway_url}/health, API: {stack.gateway_url}/openapi.json)
   Logs:      {stack.log_dir}/
   Token:     .venv/bin/python -m shared.auth mint --role city_admin --org LY
              (signed with STAFF_JWT_SECRET; the development default when unset)
   Stop:      Ctrl-C here, or `make stop` from another terminal.
-""", flush=True)
+""",
+            flush=True,
+        )
         while True:
             for name, process in list(stack.processes.items()):
                 if process.poll() is not None:
-                    raise StackError(f"{name} exited unexpectedly; see {stack.log_dir / (name + '.log')}")
+                    raise StackError(
+                        f"{name} exited unexpectedly; see {stack.log_dir / (name + '.log')}"
+                    )
             time.sleep(1)
     except KeyboardInterrupt:
         print("\nStopping unionhub...")

@@ -195,6 +195,7 @@ class MutualAidService(DeadLetterRpc):
                 correlation_id=self.correlation_id,
             ),
         )
+        log.info("discharge bill accepted", extra={"claim_id": claim_id, "new_claim": created})
         return {"claim_id": claim_id, "status": status, "created": created}
 
     @rpc
@@ -293,7 +294,7 @@ class MutualAidService(DeadLetterRpc):
             producer=SERVICE,
             correlation_id=event.correlation_id,
         )
-        self.store.record_decision(
+        recorded = self.store.record_decision(
             claim["_id"],
             {
                 "status": decision.status,
@@ -309,4 +310,8 @@ class MutualAidService(DeadLetterRpc):
                 "decided_at": now_shanghai().isoformat(timespec="milliseconds"),
             },
             decided,
+        )
+        log.info(
+            "claim decided",
+            extra={"claim_id": claim["_id"], "status": decision.status, "recorded": recorded},
         )

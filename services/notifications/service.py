@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from nameko.rpc import rpc
 
 from services.notifications.domain.templates import render
@@ -10,6 +12,8 @@ from shared.errors import validation_error
 from shared.events import Event
 from shared.identity import InvalidIdentifier, validate_id_number
 from shared.messaging import Correlation, DeadLetterRpc, Store, event_handler
+
+log = logging.getLogger(__name__)
 
 
 class NotificationsService(DeadLetterRpc):
@@ -35,8 +39,9 @@ class NotificationsService(DeadLetterRpc):
             "ref": notice.ref,
         }
         # The inbox first: it cannot fail for a provider's reasons, so a worker always has it.
-        self.store.deliver_inbox(**common, text=notice.inbox_text)
-        self.store.deliver_sms(**common, text=notice.sms_text)
+        inbox = self.store.deliver_inbox(**common, text=notice.inbox_text)
+        sms = self.store.deliver_sms(**common, text=notice.sms_text)
+        log.info("notice delivered", extra={"ref": notice.ref, "inbox_new": inbox, "sms_new": sms})
 
     @rpc
     def inbox(self, id_number: str) -> dict:

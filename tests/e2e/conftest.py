@@ -37,7 +37,9 @@ def gateway(stack):
 def hospital(gateway):
     """A registered level-3 partner hospital and its webhook secret."""
     response = gateway.staff(
-        "POST", "/api/v1/partners", {"code": "H0001", "kind": "hospital", "name": "龙岩市第一医院", "level": 3}
+        "POST",
+        "/api/v1/partners",
+        {"code": "H0001", "kind": "hospital", "name": "龙岩市第一医院", "level": 3},
     )
     assert response.status_code == 201, response.text
     return response.json()

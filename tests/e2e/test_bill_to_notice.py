@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import time
 import uuid
@@ -19,8 +20,15 @@ def enrol(gateway, id_number: str, renewal_safe_start: str = "2018-01-01") -> No
     response = gateway.staff(
         "POST",
         "/api/v1/mutual-aid/enrollments",
-        {"period": 11, "employer_org": "LY-XL-0042", "plan": "A", "enrolled_on": "2017-11-20",
-         "members": [{"id_number": id_number, "name": "张三明", "coverage_start": renewal_safe_start}]},
+        {
+            "period": 11,
+            "employer_org": "LY-XL-0042",
+            "plan": "A",
+            "enrolled_on": "2017-11-20",
+            "members": [
+                {"id_number": id_number, "name": "张三明", "coverage_start": renewal_safe_start}
+            ],
+        },
     )
     assert response.status_code == 201, response.text
     assert response.json()["enrolled"] == 1
@@ -52,7 +60,9 @@ def claim(gateway, claim_id):
 
 
 def decided(gateway, claim_id):
-    return gateway.wait_for(lambda: claim(gateway, claim_id), lambda c: c.get("status") != "received")
+    return gateway.wait_for(
+        lambda: claim(gateway, claim_id), lambda c: c.get("status") != "received"
+    )
 
 
 def inbox(gateway, id_number):
@@ -84,9 +94,12 @@ def test_signed_bill_is_accepted_decided_and_notified(gateway, hospital):
     messages = inbox_after(gateway, id_number)
     assert [m["ref"] for m in messages] == [accepted["claim_id"]]
     assert "660.00" in messages[0]["text"] and "K80" not in messages[0]["text"]
-    deliveries = gateway.staff("GET", "/api/v1/notifications/deliveries", params={"ref": accepted["claim_id"]})
+    deliveries = gateway.staff(
+        "GET", "/api/v1/notifications/deliveries", params={"ref": accepted["claim_id"]}
+    )
     assert sorted((d["channel"], d["status"]) for d in deliveries.json()["deliveries"]) == [
-        ("inbox", "delivered"), ("sms", "sent")
+        ("inbox", "delivered"),
+        ("sms", "sent"),
     ]
 
 
@@ -95,7 +108,11 @@ def test_bill_of_someone_not_enrolled_is_rejected_and_notified(gateway, hospital
     response = gateway.signed(BILLS, bill(id_number), hospital["secret"])
     assert response.status_code == 202
     decision = decided(gateway, response.json()["claim_id"])
-    assert (decision["status"], decision["reason_code"], decision["amount"]) == ("rejected", "not_enrolled", "0.00")
+    assert (decision["status"], decision["reason_code"], decision["amount"]) == (
+        "rejected",
+        "not_enrolled",
+        "0.00",
+    )
     assert len(inbox_after(gateway, id_number)) == 1
 
 
@@ -110,7 +127,9 @@ def test_bad_signature_is_401_and_stores_nothing(gateway, hospital):
 
 
 def test_stale_timestamp_is_401(gateway, hospital):
-    response = gateway.signed(BILLS, bill(new_id_number()), hospital["secret"], timestamp=int(time.time()) - 301)
+    response = gateway.signed(
+        BILLS, bill(new_id_number()), hospital["secret"], timestamp=int(time.time()) - 301
+    )
     assert response.status_code == 401
     assert "timestamp" in response.json()["error"]["message"]
 
@@ -149,7 +168,9 @@ def test_body_that_is_not_json_is_400(gateway, hospital):
 
 
 def test_body_over_one_mebibyte_is_413(gateway, hospital):
-    response = gateway.signed(BILLS, None, hospital["secret"], raw=b"{" + b" " * (1024 * 1024) + b"}")
+    response = gateway.signed(
+        BILLS, None, hospital["secret"], raw=b"{" + b" " * (1024 * 1024) + b"}"
+    )
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "payload_too_large"
 
@@ -210,9 +231,42 @@ def test_failing_handler_parks_the_message_and_replay_applies_it_once(gateway, h
     assert again.status_code == 404
 
     def sms_sent():
-        rows = gateway.staff("GET", "/api/v1/notifications/deliveries", params={"ref": claim_id}).json()
+        rows = gateway.staff(
+            "GET", "/api/v1/notifications/deliveries", params={"ref": claim_id}
+        ).json()
         return rows["deliveries"]
 
-    rows = gateway.wait_for(sms_sent, lambda r: ("sms", "sent") in [(d["channel"], d["status"]) for d in r])
-    assert sorted((d["channel"], d["status"]) for d in rows) == [("inbox", "delivered"), ("sms", "sent")]
+    rows = gateway.wait_for(
+        sms_sent, lambda r: ("sms", "sent") in [(d["channel"], d["status"]) for d in r]
+    )
+    assert sorted((d["channel"], d["status"]) for d in rows) == [
+        ("inbox", "delivered"),
+        ("sms", "sent"),
+    ]
     assert len(inbox(gateway, id_number)) == 1
+
+
+def test_correlation_id_follows_the_bill_through_rpc_and_events(gateway, hospital, stack):
+    id_number = new_id_number()
+    enrol(gateway, id_number)
+    correlation_id = f"req-{uuid.uuid4().hex}"
+    response = gateway.signed(
+        BILLS, bill(id_number), hospital["secret"], headers={"X-Request-Id": correlation_id}
+    )
+    assert response.headers["X-Request-Id"] == correlation_id
+    decided(gateway, response.json()["claim_id"])
+    inbox_after(gateway, id_number)
+
+    def logged(service):
+        lines = (stack.log_dir / f"{service}.log").read_text(encoding="utf-8").splitlines()
+        return [
+            json.loads(line)["message"]
+            for line in lines
+            if line.startswith("{") and json.loads(line).get("correlation_id") == correlation_id
+        ]
+
+    assert {"discharge bill accepted", "claim decided"} <= set(logged("mutual_aid"))
+    assert gateway.wait_for(lambda: logged("notifications"), bool, timeout=5) == [
+        "notice delivered"
+    ]
+    assert id_number not in (stack.log_dir / "mutual_aid.log").read_text(encoding="utf-8")

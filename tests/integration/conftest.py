@@ -13,8 +13,13 @@ from shared.runner import nameko_config
 @pytest.fixture
 def settings(mongo_uri, amqp_uri):
     return load_settings(
-        {"APP_ENV": "test", "MONGO_URI": mongo_uri, "AMQP_URI": amqp_uri,
-         "EVENT_RETRY_DELAYS_MS": "100,200", "OUTBOX_POLL_SECONDS": "0.2"}
+        {
+            "APP_ENV": "test",
+            "MONGO_URI": mongo_uri,
+            "AMQP_URI": amqp_uri,
+            "EVENT_RETRY_DELAYS_MS": "100,200",
+            "OUTBOX_POLL_SECONDS": "0.2",
+        }
     )
 
 

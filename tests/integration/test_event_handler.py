@@ -57,8 +57,10 @@ class ProbeService(DeadLetterRpc):
 
 def publish(amqp_uri: str, claim_id: str) -> Event:
     event = make_event(
-        "claim_received", {"claim_id": claim_id, "hospital_code": "H", "bill_no": claim_id},
-        producer=SOURCE, correlation_id="it",
+        "claim_received",
+        {"claim_id": claim_id, "hospital_code": "H", "bill_no": claim_id},
+        producer=SOURCE,
+        correlation_id="it",
     )
     ConfirmedPublisher(amqp_uri).publish(event)
     return event
@@ -92,7 +94,9 @@ def test_handler_that_fails_twice_is_retried_and_applied_once(probe, amqp_uri):
     assert wait_for(lambda: store.count(claim_id) == 1)
     time.sleep(0.5)
     assert store.count(claim_id) == 1
-    assert not [d for d in admin.list() if d["event_type"] == "claim_received" and claim_id in str(d)]
+    assert not [
+        d for d in admin.list() if d["event_type"] == "claim_received" and claim_id in str(d)
+    ]
 
 
 def test_handler_that_keeps_failing_is_parked_then_replayed_once(probe, amqp_uri):
@@ -133,6 +137,8 @@ def test_poison_message_is_parked_without_retries(probe, amqp_uri):
     with Connection(amqp_uri) as connection:
         connection.Producer(serializer="json").publish(
             {"not": "an envelope", "marker": "poison-1"},
-            exchange=exchange_for(SOURCE), routing_key="claim_received", declare=[exchange_for(SOURCE)],
+            exchange=exchange_for(SOURCE),
+            routing_key="claim_received",
+            declare=[exchange_for(SOURCE)],
         )
     assert wait_for(lambda: any(d["event_id"] is None and d["attempts"] == 1 for d in admin.list()))

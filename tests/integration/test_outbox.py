@@ -33,7 +33,9 @@ def received(claim_id: str):
 @pytest.fixture
 def bound_queue(amqp_uri):
     with Connection(amqp_uri) as connection:
-        queue = Queue("outbox-it", exchange=exchange_for(PRODUCER), routing_key="claim_received", durable=True)
+        queue = Queue(
+            "outbox-it", exchange=exchange_for(PRODUCER), routing_key="claim_received", durable=True
+        )
         queue(connection.channel()).declare()
         queue(connection.channel()).purge()
         yield connection, queue
@@ -78,11 +80,15 @@ def test_relay_publishes_pending_events_and_marks_them_sent(db, amqp_uri, bound_
 def test_events_ride_in_the_same_update_as_the_state_change(db):
     db.claims.insert_one(insert_with_events({"_id": "c2", "status": "received"}, []))
     event = received("c2")
-    db.claims.update_one({"_id": "c2"}, update_with_events({"$set": {"status": "approved"}}, [event]))
+    db.claims.update_one(
+        {"_id": "c2"}, update_with_events({"$set": {"status": "approved"}}, [event])
+    )
     doc = db.claims.find_one({"_id": "c2"})
     assert doc["status"] == "approved"
     assert doc["outbox"][event.event_id]["payload"]["claim_id"] == "c2"
-    assert doc[PENDING]  # nx-27017 stores a $set true as 1; both are truthy and match {PENDING: True}
+    assert doc[
+        PENDING
+    ]  # nx-27017 stores a $set true as 1; both are truthy and match {PENDING: True}
 
 
 def test_after_a_crash_mid_relay_the_unpublished_rest_is_sent_next_pass(db, amqp_uri, bound_queue):
@@ -101,8 +107,10 @@ def test_after_a_crash_mid_relay_the_unpublished_rest_is_sent_next_pass(db, amqp
 
 def test_unroutable_event_stays_pending_until_a_queue_is_bound(db, amqp_uri):
     event = make_event(
-        "claim_received", {"claim_id": "c4", "hospital_code": "H1", "bill_no": "b"},
-        producer="nobody_listens", correlation_id="x",
+        "claim_received",
+        {"claim_id": "c4", "hospital_code": "H1", "bill_no": "b"},
+        producer="nobody_listens",
+        correlation_id="x",
     )
     publisher = ConfirmedPublisher(amqp_uri)
     with pytest.raises(UnroutableEvent):

@@ -30,10 +30,20 @@ class Gateway:
 
     def staff(self, method: str, path: str, body=None, role="city_admin", org="LY", **kwargs):
         headers = {"Authorization": f"Bearer {self.token(role, org)}"}
-        return self.http.request(method, self.base_url + path, json=body, headers=headers, timeout=15, **kwargs)
+        return self.http.request(
+            method, self.base_url + path, json=body, headers=headers, timeout=15, **kwargs
+        )
 
-    def signed(self, path: str, body, secret: str, webhook_id: str | None = None,
-               timestamp: int | None = None, raw: bytes | None = None):
+    def signed(
+        self,
+        path: str,
+        body,
+        secret: str,
+        webhook_id: str | None = None,
+        timestamp: int | None = None,
+        raw: bytes | None = None,
+        headers: dict | None = None,
+    ):
         data = raw if raw is not None else json.dumps(body).encode()
         webhook_id = webhook_id or f"msg_{uuid.uuid4().hex}"
         timestamp = int(time.time()) if timestamp is None else timestamp
@@ -42,6 +52,7 @@ class Gateway:
             "webhook-timestamp": str(timestamp),
             "webhook-signature": sign_webhook(secret, webhook_id, timestamp, data),
             "content-type": "application/json",
+            **(headers or {}),
         }
         return self.http.post(self.base_url + path, data=data, headers=headers, timeout=15)
 

@@ -7,8 +7,13 @@ from shared.events import UnknownEventType, make_event, parse_event
 from shared.outbox import update_with_events
 
 DECIDED = {
-    "claim_id": "c1", "member_id_hash": "h", "member_id_masked": "350802********1234",
-    "status": "approved", "amount_fen": 66000, "reason_code": None, "period": 11,
+    "claim_id": "c1",
+    "member_id_hash": "h",
+    "member_id_masked": "350802********1234",
+    "status": "approved",
+    "amount_fen": 66000,
+    "reason_code": None,
+    "period": 11,
     "policy_version": "mutual_aid/2018-v1",
 }
 

@@ -12,8 +12,14 @@ def test_log_line_is_json_with_correlation_id_and_masked_id_number():
 
     id_number = make_id_number("350802", date(1980, 1, 1), 123)
     record = logging.makeLogRecord(
-        {"name": "t", "levelno": logging.INFO, "levelname": "INFO",
-         "msg": "bill for %s", "args": (id_number,), "claim_id": "c1"}
+        {
+            "name": "t",
+            "levelno": logging.INFO,
+            "levelname": "INFO",
+            "msg": "bill for %s",
+            "args": (id_number,),
+            "claim_id": "c1",
+        }
     )
     set_correlation_id("corr-1")
     try:

@@ -4,9 +4,17 @@ import pytest
 
 from services.notifications.domain.templates import NoTemplate, render
 
-PAYLOAD = {"claim_id": "abcdef0123456789", "member_id_hash": "h1", "member_id_masked": "m",
-           "status": "approved", "amount_fen": 66000, "reason_code": None, "period": 11,
-           "policy_version": "v", "diagnoses": ["K35.8"]}
+PAYLOAD = {
+    "claim_id": "abcdef0123456789",
+    "member_id_hash": "h1",
+    "member_id_masked": "m",
+    "status": "approved",
+    "amount_fen": 66000,
+    "reason_code": None,
+    "period": 11,
+    "policy_version": "v",
+    "diagnoses": ["K35.8"],
+}
 
 
 @pytest.mark.parametrize("status", ["approved", "rejected", "needs_review"])
