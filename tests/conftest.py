@@ -4,6 +4,8 @@ import eventlet
 
 eventlet.monkey_patch()  # noqa: E402 - before anything imports socket, threading or ssl
 
+import os  # noqa: E402
+
 import pytest  # noqa: E402
 
 from tests.support.infra import NxServer, RabbitVhost  # noqa: E402
@@ -11,7 +13,11 @@ from tests.support.infra import NxServer, RabbitVhost  # noqa: E402
 
 @pytest.fixture(scope="session")
 def mongo_uri(tmp_path_factory):
-    """An nx-27017 the suite starts on a free port with a temporary data directory."""
+    """An nx-27017 the suite starts on a free port with a temporary data directory, or the
+    real MongoDB named by TEST_MONGO_URI, to confirm the code relies on no nx quirk."""
+    if os.environ.get("TEST_MONGO_URI"):
+        yield os.environ["TEST_MONGO_URI"]
+        return
     server = NxServer(tmp_path_factory.mktemp("nx"))
     yield server.start()
     server.stop()
