@@ -29,3 +29,12 @@ def amqp_uri():
     vhost = RabbitVhost()
     yield vhost.create()
     vhost.delete()
+
+
+def pytest_unconfigure(config):
+    # Handlers released during interpreter shutdown would take a green lock after eventlet's
+    # hub is gone ("greenlet is being finalized"); flush and forget them while it still runs.
+    import logging
+
+    logging.shutdown()
+    logging._handlerList.clear()  # noqa: SLF001 - no public way to drop the weak references

@@ -9,6 +9,7 @@ import uuid
 import pytest
 from kombu import Connection
 
+from shared.consumer import apply_once
 from shared.events import Event, make_event
 from shared.messaging import DeadLetterRpc, Store, event_handler
 from shared.outbox import ConfirmedPublisher, exchange_for
@@ -27,19 +28,14 @@ class AppliedStore:
         pass
 
     def apply(self, event: Event) -> None:
-        # The idempotent-consumer pattern: the event id is recorded in the same write as the effect.
-        self.applied.update_one(
-            {"_id": event.payload["claim_id"], f"events.{event.event_id}": {"$exists": False}},
-            {"$inc": {"count": 1}, "$set": {f"events.{event.event_id}": True}},
-            upsert=False,
-        )
+        apply_once(self.applied, {"_id": event.payload["claim_id"]}, {"$inc": {"count": 1}}, event.event_id)
 
     def count(self, claim_id: str) -> int:
         doc = self.applied.find_one({"_id": claim_id})
         return doc["count"] if doc else 0
 
     def prepare(self, claim_id: str) -> None:
-        self.applied.insert_one({"_id": claim_id, "count": 0, "events": {}})
+        self.applied.insert_one({"_id": claim_id, "count": 0})
 
 
 class ProbeService(DeadLetterRpc):
