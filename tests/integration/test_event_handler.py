@@ -28,7 +28,9 @@ class AppliedStore:
         pass
 
     def apply(self, event: Event) -> None:
-        apply_once(self.applied, {"_id": event.payload["claim_id"]}, {"$inc": {"count": 1}}, event.event_id)
+        apply_once(
+            self.applied, {"_id": event.payload["claim_id"]}, {"$inc": {"count": 1}}, event.event_id
+        )
 
     def count(self, claim_id: str) -> int:
         doc = self.applied.find_one({"_id": claim_id})

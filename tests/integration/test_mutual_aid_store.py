@@ -1,0 +1,108 @@
+"""mutual_aid's store on nx-27017: the same bill is one claim, the cap is never overdrawn."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import eventlet
+import pytest
+
+from services.mutual_aid.store import MutualAidStore, NewMember
+from shared.events import make_event
+from tests.support.client import new_id_number
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def store(db, settings):
+    store = MutualAidStore(db, settings)
+    store.ensure_indexes()
+    return store
+
+
+def received(claim_id):
+    return make_event(
+        "claim_received",
+        {"claim_id": claim_id, "hospital_code": "H1", "bill_no": "b"},
+        producer="mutual_aid",
+        correlation_id="c",
+    )
+
+
+def bill(bill_no, id_number):
+    return {
+        "bill_no": bill_no,
+        "patient_id_number": id_number,
+        "admission_date": "2018-05-02",
+        "discharge_date": "2018-05-09",
+    }
+
+
+def test_same_bill_submitted_concurrently_is_one_claim(store):
+    id_number = new_id_number()
+    pool = eventlet.GreenPool(6)
+    results = list(
+        pool.imap(lambda _: store.accept_bill("H1", bill("B-1", id_number), received), range(6))
+    )
+    assert len({claim_id for claim_id, _, _ in results}) == 1
+    assert [created for _, _, created in results].count(True) == 1
+    assert store.claims.count_documents({"bill_no": "B-1"}) == 1
+
+
+def test_id_number_is_stored_encrypted_hashed_and_masked(store):
+    id_number = new_id_number()
+    claim_id, _, _ = store.accept_bill("H1", bill("B-2", id_number), received)
+    raw = store.claims.find_one({"_id": claim_id})
+    assert id_number not in str(raw)
+    assert store.vault.decrypt(raw["member_id_enc"]) == id_number
+    assert raw["member_id_hash"] == store.vault.lookup_hash(id_number)
+    assert raw["member_id_masked"] == id_number[:6] + "********" + id_number[-4:]
+
+
+def test_two_claims_decided_at_once_never_pass_the_cap_together(store):
+    id_number = new_id_number()
+    store.enroll(
+        period=11,
+        plan="A",
+        employer_org="LY-XL-0042",
+        enrolled_on=date(2017, 11, 20),
+        members=[NewMember(id_number, "张三", date(2018, 1, 1), renewal=False)],
+    )
+    id_hash = store.vault.lookup_hash(id_number)
+    cap = 1_000_000  # fen
+    pool = eventlet.GreenPool(10)
+    reserved = list(
+        pool.imap(lambda i: store.reserve_cap(11, id_hash, f"claim-{i}", 300_000, cap), range(10))
+    )
+    assert reserved.count(True) == 3
+    assert store.membership(11, id_hash)["cap_used"] == 900_000
+
+
+def test_a_claim_reserves_its_cap_once(store):
+    id_number = new_id_number()
+    store.enroll(
+        period=11,
+        plan="A",
+        employer_org="LY-XL-0042",
+        enrolled_on=date(2017, 11, 20),
+        members=[NewMember(id_number, "张三", date(2018, 1, 1), renewal=False)],
+    )
+    id_hash = store.vault.lookup_hash(id_number)
+    assert store.reserve_cap(11, id_hash, "claim-1", 100, 1000) is True
+    assert store.reserve_cap(11, id_hash, "claim-1", 100, 1000) is False
+    assert store.membership(11, id_hash)["cap_used"] == 100
+
+
+def test_enrolling_the_same_member_twice_reports_already_enrolled(store):
+    member = NewMember(new_id_number(), "李四", date(2018, 1, 1), renewal=False)
+    args = {
+        "period": 11,
+        "plan": "A",
+        "employer_org": "LY-XL-0042",
+        "enrolled_on": date(2017, 11, 20),
+    }
+    assert store.enroll(**args, members=[member]) == (1, 0)
+    assert store.enroll(
+        **args, members=[member, NewMember(new_id_number(), "王五", date(2018, 1, 1), False)]
+    ) == (1, 1)
