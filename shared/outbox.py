@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
 from kombu import Connection, Exchange
+from pymongo import UpdateOne
 from pymongo.collection import Collection
 from pymongo.errors import PyMongoError
 
@@ -128,16 +129,26 @@ class OutboxRelay:
             collection.create_index([(PENDING, 1)], name="outbox_pending_idx", sparse=True)
 
     def relay_once(self) -> int:
-        """One pass over every collection; returns how many events were published."""
+        """One pass over every collection; returns how many events were published.
+
+        Marking is one ``bulk_write`` per pass, so under load the relay costs the store two
+        round trips per batch of documents rather than per event."""
         published = 0
         for collection in self._collections:
+            marks = []
             for doc in collection.find({PENDING: True}, {"outbox": 1, REVISION: 1}).limit(
                 self._batch
             ):
-                published += self._relay_document(collection, doc)
+                sent, complete = self._publish_document(collection, doc)
+                published += len(sent)
+                marks.extend(self._marks(doc, sent, complete))
+            if marks:
+                self._apply_marks(collection, marks)
         return published
 
-    def _relay_document(self, collection: Collection, doc: dict[str, Any]) -> int:
+    def _publish_document(
+        self, collection: Collection, doc: dict[str, Any]
+    ) -> tuple[list[str], bool]:
         events = sorted((doc.get("outbox") or {}).values(), key=lambda e: e["occurred_at"])
         sent: list[str] = []
         try:
@@ -153,24 +164,30 @@ class OutboxRelay:
                     "error": repr(exc),
                 },
             )
-        if sent:
-            self._mark_sent(collection, doc, sent, all_sent=len(sent) == len(events))
-        return len(sent)
+        return sent, len(sent) == len(events)
 
     @staticmethod
-    def _mark_sent(collection: Collection, doc: dict[str, Any], sent: list[str], all_sent: bool):
-        try:
-            if all_sent:
-                # Only if nobody appended an event since we read the document.
-                result = collection.update_one(
-                    {"_id": doc["_id"], REVISION: doc.get(REVISION)},
-                    {"$set": {"outbox": {}}, "$unset": {PENDING: ""}},
+    def _marks(doc: dict[str, Any], sent: list[str], complete: bool) -> list[UpdateOne]:
+        if not sent:
+            return []
+        # Always drop exactly the published events; clear the pending flag only if nobody
+        # appended an event since we read the document (the revision is unchanged).
+        marks = [UpdateOne({"_id": doc["_id"]}, {"$unset": {f"outbox.{eid}": "" for eid in sent}})]
+        if complete:
+            marks.append(
+                UpdateOne(
+                    {"_id": doc["_id"], REVISION: doc.get(REVISION), "outbox": {}},
+                    {"$unset": {PENDING: ""}},
                 )
-                if result.matched_count:
-                    return
-            collection.update_one(
-                {"_id": doc["_id"]}, {"$unset": {f"outbox.{event_id}": "" for event_id in sent}}
             )
+        return marks
+
+    @staticmethod
+    def _apply_marks(collection: Collection, marks: list[UpdateOne]) -> None:
+        try:
+            collection.bulk_write(marks, ordered=True)
         except PyMongoError:
             # Published but not marked: the next pass sends them again, consumers drop the repeat.
-            log.exception("could not mark outbox events sent", extra={"document": str(doc["_id"])})
+            log.exception(
+                "could not mark outbox events sent", extra={"collection": collection.name}
+            )

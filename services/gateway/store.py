@@ -1,6 +1,8 @@
-"""The only code of the gateway that speaks pymongo: partners and their webhook receipts."""
+"""The only code of the gateway that speaks pymongo: partner hospitals and platforms."""
 
 from __future__ import annotations
+
+import time
 
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
@@ -8,6 +10,8 @@ from pymongo.errors import DuplicateKeyError
 from shared.config import Settings
 from shared.crypto import PiiVault
 from shared.events import now_shanghai
+
+PARTNER_CACHE_SECONDS = 30.0
 
 
 class PartnerExists(Exception):
@@ -18,13 +22,13 @@ class GatewayStore:
     def __init__(self, db: Database, settings: Settings):
         self.settings = settings
         self.partners = db["partners"]
-        self.receipts = db["webhook_receipts"]
+        self._cache: dict[str, tuple[float, dict | None]] = {}
         # Partner secrets are sealed with the same vault as ID numbers: a database dump alone
         # does not let anyone sign bills.
         self.vault = PiiVault.from_settings(settings.pii_encryption_keys, settings.pii_hash_key)
 
     def ensure_indexes(self) -> None:
-        self.receipts.create_index([("partner", 1)], name="partner_idx")
+        pass  # partners are found by _id only
 
     def add_partner(
         self, *, code: str, kind: str, name: str, level: int | None, secret: str
@@ -44,24 +48,14 @@ class GatewayStore:
             raise PartnerExists(code) from None
 
     def partner(self, code: str) -> dict | None:
+        """The partner with its clear secret. Kept in memory for PARTNER_CACHE_SECONDS: every
+        signed request needs it, and a partner changes rarely (a new secret waits that long)."""
+        now = time.monotonic()
+        cached = self._cache.get(code)
+        if cached is not None and now - cached[0] < PARTNER_CACHE_SECONDS:
+            return cached[1]
         doc = self.partners.find_one({"_id": code})
         if doc is not None:
             doc["secret"] = self.vault.decrypt(doc.pop("secret_enc"))
+        self._cache[code] = (now, doc)
         return doc
-
-    def receipt(self, partner: str, webhook_id: str) -> dict | None:
-        return self.receipts.find_one({"_id": f"{partner}:{webhook_id}"})
-
-    def save_receipt(self, partner: str, webhook_id: str, status: int, body: dict) -> None:
-        try:
-            self.receipts.insert_one(
-                {
-                    "_id": f"{partner}:{webhook_id}",
-                    "partner": partner,
-                    "status": status,
-                    "body": body,
-                    "received_at": now_shanghai().isoformat(timespec="milliseconds"),
-                }
-            )
-        except DuplicateKeyError:
-            pass  # a concurrent delivery of the same webhook recorded it first: same answer

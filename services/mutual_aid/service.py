@@ -40,7 +40,13 @@ UNKNOWN_MEMBER_ORG = "LY"  # a bill from someone we never enrolled: visible at c
 
 @lru_cache(maxsize=4)
 def policy_store(policy_dir: str) -> PolicyStore:
+    """Policy files are read once per process; a new version file needs a restart to be seen."""
     return PolicyStore.for_service(Path(policy_dir), SERVICE)
+
+
+@lru_cache(maxsize=32)
+def _parsed_policy(policy_dir: str, version: str) -> MutualAidPolicy:
+    return MutualAidPolicy.from_document(policy_store(policy_dir).by_version(version))
 
 
 def policy_on(policy_dir: str, day: date) -> MutualAidPolicy:
@@ -50,7 +56,7 @@ def policy_on(policy_dir: str, day: date) -> MutualAidPolicy:
         document = store.in_force_on(day)
     except PolicyError:
         document = store.versions()[0]
-    return MutualAidPolicy.from_document(document)
+    return _parsed_policy(policy_dir, document.version)
 
 
 def principal_from(data: dict) -> StaffPrincipal:
@@ -163,7 +169,7 @@ class MutualAidService(DeadLetterRpc):
     # ---- bills and claims ------------------------------------------------------------------
 
     @rpc
-    def submit_bill(self, hospital_code: str, bill: dict) -> dict:
+    def submit_bill(self, hospital_code: str, webhook_id: str, bill: dict) -> dict:
         """Durably accept a discharge bill; adjudication follows from its event."""
         try:
             data = DischargeBillSchema().load(bill)
@@ -187,6 +193,7 @@ class MutualAidService(DeadLetterRpc):
         }
         claim_id, status, created = self.store.accept_bill(
             hospital_code,
+            webhook_id,
             stored,
             lambda claim_id: make_event(
                 "claim_received",

@@ -44,6 +44,10 @@ class MutualAidStore:
         self.claims.create_index(
             [("hospital_code", 1), ("bill_no", 1)], name="hospital_bill_unique", unique=True
         )
+        # Replay protection for signed webhooks, recorded in the same write as the claim.
+        self.claims.create_index(
+            [("hospital_code", 1), ("webhook_id", 1)], name="hospital_webhook_unique", unique=True
+        )
         self.claims.create_index([("member_id_hash", 1)], name="member_id_hash_idx")
 
     # ---- enrolment -------------------------------------------------------------------------
@@ -115,15 +119,20 @@ class MutualAidStore:
     # ---- claims ----------------------------------------------------------------------------
 
     def accept_bill(
-        self, hospital_code: str, bill: dict[str, Any], make_received_event
+        self, hospital_code: str, webhook_id: str, bill: dict[str, Any], make_received_event
     ) -> tuple[str, str, bool]:
-        """Store a bill as a claim (with its ``claim_received`` event); the same
-        hospital + bill number returns the existing claim. Returns (claim_id, status, created)."""
+        """Store a bill as a claim, with its ``claim_received`` event and the webhook id it came
+        with, in one insert. Returns (claim_id, status to answer, created):
+
+        - a new bill: a new claim, created;
+        - the same ``webhook-id`` again (a replay): the first answer, as if created, no new effect;
+        - the same hospital + bill number under another webhook id: the existing claim."""
         claim_id = uuid.uuid4().hex
         id_number = bill.pop("patient_id_number")
         doc = {
             "_id": claim_id,
             "hospital_code": hospital_code,
+            "webhook_id": webhook_id,
             "member_id_hash": self.vault.lookup_hash(id_number),
             "member_id_enc": self.vault.encrypt(id_number),
             "member_id_masked": mask_id_number(id_number),
@@ -135,11 +144,15 @@ class MutualAidStore:
         try:
             self.claims.insert_one(insert_with_events(doc, [event]))
         except DuplicateKeyError:
-            # The same bill was accepted before (or concurrently): answer with that claim.
-            winner = self.claims.find_one(
+            replayed = self.claims.find_one(
+                {"hospital_code": hospital_code, "webhook_id": webhook_id}, {"_id": 1}
+            )
+            if replayed is not None:
+                return replayed["_id"], "received", True
+            existing = self.claims.find_one(
                 {"hospital_code": hospital_code, "bill_no": bill["bill_no"]}, {"status": 1}
             )
-            return winner["_id"], winner["status"], False
+            return existing["_id"], existing["status"], False
         return claim_id, "received", True
 
     def claim(self, claim_id: str) -> dict | None:

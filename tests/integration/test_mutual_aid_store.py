@@ -43,7 +43,7 @@ def test_same_bill_submitted_concurrently_is_one_claim(store):
     id_number = new_id_number()
     pool = eventlet.GreenPool(6)
     results = list(
-        pool.imap(lambda _: store.accept_bill("H1", bill("B-1", id_number), received), range(6))
+        pool.imap(lambda i: store.accept_bill("H1", f"msg_{i}", bill("B-1", id_number), received), range(6))
     )
     assert len({claim_id for claim_id, _, _ in results}) == 1
     assert [created for _, _, created in results].count(True) == 1
@@ -52,7 +52,7 @@ def test_same_bill_submitted_concurrently_is_one_claim(store):
 
 def test_id_number_is_stored_encrypted_hashed_and_masked(store):
     id_number = new_id_number()
-    claim_id, _, _ = store.accept_bill("H1", bill("B-2", id_number), received)
+    claim_id, _, _ = store.accept_bill("H1", "msg_b2", bill("B-2", id_number), received)
     raw = store.claims.find_one({"_id": claim_id})
     assert id_number not in str(raw)
     assert store.vault.decrypt(raw["member_id_enc"]) == id_number
@@ -106,3 +106,16 @@ def test_enrolling_the_same_member_twice_reports_already_enrolled(store):
     assert store.enroll(
         **args, members=[member, NewMember(new_id_number(), "王五", date(2018, 1, 1), False)]
     ) == (1, 1)
+
+
+def test_replayed_webhook_id_gets_the_first_answer(store):
+    id_number = new_id_number()
+    first = store.accept_bill("H1", "msg_r", bill("B-3", id_number), received)
+    store.claims.update_one({"_id": first[0]}, {"$set": {"status": "approved"}})
+    assert store.accept_bill("H1", "msg_r", bill("B-3", id_number), received) == first
+    assert store.accept_bill("H1", "msg_other", bill("B-3", id_number), received) == (
+        first[0],
+        "approved",
+        False,
+    )
+    assert store.claims.count_documents({"bill_no": "B-3"}) == 1
