@@ -248,7 +248,9 @@ class Environment:
         try:
             self.stack.start()
         except Exception as exc:  # noqa: BLE001 - StackError or OSError: the harness cannot run
-            raise HarnessError(f"the stack did not start: {exc}; logs in {self.tmp / 'log'}") from exc
+            raise HarnessError(
+                f"the stack did not start: {exc}; logs in {self.tmp / 'log'}"
+            ) from exc
         progress("stack healthy: " + ", ".join(f"{n}={p.pid}" for n, p in self.processes.items()))
 
     @property
@@ -258,8 +260,26 @@ class Environment:
     def database_name(self, service: str) -> str:
         return self.settings.database_name(service)
 
+    def report_log_problems(self) -> None:
+        """Name the services that logged warnings or errors: a benchmark must not hide them."""
+        for log_file in sorted((self.tmp / "log").glob("*.log")):
+            counts: dict[str, int] = {}
+            first: dict[str, str] = {}
+            for line in log_file.read_text(errors="replace").splitlines():
+                try:
+                    entry = json.loads(line)
+                except ValueError:
+                    entry = {"level": "ERROR" if "Traceback" in line else ""}
+                level = entry.get("level", "") if isinstance(entry, dict) else ""
+                if level in ("WARNING", "ERROR", "CRITICAL"):
+                    counts[level] = counts.get(level, 0) + 1
+                    first.setdefault(level, line[:300])
+            for level, count in counts.items():
+                progress(f"{log_file.stem} logged {count} {level} lines; first: {first[level]}")
+
     def stop(self, keep_logs: bool = False) -> None:
         if self.stack is not None:
+            self.report_log_problems()
             progress("stopping the stack")
             try:
                 self.stack.stop()
@@ -440,3 +460,58 @@ def wait_for(predicate: Callable[[], bool], timeout: float, interval: float = 0.
         if time.monotonic() >= deadline:
             return False
         time.sleep(interval)
+
+
+@dataclass
+class Context:
+    """What the benchmarks of one run share: the environment, earlier results, fixtures."""
+
+    env: Environment
+    results: dict[str, Result] = field(default_factory=dict)
+    fixtures: dict[str, Any] = field(default_factory=dict)
+
+    def metric(self, benchmark: str, name: str) -> float:
+        return self.results[benchmark].metrics[name]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process has used (its threads included)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return math.nan
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class CpuMeter:
+    """CPU seconds each process of the environment (and the bench itself) spends in a block."""
+
+    def __init__(self, env: Environment):
+        self.pids = {name: p.pid for name, p in env.processes.items()}
+        if env.nx is not None:
+            self.pids["nx-27017"] = env.nx.pid
+        self.pids["bench (clients)"] = os.getpid()
+        self.used: dict[str, float] = {}
+        self.wall = 0.0
+
+    def __enter__(self) -> CpuMeter:
+        self._start = {name: cpu_seconds(pid) for name, pid in self.pids.items()}
+        self._wall = time.monotonic()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.wall = time.monotonic() - self._wall
+        self.used = {
+            name: round(cpu_seconds(pid) - self._start[name], 2) for name, pid in self.pids.items()
+        }
+
+    def summary(self) -> dict[str, Any]:
+        """CPU seconds per process and as a share of one core over the block's wall time."""
+        return {
+            "wall_s": round(self.wall, 2),
+            "cpu_s": self.used,
+            "cores_busy": round(sum(self.used.values()) / self.wall, 2) if self.wall else None,
+        }
+
+    def line(self) -> str:
+        return ", ".join(f"{n} {s:.1f}" for n, s in self.used.items()) + " CPU s"

@@ -73,9 +73,9 @@ class Correlation(DependencyProvider):
 
 
 class OutboxRelayRunner(DependencyProvider):
-    """Runs the outbox relay for the named collections in a background green thread; every
-    finished worker wakes it so events leave promptly, and a poll catches anything left over
-    (after a crash, a broker outage, or an unroutable event)."""
+    """Runs the outbox relay for the named collections in a background green thread. The
+    injected callable wakes it (call it after a write that carried events) so events leave
+    promptly; a poll catches anything left over (a crash, a broker outage, an unroutable event)."""
 
     def __init__(self, *collection_names: str):
         self.collection_names = collection_names
@@ -110,9 +110,6 @@ class OutboxRelayRunner(DependencyProvider):
                 published = 0
             if not published:
                 self.wake.wait(self.poll_seconds)
-
-    def worker_result(self, worker_ctx, result=None, exc_info=None):
-        self.wake.set()
 
     def get_dependency(self, worker_ctx):
         return self.wake.set

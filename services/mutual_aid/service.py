@@ -202,6 +202,7 @@ class MutualAidService(DeadLetterRpc):
                 correlation_id=self.correlation_id,
             ),
         )
+        self.wake_relay()
         log.info("discharge bill accepted", extra={"claim_id": claim_id, "new_claim": created})
         return {"claim_id": claim_id, "status": status, "created": created}
 
@@ -318,6 +319,7 @@ class MutualAidService(DeadLetterRpc):
             },
             decided,
         )
+        self.wake_relay()
         log.info(
             "claim decided",
             extra={"claim_id": claim["_id"], "status": decision.status, "recorded": recorded},

@@ -159,17 +159,22 @@ class MutualAidStore:
         return self.claims.find_one({"_id": claim_id}, {"outbox": 0})
 
     def overlapping_bill_nos(self, claim: dict) -> tuple[str, ...]:
-        """Other bills of the same member whose stay overlaps this one (dates are ISO strings)."""
-        cursor = self.claims.find(
-            {
-                "member_id_hash": claim["member_id_hash"],
-                "_id": {"$ne": claim["_id"]},
-                "admission_date": {"$lte": claim["discharge_date"]},
-                "discharge_date": {"$gte": claim["admission_date"]},
-            },
-            {"bill_no": 1},
+        """Other bills of the same member whose stay overlaps this one. A member has few
+        claims: fetch them by the indexed hash and compare the (ISO) dates here, which keeps
+        the query on the index on every server."""
+        others = self.claims.find(
+            {"member_id_hash": claim["member_id_hash"]},
+            {"bill_no": 1, "admission_date": 1, "discharge_date": 1},
         )
-        return tuple(sorted(doc["bill_no"] for doc in cursor))
+        return tuple(
+            sorted(
+                other["bill_no"]
+                for other in others
+                if other["_id"] != claim["_id"]
+                and other["admission_date"] <= claim["discharge_date"]
+                and other["discharge_date"] >= claim["admission_date"]
+            )
+        )
 
     def record_decision(self, claim_id: str, decision_fields: dict[str, Any], event: Event) -> bool:
         """Write the decision and its event in one update, only from ``received``."""

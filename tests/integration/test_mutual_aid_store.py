@@ -43,7 +43,10 @@ def test_same_bill_submitted_concurrently_is_one_claim(store):
     id_number = new_id_number()
     pool = eventlet.GreenPool(6)
     results = list(
-        pool.imap(lambda i: store.accept_bill("H1", f"msg_{i}", bill("B-1", id_number), received), range(6))
+        pool.imap(
+            lambda i: store.accept_bill("H1", f"msg_{i}", bill("B-1", id_number), received),
+            range(6),
+        )
     )
     assert len({claim_id for claim_id, _, _ in results}) == 1
     assert [created for _, _, created in results].count(True) == 1

@@ -1,0 +1,513 @@
+"""Mutual-aid figures through the HTTP edge: bill_intake, bill_to_notice, and memory after them."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+from pymongo import MongoClient
+
+from bench.harness import (
+    Context,
+    CpuMeter,
+    HarnessError,
+    HttpClient,
+    LoadRun,
+    Result,
+    Row,
+    at_least_ratio,
+    at_most,
+    latency_summary,
+    progress,
+    run_load,
+    wait_for,
+)
+from shared.auth import mint_staff_token
+from shared.identity import make_id_number
+from shared.webhooks import sign_webhook
+
+HOSPITAL_CODE = "H9001"
+PERIOD, PLAN, EMPLOYER_ORG = 11, "A", "LY-XL-0042"
+ENROLLED_ON, COVERAGE_START = "2017-11-20", "2018-01-01"
+ENROLMENT_BATCH = 500
+# First-time members wait 90 days from coverage_start (2018-01-01): stays start after that,
+# one member's stays are STAY_STRIDE days apart so they never overlap, and all end in 2018.
+FIRST_ADMISSION = date(2018, 4, 10)
+STAY_DAYS, STAY_STRIDE, STAYS_PER_MEMBER = 5, 8, 30
+
+INTAKE_MEMBERS = 1000
+INTAKE_CLIENTS = 16
+INTAKE_WARMUP = 60
+INTAKE_MAX_BILLS = 3000
+INTAKE_MAX_SECONDS = 15.0
+HALF_RATE_SECONDS = 10.0
+
+NOTICE_BATCH = 300
+NOTICE_CLIENTS = 8
+NOTICE_MAX_SECONDS = 30.0
+NOTICE_PACED_MAX_BILLS = 300
+NOTICE_PACED_SECONDS = 15.0
+
+DRAIN_TIMEOUT_SECONDS = 120.0
+MEMORY_LIMIT_MIB = 150.0
+
+
+# ---- fixtures ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Member:
+    id_number: str
+    name: str
+
+
+class MutualAidFixture:
+    """A staff token, a partner hospital and its secret, and a supply of enrolled members."""
+
+    def __init__(self, ctx: Context):
+        self.env = ctx.env
+        self.client = HttpClient(ctx.env.gateway_port)
+        self.token = mint_staff_token(
+            ctx.env.settings.staff_jwt_secret, sub="bench-admin", role="city_admin", org="LY"
+        )
+        self.staff_headers = {"Authorization": f"Bearer {self.token}"}
+        self._next_member = itertools.count()
+        self._bill_numbers = itertools.count(1)
+        status, answer = self.client.json(
+            "POST",
+            "/api/v1/partners",
+            {
+                "code": HOSPITAL_CODE,
+                "kind": "hospital",
+                "name": "龙岩市第一医院（压测）",
+                "level": 3,
+            },
+            self.staff_headers,
+        )
+        if status != 201:
+            raise HarnessError(f"POST /api/v1/partners answered {status}: {answer}")
+        self.secret = answer["secret"]
+        progress(f"registered partner hospital {HOSPITAL_CODE}")
+
+    @classmethod
+    def of(cls, ctx: Context) -> MutualAidFixture:
+        if "mutual_aid" not in ctx.fixtures:
+            ctx.fixtures["mutual_aid"] = cls(ctx)
+        return ctx.fixtures["mutual_aid"]
+
+    def new_members(self, count: int) -> list[Member]:
+        """``count`` members never used before, enrolled in period 11 through the API."""
+        members = []
+        for _ in range(count):
+            n = next(self._next_member)
+            birth = date(1965, 1, 1) + timedelta(days=n // 1000)
+            members.append(Member(make_id_number("350802", birth, n % 1000), f"压测职工{n}"))
+        started = time.perf_counter()
+        for i in range(0, count, ENROLMENT_BATCH):
+            batch = members[i : i + ENROLMENT_BATCH]
+            status, answer = self.client.json(
+                "POST",
+                "/api/v1/mutual-aid/enrollments",
+                {
+                    "period": PERIOD,
+                    "employer_org": EMPLOYER_ORG,
+                    "plan": PLAN,
+                    "enrolled_on": ENROLLED_ON,
+                    "members": [
+                        {"id_number": m.id_number, "name": m.name, "coverage_start": COVERAGE_START}
+                        for m in batch
+                    ],
+                },
+                self.staff_headers,
+            )
+            if status != 201 or answer.get("enrolled") != len(batch):
+                raise HarnessError(f"enrolment answered {status}: {str(answer)[:300]}")
+        progress(f"enrolled {count} members in {time.perf_counter() - started:.1f} s")
+        return members
+
+    def signed_bill(self, member: Member, stay: int) -> tuple[str, bytes, dict[str, str]]:
+        """A discharge bill of ``member``'s ``stay``-th stay, signed now: (path, body, headers)."""
+        if not 0 <= stay < STAYS_PER_MEMBER:
+            raise ValueError(f"stay must be in 0..{STAYS_PER_MEMBER - 1}")
+        admission = FIRST_ADMISSION + timedelta(days=stay * STAY_STRIDE)
+        discharge = admission + timedelta(days=STAY_DAYS)
+        bill = {
+            "bill_no": f"ZY2018-{next(self._bill_numbers):07d}",
+            "patient_id_number": member.id_number,
+            "patient_name": member.name,
+            "hospital_level": 3,
+            "admission_date": admission.isoformat(),
+            "discharge_date": discharge.isoformat(),
+            "diagnoses": ["J18.9"],
+            "total_cost": "12000.00",
+            "fund_paid": "8000.00",
+            "self_pay_in_catalogue": "3000.00",
+            "self_pay_out_of_catalogue": "1000.00",
+            "single_disease_code": None,
+            "submitted_on": (discharge + timedelta(days=2)).isoformat(),
+            "flags": {"drunk_driving": False, "crime": False, "third_party_liable": False},
+        }
+        body = json.dumps(bill, ensure_ascii=False).encode()
+        webhook_id = f"msg_{uuid.uuid4().hex}"
+        timestamp = int(time.time())
+        headers = {
+            "Content-Type": "application/json",
+            "webhook-id": webhook_id,
+            "webhook-timestamp": str(timestamp),
+            "webhook-signature": sign_webhook(self.secret, webhook_id, timestamp, body),
+        }
+        return f"/api/v1/hospitals/{HOSPITAL_CODE}/discharge-bills", body, headers
+
+    def inbox(self, client: HttpClient, member: Member) -> list[dict]:
+        status, answer = client.json(
+            "POST",
+            "/api/v1/notifications/inbox/query",
+            {"id_number": member.id_number},
+            self.staff_headers,
+        )
+        if status != 200:
+            raise HarnessError(f"inbox query answered {status}: {str(answer)[:300]}")
+        return answer["messages"]
+
+
+def poster(bills: list[tuple[str, bytes, dict[str, str]]]):
+    """The load-loop request for pre-signed bills: the k-th request posts the k-th bill."""
+
+    def request(client: HttpClient, index: int) -> tuple[int, bytes]:
+        path, body, headers = bills[index]
+        return client.request("POST", path, body, headers)
+
+    return request
+
+
+def wait_until_quiet(ctx: Context, what: str, timeout: float = DRAIN_TIMEOUT_SECONDS) -> bool:
+    """Wait until every claim is decided and notified, so one run's backlog never loads the next.
+
+    Reads counts straight from the bench's own nx-27017 (a hint of when to look, never a figure):
+    every claim leads to exactly one inbox message. ``estimated_document_count`` is the count
+    command without a filter, well under a millisecond; ``count_documents({})`` makes nx-27017
+    read every document (about 0.1 s at 1,500 claims) and would itself load the store."""
+    env = ctx.env
+    client = MongoClient(env.mongo_uri, serverSelectionTimeoutMS=5000)
+    claims = client[env.database_name("mutual_aid")]["claims"]
+    inbox = client[env.database_name("notifications")]["inbox"]
+    last_report = [time.monotonic()]
+    started = time.monotonic()
+
+    def quiet() -> bool:
+        total, notified = claims.estimated_document_count(), inbox.estimated_document_count()
+        if time.monotonic() - last_report[0] >= 5:
+            last_report[0] = time.monotonic()
+            progress(f"{what}: waiting for the pipeline, {notified}/{total} claims notified")
+        return notified >= total
+
+    try:
+        done = wait_for(quiet, timeout, interval=0.25)
+    finally:
+        client.close()
+    if done:
+        progress(f"{what}: pipeline quiet after {time.monotonic() - started:.1f} s")
+    else:
+        progress(f"{what}: pipeline still busy after {timeout:g} s; going on")
+    return done
+
+
+def claims_in_store(ctx: Context) -> int:
+    """How many claims the store holds: the pipeline's cost per bill grows with it."""
+    client = MongoClient(ctx.env.mongo_uri, serverSelectionTimeoutMS=5000)
+    try:
+        return client[ctx.env.database_name("mutual_aid")]["claims"].estimated_document_count()
+    finally:
+        client.close()
+
+
+def member_stays(
+    members: list[Member], count: int, first_stay: int = 0
+) -> list[tuple[Member, int]]:
+    """``count`` (member, stay) pairs, round robin over ``members`` so no stay repeats."""
+    pairs = []
+    for i in range(count):
+        stay = first_stay + i // len(members)
+        if stay >= STAYS_PER_MEMBER:
+            raise ValueError("not enough members for that many bills")
+        pairs.append((members[i % len(members)], stay))
+    return pairs
+
+
+# ---- bill_intake ------------------------------------------------------------------------------
+
+
+def _accepted(run: LoadRun):
+    return run.with_status(202)
+
+
+def bill_intake(ctx: Context) -> Result:
+    """Signed discharge bills accepted (202) per second, and p99 latency at half that rate."""
+    store_rate = ctx.metric("raw_store", "inserts_per_s")
+    fixture = MutualAidFixture.of(ctx)
+    members = fixture.new_members(INTAKE_MEMBERS)
+    stays = iter(member_stays(members, INTAKE_MEMBERS * STAYS_PER_MEMBER))
+    port = ctx.env.gateway_port
+
+    def sign(count: int):
+        return [fixture.signed_bill(*next(stays)) for _ in range(count)]
+
+    progress(f"bill_intake: warm-up, {INTAKE_WARMUP} bills")
+    warm = run_load(
+        port, poster(sign(INTAKE_WARMUP)), total=INTAKE_WARMUP, clients=4, max_seconds=30
+    )
+    if len(_accepted(warm)) != INTAKE_WARMUP:
+        raise HarnessError(f"bill_intake warm-up: answers {warm.errors(202)} besides 202")
+    wait_until_quiet(ctx, "bill_intake warm-up")
+
+    claims_before = claims_in_store(ctx)
+    progress(
+        f"bill_intake: full rate, {INTAKE_CLIENTS} clients, at most {INTAKE_MAX_BILLS} bills"
+        f" or {INTAKE_MAX_SECONDS:g} s"
+    )
+    bills = sign(INTAKE_MAX_BILLS)
+    with CpuMeter(ctx.env) as full_cpu:
+        full = run_load(
+            port,
+            poster(bills),
+            total=INTAKE_MAX_BILLS,
+            clients=INTAKE_CLIENTS,
+            max_seconds=INTAKE_MAX_SECONDS,
+        )
+    accepted = _accepted(full)
+    rate = len(accepted) / full.elapsed
+    full_latency = latency_summary([s.latency for s in accepted])
+    progress(
+        f"bill_intake: {len(accepted)} accepted in {full.elapsed:.1f} s = {rate:,.0f}/s,"
+        f" p50 {full_latency['p50_ms']} ms, p99 {full_latency['p99_ms']} ms,"
+        f" other answers {full.errors(202) or 'none'}"
+    )
+    progress(f"bill_intake: CPU during the full-rate run: {full_cpu.line()}")
+    with CpuMeter(ctx.env) as drain_cpu:
+        wait_until_quiet(ctx, "bill_intake full rate")
+    progress(f"bill_intake: CPU while the pipeline caught up: {drain_cpu.line()}")
+
+    half_rate = rate / 2
+    half_total = max(1, min(INTAKE_MAX_BILLS, int(half_rate * HALF_RATE_SECONDS)))
+    progress(f"bill_intake: paced at {half_rate:,.1f}/s (half), {half_total} bills")
+    bills = sign(half_total)
+    with CpuMeter(ctx.env) as half_cpu:
+        half = run_load(
+            port,
+            poster(bills),
+            total=half_total,
+            clients=INTAKE_CLIENTS,
+            max_seconds=HALF_RATE_SECONDS + 5,
+            rate=half_rate,
+        )
+    half_accepted = _accepted(half)
+    half_latency = latency_summary([s.corrected_latency for s in half_accepted])
+    half_service = latency_summary([s.latency for s in half_accepted])
+    progress(
+        f"bill_intake: half rate p50 {half_latency['p50_ms']} ms, p99 {half_latency['p99_ms']} ms,"
+        f" other answers {half.errors(202) or 'none'}"
+    )
+    wait_until_quiet(ctx, "bill_intake half rate")
+
+    result = Result("bill_intake")
+    result.metrics = {"accepted_per_s": rate, "half_rate_p99_ms": half_latency["p99_ms"]}
+    result.rows = [
+        at_least_ratio("accepted/s", rate, "/s", store_rate, "raw_store inserts/s", 0.5),
+        Row("p50 at full rate", full_latency["p50_ms"], "ms"),
+        Row("p99 at full rate", full_latency["p99_ms"], "ms"),
+        Row("p50 at half rate", half_latency["p50_ms"], "ms"),
+        at_most("p99 at half rate", half_latency["p99_ms"], "ms", 50),
+    ]
+    result.details = {
+        "raw_store_inserts_per_s": store_rate,
+        "claims_in_store_before": claims_before,
+        "full_rate": {
+            "clients": INTAKE_CLIENTS,
+            "sent": len(full.samples),
+            "accepted": len(accepted),
+            "other_answers": full.errors(202),
+            "elapsed_s": full.elapsed,
+            "accepted_per_s": rate,
+            "latency": full_latency,
+            "cpu": full_cpu.summary(),
+            "cpu_catching_up_after": drain_cpu.summary(),
+        },
+        "half_rate": {
+            "target_per_s": half_rate,
+            "achieved_per_s": len(half_accepted) / half.elapsed,
+            "sent": len(half.samples),
+            "accepted": len(half_accepted),
+            "other_answers": half.errors(202),
+            "latency_from_schedule": half_latency,
+            "latency_from_send": half_service,
+            "cpu": half_cpu.summary(),
+        },
+    }
+    return result
+
+
+# ---- bill_to_notice ---------------------------------------------------------------------------
+
+
+def _timestamp(iso: str) -> float:
+    return datetime.fromisoformat(iso).timestamp()
+
+
+def _notified_at(
+    fixture: MutualAidFixture, client: HttpClient, member: Member, claim_id: str
+) -> float | None:
+    for message in fixture.inbox(client, member):
+        if message["ref"] == claim_id:
+            return _timestamp(message["created_at"])
+    return None
+
+
+def _end_to_end(ctx: Context, members: list[Member], run: LoadRun):
+    """Per accepted bill: (its sample, when its inbox message was created or None)."""
+    fixture = MutualAidFixture.of(ctx)
+    client = HttpClient(ctx.env.gateway_port)
+    try:
+        pairs = []
+        for sample in _accepted(run):
+            claim_id = json.loads(sample.body)["claim_id"]
+            pairs.append((sample, _notified_at(fixture, client, members[sample.index], claim_id)))
+    finally:
+        client.close()
+    return pairs
+
+
+def bill_to_notice(ctx: Context) -> Result:
+    """Bill accepted → claim decided → inbox message: bills fully notified/s and p50/p99."""
+    store_rate = ctx.metric("raw_store", "inserts_per_s")
+    fixture = MutualAidFixture.of(ctx)
+    port = ctx.env.gateway_port
+    members = fixture.new_members(NOTICE_BATCH + NOTICE_PACED_MAX_BILLS)
+    batch_members = members[:NOTICE_BATCH]
+    paced_members = members[NOTICE_BATCH:]
+    wait_until_quiet(ctx, "bill_to_notice start")
+    claims_before = claims_in_store(ctx)
+    progress(f"bill_to_notice: {claims_before} claims in the store before the batch")
+
+    progress(f"bill_to_notice: batch of {NOTICE_BATCH} bills from {NOTICE_CLIENTS} clients")
+    bills = [fixture.signed_bill(m, 0) for m in batch_members]
+    with CpuMeter(ctx.env) as batch_cpu:
+        batch = run_load(
+            port,
+            poster(bills),
+            total=NOTICE_BATCH,
+            clients=NOTICE_CLIENTS,
+            max_seconds=NOTICE_MAX_SECONDS,
+        )
+        wait_until_quiet(ctx, "bill_to_notice batch", timeout=60)
+    progress(f"bill_to_notice: CPU for the batch until notified: {batch_cpu.line()}")
+    pairs = _end_to_end(ctx, batch_members, batch)
+    notified = [(s, at) for s, at in pairs if at is not None]
+    first_sent = min((s.sent_at for s in batch.samples), default=math.nan)
+    last_notice = max((at for _, at in notified), default=math.nan)
+    span = last_notice - first_sent
+    throughput = len(notified) / span if notified and span > 0 else 0.0
+    batch_latency = latency_summary([at - s.sent_at for s, at in notified])
+    progress(
+        f"bill_to_notice: {len(notified)}/{NOTICE_BATCH} notified in {span:.2f} s ="
+        f" {throughput:,.1f}/s, p50 {batch_latency['p50_ms']} ms, p99 {batch_latency['p99_ms']} ms"
+    )
+
+    half_rate = max(throughput / 2, 1.0)
+    paced_total = max(1, min(NOTICE_PACED_MAX_BILLS, int(half_rate * NOTICE_PACED_SECONDS)))
+    progress(f"bill_to_notice: paced at {half_rate:,.1f}/s (half), {paced_total} bills")
+    bills = [fixture.signed_bill(m, 0) for m in paced_members[:paced_total]]
+    with CpuMeter(ctx.env) as paced_cpu:
+        paced = run_load(
+            port,
+            poster(bills),
+            total=paced_total,
+            clients=NOTICE_CLIENTS,
+            max_seconds=NOTICE_PACED_SECONDS + 5,
+            rate=half_rate,
+        )
+        wait_until_quiet(ctx, "bill_to_notice half rate", timeout=60)
+    paced_pairs = _end_to_end(ctx, paced_members, paced)
+    paced_notified = [(s, at) for s, at in paced_pairs if at is not None]
+    # From the bill's slot, so a bill that could not leave on time counts its wait too.
+    paced_latency = latency_summary([at - s.scheduled_at for s, at in paced_notified])
+    progress(
+        f"bill_to_notice: half rate {len(paced_notified)}/{paced_total} notified,"
+        f" p50 {paced_latency['p50_ms']} ms, p99 {paced_latency['p99_ms']} ms"
+    )
+
+    result = Result("bill_to_notice")
+    result.metrics = {"notified_per_s": throughput, "half_rate_p99_ms": paced_latency["p99_ms"]}
+    result.rows = [
+        at_least_ratio(
+            "bills notified/s", throughput, "/s", store_rate, "raw_store inserts/s", 0.25
+        ),
+        Row("p50 in batch", batch_latency["p50_ms"], "ms"),
+        Row("p99 in batch", batch_latency["p99_ms"], "ms"),
+        Row("p50 at half rate", paced_latency["p50_ms"], "ms"),
+        at_most("p99 at half rate", paced_latency["p99_ms"], "ms", 250),
+    ]
+    result.details = {
+        "raw_store_inserts_per_s": store_rate,
+        "method": "latency = inbox message created_at (read back through "
+        "POST /api/v1/notifications/inbox/query) minus the bill's send time",
+        "claims_in_store_before": claims_before,
+        "batch": {
+            "bills": NOTICE_BATCH,
+            "clients": NOTICE_CLIENTS,
+            "accepted": len(pairs),
+            "notified": len(notified),
+            "other_answers": batch.errors(202),
+            "span_s": span,
+            "notified_per_s": throughput,
+            "latency": batch_latency,
+            "cpu": batch_cpu.summary(),
+        },
+        "half_rate": {
+            "target_per_s": half_rate,
+            "bills": paced_total,
+            "accepted": len(paced_pairs),
+            "notified": len(paced_notified),
+            "other_answers": paced.errors(202),
+            "latency_from_schedule": paced_latency,
+            "latency_from_send": latency_summary([at - s.sent_at for s, at in paced_notified]),
+            "cpu": paced_cpu.summary(),
+        },
+    }
+    return result
+
+
+# ---- memory -----------------------------------------------------------------------------------
+
+
+def _peak_rss_mib(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return math.nan
+
+
+def memory(ctx: Context) -> Result:
+    """Peak RSS (VmHWM) of each service process, read after bill_intake and bill_to_notice."""
+    result = Result("memory")
+    peaks = {}
+    for name, process in sorted(ctx.env.processes.items()):
+        peak = _peak_rss_mib(process.pid)
+        peaks[name] = {"pid": process.pid, "peak_rss_mib": peak}
+        result.rows.append(at_most(f"{name} peak RSS", peak, "MiB", MEMORY_LIMIT_MIB))
+    if ctx.env.nx is not None:
+        peak = _peak_rss_mib(ctx.env.nx.pid)
+        peaks["nx-27017"] = {"pid": ctx.env.nx.pid, "peak_rss_mib": peak, "service": False}
+        result.rows.append(Row("nx-27017 peak RSS (store, no goal)", peak, "MiB"))
+    result.details = {"source": "/proc/<pid>/status VmHWM", "processes": peaks}
+    result.metrics = {name: p["peak_rss_mib"] for name, p in peaks.items()}
+    progress("memory: " + ", ".join(f"{n} {p['peak_rss_mib']:.0f} MiB" for n, p in peaks.items()))
+    return result
