@@ -63,7 +63,8 @@ def test_id_number_is_stored_encrypted_hashed_and_masked(store):
     assert raw["member_id_masked"] == id_number[:6] + "********" + id_number[-4:]
 
 
-def test_two_claims_decided_at_once_never_pass_the_cap_together(store):
+def enrolled_member(store) -> str:
+    """Enrol a new member in period 11, plan A; returns their ID-number hash."""
     id_number = new_id_number()
     store.enroll(
         period=11,
@@ -72,7 +73,11 @@ def test_two_claims_decided_at_once_never_pass_the_cap_together(store):
         enrolled_on=date(2017, 11, 20),
         members=[NewMember(id_number, "张三", date(2018, 1, 1), renewal=False)],
     )
-    id_hash = store.vault.lookup_hash(id_number)
+    return store.vault.lookup_hash(id_number)
+
+
+def test_two_claims_decided_at_once_never_pass_the_cap_together(store):
+    id_hash = enrolled_member(store)
     cap = 1_000_000  # fen
     pool = eventlet.GreenPool(10)
     reserved = list(
@@ -83,15 +88,7 @@ def test_two_claims_decided_at_once_never_pass_the_cap_together(store):
 
 
 def test_a_claim_reserves_its_cap_once(store):
-    id_number = new_id_number()
-    store.enroll(
-        period=11,
-        plan="A",
-        employer_org="LY-XL-0042",
-        enrolled_on=date(2017, 11, 20),
-        members=[NewMember(id_number, "张三", date(2018, 1, 1), renewal=False)],
-    )
-    id_hash = store.vault.lookup_hash(id_number)
+    id_hash = enrolled_member(store)
     assert store.reserve_cap(11, id_hash, "claim-1", 100, 1000) is True
     assert store.reserve_cap(11, id_hash, "claim-1", 100, 1000) is False
     assert store.membership(11, id_hash)["cap_used"] == 100
