@@ -1,4 +1,4 @@
-"""The event envelope and the versioned catalogue of event payload schemas."""
+"""The event envelope every event travels in; payloads are checked against ``shared.catalogue``."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+
+from shared.catalogue import CATALOGUE
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -56,43 +58,6 @@ class Event:
             "correlation_id": self.correlation_id,
             "payload": self.payload,
         }
-
-
-# ---- the catalogue: (event_type, version) -> payload schema -------------------------------
-
-
-class _Payload(Schema):
-    class Meta:
-        unknown = EXCLUDE  # consumers ignore fields added by a newer producer
-
-
-class ClaimReceivedV1(_Payload):
-    """A discharge bill was durably accepted as a claim and awaits adjudication."""
-
-    claim_id = fields.String(required=True)
-    hospital_code = fields.String(required=True)
-    bill_no = fields.String(required=True)
-
-
-class ClaimDecidedV1(_Payload):
-    """A claim was adjudicated. Carries no diagnosis: readers need the outcome, not the illness."""
-
-    claim_id = fields.String(required=True)
-    member_id_hash = fields.String(required=True)
-    member_id_masked = fields.String(required=True)
-    status = fields.String(
-        required=True, validate=validate.OneOf(["approved", "rejected", "needs_review"])
-    )
-    amount_fen = fields.Integer(required=True, validate=validate.Range(min=0))
-    reason_code = fields.String(allow_none=True, load_default=None)
-    period = fields.Integer(allow_none=True, load_default=None)
-    policy_version = fields.String(required=True)
-
-
-CATALOGUE: dict[tuple[str, int], type[Schema]] = {
-    ("claim_received", 1): ClaimReceivedV1,
-    ("claim_decided", 1): ClaimDecidedV1,
-}
 
 
 def payload_schema(event_type: str, version: int) -> Schema:

@@ -1,0 +1,59 @@
+"""What every gateway endpoint stands on: the store, correlation ids, RPC with deadlines,
+staff bearer tokens and signed webhooks."""
+
+from __future__ import annotations
+
+import eventlet
+from nameko.exceptions import UnknownService
+
+from services.gateway.store import GatewayStore
+from shared.auth import AuthError, StaffPrincipal, bearer_token, decode_staff_token
+from shared.errors import ApiError
+from shared.messaging import Correlation, Store
+from shared.webhooks import WebhookVerificationError, verify_webhook
+
+
+class Edge:
+    """Base of the route mixins; the RPC proxies themselves are declared by each mixin."""
+
+    store: GatewayStore = Store(GatewayStore)
+    correlation_id = Correlation()
+
+    def _call(self, service: str, method: str, *args, timeout: float | None = None):
+        """An RPC call with a deadline: a service that is down or slow is a 503, never a hang."""
+        seconds = timeout or self.store.settings.rpc_timeout_seconds
+        try:
+            with eventlet.Timeout(seconds):
+                return getattr(getattr(self, service), method)(*args)
+        except eventlet.Timeout:
+            raise ApiError(
+                503, "service_unavailable", f"{service} did not answer in {seconds:g} s."
+            ) from None
+        except UnknownService:
+            raise ApiError(503, "service_unavailable", f"{service} is not running.") from None
+
+    def _staff(self, request, roles: tuple[str, ...] | None = None) -> dict:
+        try:
+            principal: StaffPrincipal = decode_staff_token(
+                bearer_token(request.headers.get("Authorization")),
+                self.store.settings.staff_jwt_secret,
+            )
+        except AuthError as exc:
+            raise ApiError(401, "unauthorized", str(exc)) from None
+        if roles and principal.role not in roles:
+            raise ApiError(403, "forbidden", f"This needs the role {' or '.join(roles)}.")
+        return principal.to_claims()
+
+    def _partner(self, request, code: str, kind: str) -> tuple[dict, str]:
+        partner = self.store.partner(code)
+        if partner is None or partner["kind"] != kind:
+            raise ApiError(
+                401, "unauthorized", f"{code} is not a registered {kind.replace('_', ' ')}."
+            )
+        try:
+            webhook_id = verify_webhook(
+                partner["secret"], request.headers, request.get_data(cache=True)
+            )
+        except WebhookVerificationError as exc:
+            raise ApiError(401, "invalid_signature", f"Webhook rejected: {exc.reason}.") from None
+        return partner, webhook_id

@@ -1,0 +1,1 @@
+"""The gateway's endpoints, one module per service behind it (mixed into GatewayService)."""

@@ -1,0 +1,85 @@
+"""Platform endpoints: liveness, health, the OpenAPI document, partner registration."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from eventlet.greenpool import GreenPool
+
+from services.gateway.edge import Edge
+from services.gateway.http import api, json_response, read_json
+from services.gateway.openapi import build_spec
+from services.gateway.schemas import HealthSchema, PartnerCreatedSchema, PartnerRequestSchema
+from services.gateway.store import PartnerExists
+from shared.errors import ApiError, validation_error
+from shared.webhooks import generate_webhook_secret
+
+HEALTH_TIMEOUT_SECONDS = 2.0
+
+
+@lru_cache(maxsize=1)
+def openapi_document() -> dict:
+    return build_spec()
+
+
+class PlatformRoutes(Edge):
+    backends: tuple[str, ...] = ()  # every service /health asks; set by GatewayService
+
+    @api(
+        "GET", "/alive", summary="The gateway process runs.", auth="none", responses={200: "alive"}
+    )
+    def alive(self, request):
+        return json_response(200, {"status": "alive"})
+
+    @api(
+        "GET",
+        "/health",
+        summary="Every service answers.",
+        auth="none",
+        responses={200: HealthSchema, 503: HealthSchema},
+    )
+    def health(self, request):
+        def probe(service: str) -> tuple[str, str]:
+            try:
+                self._call(service, "ping", timeout=HEALTH_TIMEOUT_SECONDS)
+                return service, "ok"
+            except ApiError:
+                return service, "unavailable"
+
+        services = dict(GreenPool(len(self.backends)).imap(probe, self.backends))
+        healthy = all(state == "ok" for state in services.values())
+        return json_response(
+            200 if healthy else 503,
+            {"status": "ok" if healthy else "unavailable", "services": services},
+        )
+
+    @api(
+        "GET", "/openapi.json", summary="This document.", auth="none", responses={200: "OpenAPI 3"}
+    )
+    def openapi(self, request):
+        return json_response(200, openapi_document())
+
+    @api(
+        "POST",
+        "/api/v1/partners",
+        summary="Register a partner hospital or city platform.",
+        request=PartnerRequestSchema,
+        responses={201: PartnerCreatedSchema, 409: "code taken"},
+    )
+    def create_partner(self, request):
+        self._staff(request, roles=("city_admin",))
+        errors = PartnerRequestSchema().validate(body := read_json(request))
+        if errors:
+            raise validation_error(errors)
+        data = PartnerRequestSchema().load(body)
+        secret = generate_webhook_secret()
+        try:
+            self.store.add_partner(secret=secret, **data)
+        except PartnerExists:
+            raise ApiError(
+                409,
+                "conflict",
+                f"Partner {data['code']} already exists.",
+                {"code": ["already registered"]},
+            ) from None
+        return json_response(201, {"code": data["code"], "secret": secret})
