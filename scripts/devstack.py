@@ -205,6 +205,8 @@ def run() -> int:
             stopping = True
             raise KeyboardInterrupt
 
+    # Installed explicitly: a shell that starts us in the background leaves SIGINT ignored.
+    signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     pid_file.write_text(str(os.getpid()))
     try:

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import jwt
 
+from shared.config import ConfigError, load_settings
+
 ROLES = ("city_admin", "county_staff", "grassroots_staff", "finance", "reviewer", "auditor")
 ALGORITHM = "HS256"
 DEFAULT_TTL_SECONDS = 8 * 3600
@@ -161,7 +163,9 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] = os.envi
     parser = argparse.ArgumentParser(prog="python -m shared.auth", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     mint = commands.add_parser(
-        "mint", help=f"print a staff token signed with ${SECRET_ENVIRONMENT_VARIABLE}"
+        "mint",
+        help=f"print a staff token signed with ${SECRET_ENVIRONMENT_VARIABLE} "
+        "(its development default unless APP_ENV=production)",
     )
     mint.add_argument("--role", required=True, choices=ROLES)
     mint.add_argument("--org", required=True, help="org unit code, e.g. LY or LY-XL-0042")
@@ -169,12 +173,11 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] = os.envi
     mint.add_argument("--ttl", type=int, default=DEFAULT_TTL_SECONDS, help="lifetime in seconds")
     arguments = parser.parse_args(argv)
 
-    secret = environ.get(SECRET_ENVIRONMENT_VARIABLE)
-    if not secret:
-        print(
-            f"{SECRET_ENVIRONMENT_VARIABLE} is not set; export the secret the gateway uses",
-            file=sys.stderr,
-        )
+    # The same settings the gateway reads: the development default when APP_ENV allows one.
+    try:
+        secret = load_settings(environ).staff_jwt_secret
+    except ConfigError as exc:
+        print(f"cannot mint: {exc}; export the secret the gateway uses", file=sys.stderr)
         return 2
     try:
         token = mint_staff_token(

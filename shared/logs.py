@@ -55,9 +55,16 @@ class JsonFormatter(logging.Formatter):
         return redact(json.dumps(entry, ensure_ascii=False, default=str))
 
 
+def _not_an_expected_error(record: logging.LogRecord) -> bool:
+    # nameko logs every exception a worker raises, tracebacks included; one declared expected
+    # (an ApiError: the caller's bad input, a 404, a 409) is an answer, not a fault.
+    return not str(record.msg).startswith("(expected) error handling worker")
+
+
 def configure_logging(service: str, level: str = "INFO") -> None:
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(JsonFormatter(service))
+    handler.addFilter(_not_an_expected_error)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -16,12 +16,13 @@ from eventlet.semaphore import Semaphore
 from kombu import Connection, Exchange, Queue
 from nameko.events import SERVICE_POOL, EventHandler
 from nameko.extensions import DependencyProvider
-from nameko.rpc import rpc
+from nameko.rpc import rpc as nameko_rpc
 from pymongo import DESCENDING
 from pymongo.database import Database
 from pymongo.errors import PyMongoError
 
 from shared.config import Settings
+from shared.errors import ApiError
 from shared.events import now_shanghai, parse_event
 from shared.logs import set_correlation_id
 from shared.mongo import get_database
@@ -30,6 +31,10 @@ from shared.outbox import ConfirmedPublisher, OutboxRelay
 log = logging.getLogger(__name__)
 
 SETTINGS_KEY = "UNIONHUB_SETTINGS"
+
+# The RPC entrypoint every service uses: an ApiError is the answer to a bad request, so nameko
+# treats it as expected (and our log filter keeps it out of the error log).
+rpc = nameko_rpc(expected_exceptions=(ApiError,))
 ATTEMPT_HEADER = "x-unionhub-attempt"
 
 

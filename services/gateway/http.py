@@ -3,6 +3,7 @@ a correlation id per request, and route metadata that the OpenAPI document is bu
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import uuid
@@ -128,7 +129,21 @@ def api(
     """Declare an endpoint: the nameko HTTP entrypoint plus what OpenAPI says about it.
     ``path`` uses werkzeug converters (``<claim_id>``)."""
     ROUTES.append(Route(method, path, summary, auth, request, responses or {}))
-    return ApiHandler.decorator(method, path)
+    register = ApiHandler.decorator(method, path)
+
+    def decorate(handler):
+        @functools.wraps(handler)
+        def answer_client_errors(self, request, *args, **kwargs):
+            # A caller's mistake is an answer, not a failure of the worker: nameko would log
+            # it as an error with a traceback.
+            try:
+                return handler(self, request, *args, **kwargs)
+            except ApiError as exc:
+                return error_response(exc)
+
+        return register(answer_client_errors)
+
+    return decorate
 
 
 def read_json(request) -> dict:

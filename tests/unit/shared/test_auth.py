@@ -19,6 +19,7 @@ from shared.auth import (
     mint_staff_token,
     require_role,
 )
+from shared.config import DEVELOPMENT_SECRETS
 
 SECRET = "s" * 32
 OTHER_SECRET = "t" * 32
@@ -295,11 +296,25 @@ def test_cli_mint_honours_sub_and_ttl(capsys):
     assert claims["exp"] - claims["iat"] == 60
 
 
-def test_cli_mint_without_the_secret_names_the_variable(capsys):
-    exit_code = main(["mint", "--role", "city_admin", "--org", "LY"], {})
+def test_cli_mint_in_production_without_the_secret_names_the_variable(capsys):
+    production = {
+        "APP_ENV": "production",
+        "AMQP_URI": "pyamqp://rabbit//",
+        "MONGO_URI": "mongodb://m",
+    }
+    exit_code = main(["mint", "--role", "city_admin", "--org", "LY"], production)
 
     assert exit_code == 2
-    assert "STAFF_JWT_SECRET is not set" in capsys.readouterr().err
+    assert "STAFF_JWT_SECRET is required" in capsys.readouterr().err
+
+
+def test_cli_mint_in_development_signs_with_the_gateway_default(capsys):
+    exit_code = main(["mint", "--role", "city_admin", "--org", "LY"], {})
+
+    assert exit_code == 0
+    token = capsys.readouterr().out.strip()
+    secret = DEVELOPMENT_SECRETS["STAFF_JWT_SECRET"]
+    assert decode_staff_token(token, secret) == StaffPrincipal("dev-admin", "city_admin", "LY")
 
 
 def test_cli_mint_with_a_short_secret_says_why(capsys):
