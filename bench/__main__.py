@@ -8,7 +8,7 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bench import baselines, mutual_aid
+from bench import baselines, dossiers, mutual_aid
 from bench.harness import Context, Environment, HarnessError, Result, progress, render_table
 
 
@@ -27,6 +27,8 @@ BENCHMARKS: dict[str, Benchmark] = {
     "bill_intake": Benchmark(mutual_aid.bill_intake, needs=("raw_store",)),
     "bill_to_notice": Benchmark(mutual_aid.bill_to_notice, needs=("raw_store",)),
     "memory": Benchmark(mutual_aid.memory, needs=("bill_to_notice",)),
+    "payout_batch": Benchmark(mutual_aid.payout_batch, needs=("raw_store",)),
+    "dossier_batches": Benchmark(dossiers.dossier_batches, needs=("raw_store",)),
 }
 
 

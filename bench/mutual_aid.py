@@ -1,4 +1,4 @@
-"""Mutual-aid figures through the HTTP edge: bill_intake, bill_to_notice, and memory after them."""
+"""Mutual-aid figures through the HTTP edge: bill_intake, bill_to_notice, memory, payout_batch."""
 
 from __future__ import annotations
 
@@ -510,4 +510,106 @@ def memory(ctx: Context) -> Result:
     result.details = {"source": "/proc/<pid>/status VmHWM", "processes": peaks}
     result.metrics = {name: p["peak_rss_mib"] for name, p in peaks.items()}
     progress("memory: " + ", ".join(f"{n} {p['peak_rss_mib']:.0f} MiB" for n, p in peaks.items()))
+    return result
+
+
+# ---- payout batch -----------------------------------------------------------------------------
+
+PAYOUT_CLAIMS = 10_000
+PAYOUT_MONTH = "2018-06"
+PAYOUT_SEED_CHUNK = 1000
+
+
+def _seed_approved_claims(ctx: Context, count: int) -> None:
+    """``count`` approved claims written straight into mutual_aid's database with pymongo.
+
+    Producing them through bills and reviews would measure the pipeline, not the batch (and
+    take minutes); the documents carry exactly the fields the batch and its file read, as
+    ``record_decision`` leaves them. No outbox, so the relay and the notices stay out of it."""
+    client = MongoClient(ctx.env.mongo_uri, serverSelectionTimeoutMS=5000)
+    claims = client[ctx.env.database_name("mutual_aid")]["claims"]
+    run = uuid.uuid4().hex[:8]
+    try:
+        for start in range(0, count, PAYOUT_SEED_CHUNK):
+            docs = []
+            for n in range(start, min(count, start + PAYOUT_SEED_CHUNK)):
+                id_number = make_id_number(
+                    "350802", date(1960, 1, 1) + timedelta(days=n // 1000), n % 1000
+                )
+                docs.append(
+                    {
+                        "_id": f"bench-{run}-{n:06d}",
+                        "hospital_code": HOSPITAL_CODE,
+                        "bill_no": f"PAY-{run}-{n:06d}",
+                        "webhook_id": f"msg_pay_{run}_{n}",
+                        "member_id_hash": f"bench-hash-{run}-{n}",
+                        "member_id_masked": id_number[:6] + "********" + id_number[-4:],
+                        "patient_name": f"压测职工{n}",
+                        "status": "approved",
+                        "amount_fen": 66000 + n % 1000,
+                        "period": PERIOD,
+                        "plan": PLAN,
+                        "member_org": EMPLOYER_ORG,
+                        "policy_version": "mutual_aid/2018-v1",
+                    }
+                )
+            claims.insert_many(docs, ordered=False)
+    finally:
+        client.close()
+
+
+def payout_batch(ctx: Context) -> Result:
+    """BENCH.md "batches": the monthly payout of 10,000 approved claims, batch and bank file,
+    through the HTTP edge; goal ≤ 2 × (10,000 ÷ raw_store inserts/s)."""
+    store_rate = ctx.metric("raw_store", "inserts_per_s")
+    limit = 2 * PAYOUT_CLAIMS / store_rate
+    started = time.perf_counter()
+    _seed_approved_claims(ctx, PAYOUT_CLAIMS)
+    progress(
+        f"payout_batch: seeded {PAYOUT_CLAIMS} approved claims in "
+        f"{time.perf_counter() - started:.1f} s"
+    )
+    token = mint_staff_token(
+        ctx.env.settings.staff_jwt_secret, sub="bench-finance", role="finance", org="LY"
+    )
+    headers = {"Authorization": f"Bearer {token}"}
+    client = HttpClient(ctx.env.gateway_port)
+    try:
+        started = time.perf_counter()
+        status, batch = client.json(
+            "POST", "/api/v1/mutual-aid/payout-batches", {"month": PAYOUT_MONTH}, headers
+        )
+        created = time.perf_counter() - started
+        if status != 201:
+            raise HarnessError(f"payout batch answered {status}: {str(batch)[:300]}")
+        status, data = client.request(
+            "GET", f"/api/v1/mutual-aid/payout-batches/{batch['batch_id']}/file", None, headers
+        )
+        elapsed = time.perf_counter() - started
+        if status != 200:
+            raise HarnessError(f"payout file answered {status}: {data[:300]!r}")
+        lines = data.count(b"\n") - 1
+        status, again = client.json(
+            "POST", "/api/v1/mutual-aid/payout-batches", {"month": PAYOUT_MONTH}, headers
+        )
+    finally:
+        client.close()
+    if status != 200 or again.get("claims") != batch["claims"]:
+        raise HarnessError(f"the same month again answered {status}: {str(again)[:300]}")
+    progress(
+        f"payout_batch: {batch['claims']} claims batched in {created:.2f} s, "
+        f"file of {lines} lines after {elapsed:.2f} s (limit {limit:.2f} s)"
+    )
+    result = Result("payout_batch")
+    result.rows.append(at_most("payout_batch_and_file_s", round(elapsed, 3), "s", round(limit, 2)))
+    result.details = {
+        "seeded_claims": PAYOUT_CLAIMS,
+        "batched_claims": batch["claims"],
+        "file_lines": lines,
+        "batch_seconds": round(created, 3),
+        "batch_and_file_seconds": round(elapsed, 3),
+        "limit_seconds": round(limit, 3),
+        "raw_store_inserts_per_s": round(store_rate, 1),
+    }
+    result.metrics = {"seconds": elapsed}
     return result

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import jwt
 
 from shared.config import ConfigError, load_settings
+from shared.errors import ApiError
 
 ROLES = ("city_admin", "county_staff", "grassroots_staff", "finance", "reviewer", "auditor")
 ALGORITHM = "HS256"
@@ -156,6 +157,17 @@ def require_role(principal: StaffPrincipal, *roles: str) -> None:
         raise ValueError(f"require_role needs known roles, got {roles!r}")
     if principal.role not in roles:
         raise Forbidden(f"this action requires the role {' or '.join(roles)}")
+
+
+def principal_from(claims: Mapping[str, str]) -> StaffPrincipal:
+    """The principal the gateway verified and forwarded over RPC."""
+    return StaffPrincipal(sub=claims["sub"], role=claims["role"], org=claims["org"])
+
+
+def require(principal: StaffPrincipal, roles: Sequence[str]) -> None:
+    """A 403 for the API unless the principal holds one of ``roles``."""
+    if principal.role not in roles:
+        raise ApiError(403, "forbidden", f"role {principal.role} may not do this")
 
 
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] = os.environ) -> int:

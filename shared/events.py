@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -17,6 +17,10 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 def now_shanghai() -> datetime:
     return datetime.now(SHANGHAI)
+
+
+def today_shanghai() -> date:
+    return now_shanghai().date()
 
 
 class UnknownEventType(LookupError):

@@ -74,7 +74,8 @@ class Correlation(DependencyProvider):
         set_correlation_id(None)
 
     def get_dependency(self, worker_ctx):
-        return worker_ctx.data["correlation_id"]
+        # nameko injects before worker_setup: a timer or a bare standalone RPC carries no id yet.
+        return worker_ctx.data.setdefault("correlation_id", str(uuid.uuid4()))
 
 
 class OutboxRelayRunner(DependencyProvider):

@@ -5,16 +5,20 @@ from __future__ import annotations
 import hashlib
 import re
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from shared.money import yuan_to_fen
 
 _VERSION = re.compile(r"^(?P<service>[a-z][a-z0-9_]*)/[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+T = TypeVar("T")
 
 
 class PolicyError(ValueError):
@@ -266,3 +270,26 @@ __all__ = [
     "read_policy",
     "service_of",
 ]
+
+
+@lru_cache(maxsize=8)
+def policy_store(policy_dir: str, service: str) -> PolicyStore:
+    """A service's policy files, read once per process (a new file needs a restart)."""
+    return PolicyStore.for_service(Path(policy_dir), service)
+
+
+@lru_cache(maxsize=64)
+def _parsed(policy_dir: str, service: str, version: str, parse: Callable[[PolicyDocument], T]) -> T:
+    return parse(policy_store(policy_dir, service).by_version(version))
+
+
+def policy_in_force(
+    policy_dir: str, service: str, day: date, parse: Callable[[PolicyDocument], T]
+) -> T:
+    """The version in force on ``day`` (the earliest one for days before any), parsed once."""
+    store = policy_store(policy_dir, service)
+    try:
+        document = store.in_force_on(day)
+    except PolicyError:
+        document = store.versions()[0]
+    return _parsed(policy_dir, service, document.version, parse)

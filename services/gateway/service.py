@@ -3,11 +3,12 @@ Each service behind it contributes a route mixin from ``services/gateway/routes`
 
 from __future__ import annotations
 
+from services.gateway.routes.dossiers import DossierRoutes
 from services.gateway.routes.mutual_aid import MutualAidRoutes
 from services.gateway.routes.notifications import NotificationRoutes
 from services.gateway.routes.platform import PlatformRoutes
 
 
-class GatewayService(PlatformRoutes, MutualAidRoutes, NotificationRoutes):
+class GatewayService(PlatformRoutes, DossierRoutes, MutualAidRoutes, NotificationRoutes):
     name = "gateway"
-    backends = ("mutual_aid", "notifications")
+    backends = ("dossiers", "mutual_aid", "notifications")

@@ -29,6 +29,14 @@ class EnrollmentMemberSchema(Schema):
     id_number = IdNumber(required=True)
     name = fields.String(required=True, validate=validate.Length(min=1, max=50))
     coverage_start = fields.Date(required=True)
+    # Optional: a row may name its own plan (the CLI import's ``plan`` column), and the member's
+    # bank account for payouts (stored encrypted; only its masked form ever leaves the service).
+    plan = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=8))
+    bank_account = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Regexp(r"^[0-9]{8,32}$", error="must be 8 to 32 digits"),
+    )
 
 
 class EnrollmentRequestSchema(Schema):
@@ -125,3 +133,75 @@ class ClaimSchema(Schema):
     reason_code = fields.String(allow_none=True)
     trace = fields.List(fields.String())
     policy_version = fields.String(allow_none=True)
+
+
+class ReviewRequestSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    decision = fields.String(required=True, validate=validate.OneOf(["approve", "reject"]))
+    amount = Money(load_default=None, allow_none=True)
+    note = fields.String(load_default="", validate=validate.Length(max=500))
+
+
+class ReviewQueueSchema(Schema):
+    claims = fields.List(fields.Dict())
+
+
+class PolicyUploadSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    document = fields.String(required=True, validate=validate.Length(min=1, max=200_000))
+
+
+class PolicyVersionSchema(Schema):
+    version = fields.String()
+    effective_from = fields.String()
+    digest = fields.String()
+    loaded_by = fields.String(allow_none=True)
+    loaded_at = fields.String()
+
+
+class PayoutBatchRequestSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    month = fields.String(
+        required=True,
+        validate=validate.Regexp(r"^[0-9]{4}-(0[1-9]|1[0-2])$", error="must look like 2018-06"),
+    )
+
+
+class PayoutBatchSchema(Schema):
+    batch_id = fields.String()
+    month = fields.String()
+    claims = fields.Integer()
+    total = Money()
+    status = fields.String()
+
+
+class PlanFiguresSchema(Schema):
+    person_times = fields.Integer()
+    approved_total = Money()
+    paid_total = Money()
+
+
+class PeriodStatsSchema(Schema):
+    person_times = fields.Integer()
+    paid_total = Money()
+    approved_total = Money()
+    by_plan = fields.Dict(keys=fields.String(), values=fields.Nested(PlanFiguresSchema))
+    by_county = fields.Dict(keys=fields.String(), values=fields.Nested(PlanFiguresSchema))
+
+
+class EmployerContributionSchema(Schema):
+    employer_org = fields.String()
+    members = fields.Integer()
+    contributions = Money()
+
+
+class ContributionsSchema(Schema):
+    period = fields.Integer()
+    employers = fields.List(fields.Nested(EmployerContributionSchema))
+    total = Money()

@@ -1,14 +1,13 @@
-"""The mutual_aid nameko service: enrolment and discharge bills in, claim decisions out."""
+"""The mutual_aid nameko service: enrolment, bills, adjudication, review, payouts, figures."""
 
 from __future__ import annotations
 
 import logging
+import uuid
 from datetime import date
-from functools import lru_cache
-from pathlib import Path
+from urllib.parse import unquote
 
 from marshmallow import ValidationError
-from nameko.rpc import rpc
 
 from services.mutual_aid.domain.adjudication import (
     ClaimContext,
@@ -16,60 +15,45 @@ from services.mutual_aid.domain.adjudication import (
     Membership,
     adjudicate,
 )
-from services.mutual_aid.domain.policy import MutualAidPolicy
+from services.mutual_aid.domain.payout import bank_file, period_figures
+from services.mutual_aid.domain.review import ReviewRefused, review_claim
+from services.mutual_aid.enrolment import enroll_rows, window_error
+from services.mutual_aid.policies import PolicyBook
 from services.mutual_aid.schemas import (
     ClaimSchema,
+    ContributionsSchema,
     DischargeBillSchema,
-    EnrollmentMemberSchema,
     EnrollmentRequestSchema,
+    PayoutBatchRequestSchema,
+    PayoutBatchSchema,
+    PeriodStatsSchema,
+    PolicyUploadSchema,
+    ReviewRequestSchema,
 )
-from services.mutual_aid.store import MutualAidStore, NewMember
-from shared.auth import StaffPrincipal
+from services.mutual_aid.store import MutualAidStore, masked_name, member_key
+from shared.auth import principal_from, require
 from shared.errors import ApiError, not_found, validation_error
-from shared.events import Event, make_event, now_shanghai
-from shared.messaging import Correlation, DeadLetterRpc, OutboxRelayRunner, Store, event_handler
-from shared.policy import PolicyError, PolicyStore
+from shared.events import Event, make_event, now_shanghai, today_shanghai
+from shared.messaging import (
+    Correlation,
+    DeadLetterRpc,
+    OutboxRelayRunner,
+    Store,
+    event_handler,
+    rpc,
+)
+from shared.money import format_fen
 
 log = logging.getLogger(__name__)
 
 SERVICE = "mutual_aid"
 ENROLLING_ROLES = ("city_admin", "county_staff", "grassroots_staff")
 READING_ROLES = ("city_admin", "county_staff", "grassroots_staff", "reviewer", "finance", "auditor")
+REVIEW_ROLES = ("reviewer",)
+POLICY_ROLES = ("city_admin",)
+FINANCE_ROLES = ("finance",)
+FIGURE_ROLES = ("city_admin", "county_staff", "finance", "auditor")
 UNKNOWN_MEMBER_ORG = "LY"  # a bill from someone we never enrolled: visible at city level only
-
-
-@lru_cache(maxsize=4)
-def policy_store(policy_dir: str) -> PolicyStore:
-    """Policy files are read once per process; a new version file needs a restart to be seen."""
-    return PolicyStore.for_service(Path(policy_dir), SERVICE)
-
-
-@lru_cache(maxsize=32)
-def _parsed_policy(policy_dir: str, version: str) -> MutualAidPolicy:
-    return MutualAidPolicy.from_document(policy_store(policy_dir).by_version(version))
-
-
-def policy_on(policy_dir: str, day: date) -> MutualAidPolicy:
-    """The policy version in force on ``day`` (the earliest one for days before any)."""
-    store = policy_store(policy_dir)
-    try:
-        document = store.in_force_on(day)
-    except PolicyError:
-        document = store.versions()[0]
-    return _parsed_policy(policy_dir, document.version)
-
-
-def principal_from(data: dict) -> StaffPrincipal:
-    return StaffPrincipal(sub=data["sub"], role=data["role"], org=data["org"])
-
-
-def require(principal: StaffPrincipal, roles: tuple[str, ...]) -> None:
-    if principal.role not in roles:
-        raise ApiError(403, "forbidden", f"role {principal.role} may not do this")
-
-
-def today() -> date:
-    return now_shanghai().date()
 
 
 class MutualAidService(DeadLetterRpc):
@@ -78,10 +62,6 @@ class MutualAidService(DeadLetterRpc):
     store: MutualAidStore = Store(MutualAidStore)
     wake_relay = OutboxRelayRunner("claims")
     correlation_id = Correlation()
-
-    @property
-    def policy_dir(self) -> str:
-        return self.store.settings.policy_dir
 
     @rpc
     def ping(self) -> str:
@@ -99,72 +79,67 @@ class MutualAidService(DeadLetterRpc):
             raise validation_error(exc.messages) from None
         if not staff.can_see(data["employer_org"]):
             raise ApiError(403, "forbidden", "employer_org is outside your org unit")
-        enrolled_on = data["enrolled_on"] or today()
-        policy = self._policy_for_period(data["period"])
+        enrolled_on = data["enrolled_on"] or today_shanghai()
+        policy = self.policies.for_period(data["period"])
         if data["plan"] not in policy.plans:
             raise validation_error({"plan": [f"must be one of {', '.join(policy.plans)}"]})
-        opens, closes = policy.enrolment_window(data["period"])
-        if not opens <= enrolled_on <= closes:
-            raise ApiError(
-                422,
-                "enrolment_closed",
-                f"period {data['period']} enrols from {opens} to {closes}; enrolled_on is {enrolled_on}",
-                {"enrolled_on": [f"must be within {opens}..{closes}"]},
-            )
-        year = policy.year_of(data["period"])
-        accepted, rejected = [], []
-        member_schema = EnrollmentMemberSchema()
-        for index, raw in enumerate(data["members"]):
-            try:
-                member = member_schema.load(raw)
-            except ValidationError as exc:
-                rejected.append(
-                    {"index": index, "error": validation_error(exc.messages).body()["error"]}
-                )
-                continue
-            start = member["coverage_start"]
-            problem = None
-            if start.year != year:
-                problem = f"must be inside period {data['period']} ({year})"
-            elif start < enrolled_on:
-                problem = "must not be before enrolled_on (no backdating)"
-            if problem:
-                rejected.append(
-                    {
-                        "index": index,
-                        "error": validation_error({"coverage_start": [problem]}).body()["error"],
-                    }
-                )
-                continue
-            accepted.append(member)
-        renewals = self.store.enrolled_hashes(
-            data["period"] - 1, [self.store.vault.lookup_hash(m["id_number"]) for m in accepted]
-        )
-        new_members = [
-            NewMember(
-                id_number=m["id_number"],
-                name=m["name"],
-                coverage_start=m["coverage_start"],
-                renewal=self.store.vault.lookup_hash(m["id_number"]) in renewals,
-            )
-            for m in accepted
-        ]
-        enrolled, already = self.store.enroll(
+        closed = window_error(policy, data["period"], enrolled_on)
+        if closed:
+            raise closed
+        outcome = enroll_rows(
+            self.store,
+            policy=policy,
             period=data["period"],
             plan=data["plan"],
             employer_org=data["employer_org"],
             enrolled_on=enrolled_on,
-            members=new_members,
+            rows=data["members"],
         )
-        return {"enrolled": enrolled, "already_enrolled": already, "rejected": rejected}
+        return outcome.as_dict()
 
-    def _policy_for_period(self, period: int) -> MutualAidPolicy:
-        newest = policy_on(self.policy_dir, date.max)
+    @rpc
+    def contributions(self, principal: dict, period: int) -> dict:
+        """Contributions per member summed per employer, for the employers the caller sees."""
+        staff = principal_from(principal)
+        require(staff, FIGURE_ROLES + ENROLLING_ROLES)
+        employers = [
+            {
+                "employer_org": row["_id"],
+                "members": row["members"],
+                "contributions": row["contributions"],
+            }
+            for row in self.store.contributions(period)
+            if staff.can_see(row["_id"])
+        ]
+        return ContributionsSchema().dump(
+            {
+                "period": period,
+                "employers": employers,
+                "total": sum(e["contributions"] for e in employers),
+            }
+        )
+
+    # ---- policy versions -------------------------------------------------------------------
+
+    @property
+    def policies(self) -> PolicyBook:
+        return PolicyBook(self.store)
+
+    @rpc
+    def load_policy(self, principal: dict, request: dict) -> dict:
+        staff = principal_from(principal)
+        require(staff, POLICY_ROLES)
         try:
-            year = newest.year_of(period)
-        except PolicyError:
-            raise validation_error({"period": [f"period {period} is not in the policy"]}) from None
-        return policy_on(self.policy_dir, date(year, 1, 1))
+            data = PolicyUploadSchema().load(request)
+        except ValidationError as exc:
+            raise validation_error(exc.messages) from None
+        entry, created = self.policies.load(data["document"], loaded_by=staff.sub)
+        return {**entry, "created": created}
+
+    @rpc
+    def list_policies(self, principal: dict) -> dict:
+        require(principal_from(principal), READING_ROLES)
+        return {"versions": self.policies.versions()}
 
     # ---- bills and claims ------------------------------------------------------------------
 
@@ -188,7 +163,7 @@ class MutualAidService(DeadLetterRpc):
             "self_pay_in_catalogue": data["self_pay_in_catalogue"],
             "self_pay_out_of_catalogue": data["self_pay_out_of_catalogue"],
             "single_disease_code": data["single_disease_code"],
-            "submitted_on": (data["submitted_on"] or today()).isoformat(),
+            "submitted_on": (data["submitted_on"] or today_shanghai()).isoformat(),
             "flags": data["flags"],
         }
         claim_id, status, created = self.store.accept_bill(
@@ -254,9 +229,10 @@ class MutualAidService(DeadLetterRpc):
             crime=claim["flags"].get("crime", False),
             third_party_liable=claim["flags"].get("third_party_liable", False),
         )
-        policy = policy_on(self.policy_dir, bill.discharge_date)
+        policy = self.policies.in_force_on(bill.discharge_date)
         period = policy.period_for_date(bill.discharge_date)
         overlapping = self.store.overlapping_bill_nos(claim)
+        hardship = self.store.heads_open_dossier(bill.patient_id_hash)
         # Two bills of one member decided at once race for the same cap: the reservation is a
         # conditional update, and the loser adjudicates again against what is left.
         for _ in range(5):
@@ -276,7 +252,7 @@ class MutualAidService(DeadLetterRpc):
                 membership=membership,
                 remaining_cap=remaining,
                 overlapping_bill_nos=overlapping,
-                heads_open_dossier=False,  # the dossier read model arrives with the dossiers issue
+                heads_open_dossier=hardship,
             )
             decision = adjudicate(bill, context, policy)
             if decision.amount == 0 or claim["_id"] in member["cap_claims"]:
@@ -312,7 +288,10 @@ class MutualAidService(DeadLetterRpc):
                 "reviews_required": decision.reviews_required,
                 "trace": list(decision.trace),
                 "policy_version": decision.policy_version,
+                "policy_digest": policy.digest,
                 "period": period,
+                "review_count": 0,
+                "reviews": {},
                 "plan": membership.plan if membership else None,
                 "member_org": member["employer_org"] if member else None,
                 "decided_at": now_shanghai().isoformat(timespec="milliseconds"),
@@ -324,3 +303,302 @@ class MutualAidService(DeadLetterRpc):
             "claim decided",
             extra={"claim_id": claim["_id"], "status": decision.status, "recorded": recorded},
         )
+
+    # ---- dossier read model (hardship ratio) -----------------------------------------------
+
+    @event_handler("dossiers", "dossier_established")
+    def on_dossier_established(self, event: Event) -> None:
+        self.store.apply_dossier_event(event, {"status": "open", "tier": event.payload["tier"]})
+
+    @event_handler("dossiers", "dossier_tier_changed")
+    def on_dossier_tier_changed(self, event: Event) -> None:
+        self.store.apply_dossier_event(event, {"status": "open", "tier": event.payload["tier"]})
+
+    @event_handler("dossiers", "dossier_transferred")
+    def on_dossier_transferred(self, event: Event) -> None:
+        self.store.apply_dossier_event(event, {"status": "open"})
+
+    @event_handler("dossiers", "dossier_exited")
+    def on_dossier_exited(self, event: Event) -> None:
+        self.store.apply_dossier_event(event, {"status": "exited"})
+
+    # ---- review ----------------------------------------------------------------------------
+
+    @rpc
+    def review_queue(self, principal: dict) -> dict:
+        """Claims awaiting review whose member belongs to the reviewer's org scope."""
+        staff = principal_from(principal)
+        require(staff, REVIEW_ROLES + ("city_admin",))
+        claims = [
+            {
+                "claim_id": claim["_id"],
+                "bill_no": claim["bill_no"],
+                "hospital_code": claim["hospital_code"],
+                "member_id_number_masked": claim["member_id_masked"],
+                "member_org": claim.get("member_org"),
+                "amount": claim.get("amount_fen"),
+                "rule_amount": claim.get("rule_amount_fen"),
+                "reason_code": claim.get("reason_code"),
+                "reviews_required": claim.get("reviews_required", 1),
+                "reviewed_by": sorted(unquote(key) for key in claim.get("reviews", {})),
+                "decided_at": claim.get("decided_at"),
+            }
+            for claim in self.store.needs_review()
+            if staff.can_see(claim.get("member_org") or UNKNOWN_MEMBER_ORG)
+        ]
+        for claim in claims:
+            claim["amount"] = format_fen(claim["amount"] or 0)
+            claim["rule_amount"] = format_fen(claim["rule_amount"] or 0)
+        return {"claims": claims}
+
+    @rpc
+    def review(self, principal: dict, claim_id: str, request: dict) -> dict:
+        staff = principal_from(principal)
+        require(staff, REVIEW_ROLES)
+        try:
+            data = ReviewRequestSchema().load(request)
+        except ValidationError as exc:
+            raise validation_error(exc.messages) from None
+        claim = self.store.claim(claim_id)
+        if claim is None or not staff.can_see(claim.get("member_org") or UNKNOWN_MEMBER_ORG):
+            raise not_found("claim")
+        reviews = claim.get("reviews", {})
+        current = claim.get("amount_fen") or 0
+        try:
+            outcome = review_claim(
+                status=claim["status"],
+                rule_amount=claim.get("rule_amount_fen") or 0,
+                current_amount=current,
+                reviews_required=claim.get("reviews_required", 1),
+                approvals_so_far=[unquote(key) for key in reviews],
+                reviewer=staff.sub,
+                decision=data["decision"],
+                amount=data["amount"],
+                note=data["note"],
+            )
+        except ReviewRefused as exc:
+            raise ApiError(exc.status, exc.code, exc.message) from None
+        reserved = self._resize_cap(claim, current, outcome.amount)
+        at = now_shanghai().isoformat(timespec="milliseconds")
+        review = {
+            "decision": data["decision"],
+            "amount_fen": outcome.amount,
+            "note": data["note"],
+            "at": at,
+        }
+        fields = {
+            "amount_fen": outcome.amount,
+            "trace": [*claim.get("trace", []), outcome.trace_line],
+        }
+        events = []
+        if outcome.final:
+            fields.update({"status": outcome.final, "reviewed_at": at})
+            events.append(
+                make_event(
+                    "claim_decided",
+                    {
+                        "claim_id": claim_id,
+                        "member_id_hash": claim["member_id_hash"],
+                        "member_id_masked": claim["member_id_masked"],
+                        "status": outcome.final,
+                        "amount_fen": outcome.amount,
+                        "reason_code": claim.get("reason_code"),
+                        "period": claim.get("period"),
+                        "policy_version": claim["policy_version"],
+                    },
+                    producer=SERVICE,
+                    correlation_id=self.correlation_id,
+                )
+            )
+        applied = self.store.record_review(
+            claim_id,
+            review_count=claim.get("review_count"),
+            reviewer=staff.sub,
+            review=review,
+            decision_fields=fields,
+            events=events,
+        )
+        if not applied:
+            if reserved:
+                self._resize_cap(claim, outcome.amount, current)  # give the change back
+            raise ApiError(409, "conflict", "the claim was reviewed at the same time; reload it")
+        if events:
+            self.wake_relay()
+        self.store.append_audit(
+            {
+                "_id": f"review:{claim_id}:{staff.sub}",
+                "claim_id": claim_id,
+                "action": f"review_{data['decision']}",
+                "by": staff.sub,
+                "role": staff.role,
+                "org": staff.org,
+                "amount_fen": outcome.amount,
+                "previous_amount_fen": current,
+                "note": data["note"],
+                "outcome": outcome.final or "awaiting_second_review",
+                "at": at,
+            }
+        )
+        log.info("claim reviewed", extra={"claim_id": claim_id, "final": outcome.final})
+        return self.get_claim(principal, claim_id)
+
+    def _resize_cap(self, claim: dict, old: int, new: int) -> bool:
+        """Keep the member's reserved cap equal to the claim's amount: a raise must fit under
+        the cap (422 otherwise); a lowering or a rejection gives the difference back."""
+        if old == new or claim.get("period") is None:
+            return False
+        member = self.store.membership(claim["period"], claim["member_id_hash"])
+        if member is None or claim["_id"] not in member.get("cap_claims", {}):
+            return False
+        cap = self.policies.by_version(claim["policy_version"]).plan(member["plan"]).period_cap
+        if self.store.resize_reservation(
+            claim["period"], claim["member_id_hash"], claim["_id"], old, new, cap
+        ):
+            return True
+        if new > old:
+            raise ApiError(
+                422, "rule_violation", "the raised amount does not fit in the member's cap"
+            )
+        return False
+
+    @rpc
+    def audit_log(self, principal: dict, claim_id: str) -> dict:
+        require(principal_from(principal), ("auditor", "city_admin"))
+        entries = self.store.audit_entries(claim_id)
+        return {
+            "entries": [
+                {"id": e["_id"], **{k: v for k, v in e.items() if k != "_id"}} for e in entries
+            ]
+        }
+
+    # ---- payout ----------------------------------------------------------------------------
+
+    @rpc
+    def create_payout_batch(self, principal: dict, request: dict) -> dict:
+        staff = principal_from(principal)
+        require(staff, FINANCE_ROLES)
+        try:
+            data = PayoutBatchRequestSchema().load(request)
+        except ValidationError as exc:
+            raise validation_error(exc.messages) from None
+        return self.payout_batch(data["month"], staff.sub)
+
+    def payout_batch(self, month: str, created_by: str) -> dict:
+        """The month's batch: new (created) with every approved claim not yet in a batch, or the
+        one made before, unchanged. A batch left half-assigned by a crash is completed."""
+        batch, created = self.store.open_batch(month, created_by)
+        if batch["status"] == "assigning":
+            self.store.assign_to_batch(batch["_id"])
+            claims = self.store.batch_claims(batch["_id"])
+            batch = self.store.finish_batch(
+                batch["_id"], len(claims), sum(c["amount_fen"] for c in claims)
+            )
+        return {**self._batch_view(batch), "created": created}
+
+    @staticmethod
+    def _batch_view(batch: dict) -> dict:
+        return PayoutBatchSchema().dump(
+            {
+                "batch_id": batch["_id"],
+                "month": batch["month"],
+                "claims": batch.get("claims", 0),
+                "total": batch.get("total_fen", 0),
+                "status": batch["status"],
+            }
+        )
+
+    @rpc
+    def payout_file(self, principal: dict, batch_id: str) -> str:
+        require(principal_from(principal), FINANCE_ROLES + ("auditor",))
+        return self.bank_file(batch_id)
+
+    def bank_file(self, batch_id: str) -> str:
+        if self.store.batch(batch_id) is None:
+            raise not_found("payout batch")
+        claims = self.store.batch_claims(batch_id)
+        accounts = self.store.accounts(
+            sorted({member_key(c["period"], c["member_id_hash"]) for c in claims})
+        )
+        return bank_file(
+            {
+                "claim_id": c["_id"],
+                "member_id_hash": c["member_id_hash"],
+                "member": masked_name(c.get("patient_name")),
+                "member_id_masked": c["member_id_masked"],
+                "account_masked": accounts.get(member_key(c["period"], c["member_id_hash"])),
+                "amount_fen": c["amount_fen"],
+            }
+            for c in claims
+        )
+
+    @rpc
+    def confirm_payout_batch(self, principal: dict, batch_id: str) -> dict:
+        staff = principal_from(principal)
+        require(staff, FINANCE_ROLES)
+        return self.confirm_batch(batch_id, staff.sub)
+
+    def confirm_batch(self, batch_id: str, confirmed_by: str) -> dict:
+        """Mark the batch's claims paid, each with its ``claim_paid`` event; a repeat pays
+        nobody twice (each claim moves from approved to paid once)."""
+        batch = self.store.batch(batch_id)
+        if batch is None:
+            raise not_found("payout batch")
+        if batch["status"] == "assigning":
+            raise ApiError(409, "conflict", "the batch is still being assembled; create it again")
+        if batch["status"] == "paid":
+            return self._batch_view(batch)  # confirmed before: nothing to pay twice
+        paid_on = today_shanghai().isoformat()
+        due = [
+            (
+                c["_id"],
+                make_event(
+                    "claim_paid",
+                    {
+                        "claim_id": c["_id"],
+                        "member_id_hash": c["member_id_hash"],
+                        "member_id_masked": c["member_id_masked"],
+                        "amount_fen": c["amount_fen"],
+                        "batch_id": batch_id,
+                        "period": c["period"],
+                        "paid_on": paid_on,
+                    },
+                    producer=SERVICE,
+                    correlation_id=self.correlation_id,
+                ),
+            )
+            for c in self.store.batch_claims(batch_id)
+            if c["status"] == "approved"
+        ]
+        paid = self.store.pay_claims(batch_id, due)
+        if paid:
+            self.wake_relay()
+        self.store.mark_batch(
+            batch_id,
+            "paid",
+            confirmed_by=confirmed_by,
+            confirmed_at=now_shanghai().isoformat(timespec="milliseconds"),
+        )
+        self.store.append_audit(
+            {
+                "_id": f"payout:{batch_id}:{uuid.uuid4().hex}",
+                "batch_id": batch_id,
+                "action": "payout_confirmed",
+                "by": confirmed_by,
+                "claims_paid": paid,
+                "at": now_shanghai().isoformat(timespec="milliseconds"),
+            }
+        )
+        return self._batch_view(self.store.batch(batch_id))
+
+    # ---- figures ---------------------------------------------------------------------------
+
+    @rpc
+    def period_stats(self, principal: dict, period: int) -> dict:
+        staff = principal_from(principal)
+        require(staff, FIGURE_ROLES)
+        figures = period_figures(
+            c
+            for c in self.store.period_claims(period)
+            if staff.can_see(c.get("member_org") or UNKNOWN_MEMBER_ORG)
+        )
+        return PeriodStatsSchema().dump(figures)

@@ -1,4 +1,4 @@
-"""The only code of mutual_aid that speaks pymongo: members (enrolments) and claims."""
+"""The only code of mutual_aid that speaks pymongo: members, claims, policies, dossier heads, batches."""
 
 from __future__ import annotations
 
@@ -7,14 +7,15 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from pymongo import ReturnDocument
+from pymongo import ReturnDocument, UpdateOne
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from shared.config import Settings
+from shared.consumer import apply_once
 from shared.crypto import PiiVault
 from shared.events import Event, now_shanghai
-from shared.identity import mask_id_number
+from shared.identity import mask_id_number, mask_name
 from shared.outbox import insert_with_events, update_with_events
 
 DUPLICATE_KEY = 11000
@@ -26,10 +27,28 @@ class NewMember:
     name: str
     coverage_start: date
     renewal: bool
+    plan: str = ""  # empty: the plan of the whole enrolment
+    contribution_fen: int = 0
+    bank_account: str | None = None
 
 
 def member_key(period: int, id_hash: str) -> str:
     return f"{period}:{id_hash}"
+
+
+def mask_account(account: str) -> str:
+    """A bank account as its first four and last four digits: ``6222********1234``."""
+    return account[:4] + "*" * max(4, len(account) - 8) + account[-4:]
+
+
+def reviewer_key(sub: str) -> str:
+    """A staff id as a field name: "." and "$" would split or break the path."""
+    return sub.replace("%", "%25").replace(".", "%2E").replace("$", "%24")
+
+
+def batch_key(month: str) -> str:
+    """One payout batch per month: the id is the month, so a rerun finds the same batch."""
+    return f"payout-{month}"
 
 
 class MutualAidStore:
@@ -37,6 +56,10 @@ class MutualAidStore:
         self.settings = settings
         self.members = db["members"]
         self.claims = db["claims"]
+        self.policies = db["policies"]
+        self.dossier_heads = db["dossier_heads"]
+        self.batches = db["payout_batches"]
+        self.audit_log = db["audit_log"]
         self.vault = PiiVault.from_settings(settings.pii_encryption_keys, settings.pii_hash_key)
 
     def ensure_indexes(self) -> None:
@@ -49,6 +72,16 @@ class MutualAidStore:
             [("hospital_code", 1), ("webhook_id", 1)], name="hospital_webhook_unique", unique=True
         )
         self.claims.create_index([("member_id_hash", 1)], name="member_id_hash_idx")
+        self.claims.create_index([("status", 1)], name="status_idx")
+        self.claims.create_index([("batch_id", 1)], name="batch_id_idx", sparse=True)
+        self.claims.create_index([("period", 1)], name="period_idx", sparse=True)
+        self.members.create_index([("period", 1), ("employer_org", 1)], name="period_employer_idx")
+        # Two versions in force from the same day would make "the version in force" a coin toss.
+        self.policies.create_index(
+            [("effective_from", 1)], name="policy_effective_from_unique", unique=True
+        )
+        self.dossier_heads.create_index([("head_id_hash", 1)], name="head_id_hash_idx")
+        self.audit_log.create_index([("claim_id", 1)], name="audit_claim_idx")
 
     # ---- enrolment -------------------------------------------------------------------------
 
@@ -80,7 +113,8 @@ class MutualAidStore:
                     "id_enc": self.vault.encrypt(member.id_number),
                     "id_masked": mask_id_number(member.id_number),
                     "name": member.name,
-                    "plan": plan,
+                    "plan": member.plan or plan,
+                    "contribution_fen": member.contribution_fen,
                     "employer_org": employer_org,
                     "coverage_start": member.coverage_start.isoformat(),
                     "enrolled_on": enrolled_on.isoformat(),
@@ -88,6 +122,7 @@ class MutualAidStore:
                     "cap_used": 0,
                     "cap_claims": {},
                     "created_at": now,
+                    **self._account_fields(member.bank_account),
                 }
             )
         try:
@@ -98,6 +133,29 @@ class MutualAidStore:
                 raise
             return len(docs) - duplicates, duplicates
         return len(docs), 0
+
+    def _account_fields(self, account: str | None) -> dict[str, str]:
+        if not account:
+            return {}
+        return {"account_enc": self.vault.encrypt(account), "account_masked": mask_account(account)}
+
+    def contributions(self, period: int) -> list[dict]:
+        """Members and contributions summed per employer (fen), smallest org code first."""
+        return list(
+            self.members.aggregate(
+                [
+                    {"$match": {"period": period}},
+                    {
+                        "$group": {
+                            "_id": "$employer_org",
+                            "members": {"$sum": 1},
+                            "contributions": {"$sum": "$contribution_fen"},
+                        }
+                    },
+                    {"$sort": {"_id": 1}},
+                ]
+            )
+        )
 
     def membership(self, period: int, id_hash: str) -> dict | None:
         return self.members.find_one({"_id": member_key(period, id_hash)})
@@ -185,3 +243,239 @@ class MutualAidStore:
             return_document=ReturnDocument.AFTER,
         )
         return result is not None
+
+    def needs_review(self, limit: int = 500) -> list[dict]:
+        return list(
+            self.claims.find({"status": "needs_review"}, {"outbox": 0, "member_id_enc": 0})
+            .sort("decided_at", 1)
+            .limit(limit)
+        )
+
+    def record_review(
+        self,
+        claim_id: str,
+        *,
+        review_count: int | None,
+        reviewer: str,
+        review: dict[str, Any],
+        decision_fields: dict[str, Any],
+        events: list[Event],
+    ) -> bool:
+        """Add one review, and the final outcome when it is one, in one guarded update.
+
+        The guard (still ``needs_review``, the review count read, this reviewer absent) makes
+        two concurrent reviews of one claim apply one at a time: the second finds the count
+        moved and is refused instead of applied twice."""
+        result = self.claims.update_one(
+            {
+                "_id": claim_id,
+                "status": "needs_review",
+                # Claims decided before reviews existed carry no count yet.
+                "review_count": {"$exists": False} if review_count is None else review_count,
+                f"reviews.{reviewer_key(reviewer)}": {"$exists": False},
+            },
+            update_with_events(
+                {
+                    "$set": {f"reviews.{reviewer_key(reviewer)}": review, **decision_fields},
+                    "$inc": {"review_count": 1},
+                },
+                events,
+            ),
+        )
+        return result.modified_count == 1
+
+    def append_audit(self, entry: dict[str, Any]) -> None:
+        """The audit log is insert-only; the id makes a retried append a no-op."""
+        try:
+            self.audit_log.insert_one(entry)
+        except DuplicateKeyError:
+            pass
+
+    def audit_entries(self, claim_id: str) -> list[dict]:
+        return list(self.audit_log.find({"claim_id": claim_id}).sort("at", 1))
+
+    def resize_reservation(
+        self, period: int, id_hash: str, claim_id: str, old: int, new: int, cap: int
+    ) -> bool:
+        """Move the claim's cap reservation from ``old`` to ``new`` fen (0 releases it).
+
+        Conditional on the reservation still being ``old``, so a repeat changes nothing;
+        growing it also needs room under ``cap``."""
+        selector: dict[str, Any] = {
+            "_id": member_key(period, id_hash),
+            f"cap_claims.{claim_id}": old,
+        }
+        if new > old:
+            selector["cap_used"] = {"$lte": cap - (new - old)}
+        update: dict[str, Any] = {"$inc": {"cap_used": new - old}}
+        if new:
+            update["$set"] = {f"cap_claims.{claim_id}": new}
+        else:
+            update["$unset"] = {f"cap_claims.{claim_id}": ""}
+        return self.members.update_one(selector, update).modified_count == 1
+
+    # ---- policies --------------------------------------------------------------------------
+
+    def policy_index(self) -> list[dict]:
+        """Every stored version without its text, oldest ``effective_from`` first."""
+        return list(self.policies.find({}, {"document": 0}).sort("effective_from", 1))
+
+    def policy_document(self, version: str) -> dict | None:
+        return self.policies.find_one({"_id": version})
+
+    def add_policy(self, entry: dict[str, Any]) -> bool:
+        """Store a version; False when the version or its start day is taken already."""
+        try:
+            self.policies.insert_one(entry)
+        except DuplicateKeyError:
+            return False
+        return True
+
+    # ---- dossier read model ----------------------------------------------------------------
+
+    def apply_dossier_event(self, event: Event, fields: dict[str, Any]) -> bool:
+        """Apply a dossier event to its head's row once, and only when its revision is newer.
+
+        An older or repeated revision matches nothing, so the upsert collides with the row
+        a newer event created and is dropped: duplicates and late arrivals change nothing."""
+        payload = event.payload
+        return apply_once(
+            self.dossier_heads,
+            {"_id": payload["dossier_id"], "revision": {"$lt": payload["revision"]}},
+            {
+                "$set": {
+                    **fields,
+                    "head_id_hash": payload["head_id_hash"],
+                    "county": payload["county"],
+                    "revision": payload["revision"],
+                    "last_event": event.event_type,
+                }
+            },
+            event.event_id,
+            upsert=True,
+        )
+
+    def heads_open_dossier(self, id_hash: str) -> bool:
+        return (
+            self.dossier_heads.count_documents({"head_id_hash": id_hash, "status": "open"}, limit=1)
+            > 0
+        )
+
+    # ---- payout batches --------------------------------------------------------------------
+
+    def open_batch(self, month: str, created_by: str) -> tuple[dict, bool]:
+        """The month's batch: created now (True) or found (False)."""
+        doc = {
+            "_id": batch_key(month),
+            "month": month,
+            "status": "assigning",
+            "created_by": created_by,
+            "created_at": now_shanghai().isoformat(timespec="milliseconds"),
+        }
+        try:
+            self.batches.insert_one(doc)
+        except DuplicateKeyError:
+            return self.batches.find_one({"_id": batch_key(month)}), False
+        return doc, True
+
+    def batch(self, batch_id: str) -> dict | None:
+        return self.batches.find_one({"_id": batch_id})
+
+    def assign_to_batch(self, batch_id: str, chunk: int = 1000) -> int:
+        """Put every approved claim not yet in a batch into ``batch_id``; returns how many.
+
+        Each claim is claimed by a conditional update (``batch_id`` absent), so a claim can
+        never land in two batches even when two months are batched at once."""
+        assigned = 0
+        while True:
+            ids = [
+                doc["_id"]
+                for doc in self.claims.find(
+                    {"status": "approved", "batch_id": {"$exists": False}}, {"_id": 1}
+                ).limit(chunk)
+            ]
+            if not ids:
+                return assigned
+            result = self.claims.bulk_write(
+                [
+                    UpdateOne(
+                        {"_id": claim_id, "status": "approved", "batch_id": {"$exists": False}},
+                        {"$set": {"batch_id": batch_id}},
+                    )
+                    for claim_id in ids
+                ],
+                ordered=False,
+            )
+            assigned += result.modified_count
+
+    def batch_claims(self, batch_id: str) -> list[dict]:
+        return list(
+            self.claims.find(
+                {"batch_id": batch_id},
+                {
+                    "_id": 1,
+                    "status": 1,
+                    "amount_fen": 1,
+                    "member_id_hash": 1,
+                    "member_id_masked": 1,
+                    "period": 1,
+                    "patient_name": 1,
+                },
+            ).sort("_id", 1)
+        )
+
+    def finish_batch(self, batch_id: str, claims: int, total: int) -> dict:
+        return self.batches.find_one_and_update(
+            {"_id": batch_id},
+            {"$set": {"status": "ready", "claims": claims, "total_fen": total}},
+            return_document=ReturnDocument.AFTER,
+        )
+
+    def accounts(self, keys: list[str]) -> dict[str, str]:
+        """Masked bank accounts by member key, for those who gave one."""
+        found: dict[str, str] = {}
+        for start in range(0, len(keys), 1000):
+            for doc in self.members.find(
+                {"_id": {"$in": keys[start : start + 1000]}}, {"account_masked": 1}
+            ):
+                if doc.get("account_masked"):
+                    found[doc["_id"]] = doc["account_masked"]
+        return found
+
+    def mark_batch(self, batch_id: str, status: str, **fields: Any) -> None:
+        self.batches.update_one({"_id": batch_id}, {"$set": {"status": status, **fields}})
+
+    def pay_claims(self, batch_id: str, paid: list[tuple[str, Event]], chunk: int = 500) -> int:
+        """Mark the batch's approved claims paid, each with its ``claim_paid`` event in the same
+        update; conditional on ``approved``, so a repeated confirm pays nobody twice."""
+        changed = 0
+        paid_at = now_shanghai().isoformat(timespec="milliseconds")
+        for start in range(0, len(paid), chunk):
+            result = self.claims.bulk_write(
+                [
+                    UpdateOne(
+                        {"_id": claim_id, "status": "approved", "batch_id": batch_id},
+                        update_with_events(
+                            {"$set": {"status": "paid", "paid_at": paid_at}}, [event]
+                        ),
+                    )
+                    for claim_id, event in paid[start : start + chunk]
+                ],
+                ordered=False,
+            )
+            changed += result.modified_count
+        return changed
+
+    # ---- figures ---------------------------------------------------------------------------
+
+    def period_claims(self, period: int) -> list[dict]:
+        return list(
+            self.claims.find(
+                {"period": period, "status": {"$in": ["approved", "paid"]}},
+                {"status": 1, "amount_fen": 1, "plan": 1, "member_org": 1},
+            )
+        )
+
+
+def masked_name(name: str | None) -> str:
+    return mask_name(name) if name else ""

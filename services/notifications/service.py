@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import logging
 
-from nameko.rpc import rpc
-
 from services.notifications.domain.templates import render
 from services.notifications.store import NotificationStore
 from shared.errors import validation_error
 from shared.events import Event
 from shared.identity import InvalidIdentifier, validate_id_number
-from shared.messaging import Correlation, DeadLetterRpc, Store, event_handler
+from shared.messaging import Correlation, DeadLetterRpc, Store, event_handler, rpc
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +26,10 @@ class NotificationsService(DeadLetterRpc):
 
     @event_handler("mutual_aid", "claim_decided")
     def on_claim_decided(self, event: Event) -> None:
+        self._notify(event)
+
+    @event_handler("mutual_aid", "claim_paid")
+    def on_claim_paid(self, event: Event) -> None:
         self._notify(event)
 
     def _notify(self, event: Event) -> None:

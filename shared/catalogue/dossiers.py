@@ -13,7 +13,14 @@ from marshmallow import fields, validate
 from shared.catalogue.base import Payload, register
 
 TIERS = ["national", "local", "grassroots"]
-EXIT_REASONS = ["income_above_line", "death_or_dissolved", "moved_out_of_city", "fraud"]
+# not_eligible: a home visit found a not-eligible case (不宜建档), e.g. a second home bought.
+EXIT_REASONS = [
+    "income_above_line",
+    "death_or_dissolved",
+    "moved_out_of_city",
+    "fraud",
+    "not_eligible",
+]
 GRANT_TYPES = ["living", "medical", "education", "condolence", "emergency"]
 
 

@@ -15,8 +15,10 @@ from shared.webhooks import sign_webhook
 
 
 def new_id_number(seq: int | None = None) -> str:
+    """A valid ID number, unique enough for a test run: each part drawn from other bits."""
     n = seq if seq is not None else uuid.uuid4().int
-    return make_id_number("350802", date(1970 + n % 40, 1 + n % 12, 1 + n % 28), n % 1000)
+    birth = date(1960 + n % 40, 1 + (n // 40) % 12, 1 + (n // 480) % 28)
+    return make_id_number("350802", birth, (n // 13_440) % 1000)
 
 
 class Gateway:

@@ -4,7 +4,14 @@ import pytest
 
 from shared.catalogue import CATALOGUE, Payload, register
 
-FORBIDDEN_FIELDS = {"id_number", "patient_id_number", "head_id_number", "diagnoses", "name", "phone"}
+FORBIDDEN_FIELDS = {
+    "id_number",
+    "patient_id_number",
+    "head_id_number",
+    "diagnoses",
+    "name",
+    "phone",
+}
 
 
 def test_registering_a_type_and_version_twice_is_refused():

@@ -33,3 +33,23 @@ def test_amount_appears_in_the_inbox_only_when_approved():
 def test_event_without_template_is_an_error_not_silence():
     with pytest.raises(NoTemplate):
         render("mutual_aid", "something_else", PAYLOAD)
+
+
+def test_claim_paid_says_paid_with_amount_and_day_and_no_diagnosis():
+    paid = {
+        "claim_id": "abcdef0123456789",
+        "member_id_hash": "h1",
+        "member_id_masked": "m",
+        "amount_fen": 66000,
+        "batch_id": "payout-2018-06",
+        "period": 11,
+        "paid_on": "2018-06-30",
+        "diagnoses": ["K35.8"],
+    }
+    notice = render("mutual_aid", "claim_paid", paid)
+    assert notice.recipient == "h1" and notice.ref == paid["claim_id"]
+    assert "660.00" in notice.inbox_text and "2018-06-30" in notice.inbox_text
+    assert "发放" in notice.inbox_text and "发放" in notice.sms_text
+    assert "660.00" not in notice.sms_text
+    for text in (notice.inbox_text, notice.sms_text):
+        assert "ABCDEF01" in text and "K35" not in text

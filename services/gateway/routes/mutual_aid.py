@@ -1,18 +1,31 @@
-"""Mutual-aid endpoints: discharge bills from hospitals, enrolments and claims from staff."""
+"""Mutual-aid endpoints: discharge bills from hospitals; enrolments, claims, reviews, payouts,
+policy versions and figures from staff."""
 
 from __future__ import annotations
 
 from nameko.rpc import RpcProxy
+from werkzeug.wrappers import Response
 
 from services.gateway.edge import Edge
 from services.gateway.http import api, json_response, read_json
 from services.mutual_aid.schemas import (
     BillAcceptedSchema,
     ClaimSchema,
+    ContributionsSchema,
     DischargeBillSchema,
     EnrollmentRequestSchema,
     EnrollmentResultSchema,
+    PayoutBatchRequestSchema,
+    PayoutBatchSchema,
+    PeriodStatsSchema,
+    PolicyUploadSchema,
+    PolicyVersionSchema,
+    ReviewQueueSchema,
+    ReviewRequestSchema,
 )
+
+REVIEW_ROLES = ("reviewer",)
+FINANCE_ROLES = ("finance",)
 
 
 class MutualAidRoutes(Edge):
@@ -55,3 +68,120 @@ class MutualAidRoutes(Edge):
     def enroll(self, request):
         principal = self._staff(request)
         return json_response(201, self._call("mutual_aid", "enroll", principal, read_json(request)))
+
+    @api(
+        "GET",
+        "/api/v1/mutual-aid/periods/<int:period>/contributions",
+        summary="Members and contributions per employer in a period.",
+        responses={200: ContributionsSchema},
+    )
+    def contributions(self, request, period):
+        principal = self._staff(request)
+        return json_response(200, self._call("mutual_aid", "contributions", principal, period))
+
+    @api(
+        "GET",
+        "/api/v1/mutual-aid/review-queue",
+        summary="Claims awaiting review in the reviewer's org scope, oldest first.",
+        responses={200: ReviewQueueSchema},
+    )
+    def review_queue(self, request):
+        principal = self._staff(request, roles=(*REVIEW_ROLES, "city_admin"))
+        return json_response(200, self._call("mutual_aid", "review_queue", principal))
+
+    @api(
+        "POST",
+        "/api/v1/mutual-aid/claims/<claim_id>/reviews",
+        summary="Approve (possibly lowering the amount) or reject a claim awaiting review.",
+        request=ReviewRequestSchema,
+        responses={200: ClaimSchema},
+    )
+    def review(self, request, claim_id):
+        principal = self._staff(request, roles=REVIEW_ROLES)
+        result = self._call("mutual_aid", "review", principal, claim_id, read_json(request))
+        return json_response(200, result)
+
+    @api(
+        "GET",
+        "/api/v1/mutual-aid/claims/<claim_id>/audit",
+        summary="The append-only audit log of a claim's reviews.",
+        responses={200: "entries"},
+    )
+    def claim_audit(self, request, claim_id):
+        principal = self._staff(request, roles=("auditor", "city_admin"))
+        return json_response(200, self._call("mutual_aid", "audit_log", principal, claim_id))
+
+    @api(
+        "POST",
+        "/api/v1/mutual-aid/payout-batches",
+        summary="The month's payout batch of every approved claim not yet in one.",
+        request=PayoutBatchRequestSchema,
+        responses={201: PayoutBatchSchema, 200: PayoutBatchSchema},
+    )
+    def payout_batch(self, request):
+        principal = self._staff(request, roles=FINANCE_ROLES)
+        result = self._call(
+            "mutual_aid", "create_payout_batch", principal, read_json(request), timeout=60
+        )
+        status = 201 if result.pop("created") else 200
+        return json_response(status, result)
+
+    @api(
+        "GET",
+        "/api/v1/mutual-aid/payout-batches/<batch_id>/file",
+        summary="The bank's CSV for a payout batch (masked member and account).",
+        responses={200: "text/csv"},
+    )
+    def payout_file(self, request, batch_id):
+        principal = self._staff(request, roles=(*FINANCE_ROLES, "auditor"))
+        text = self._call("mutual_aid", "payout_file", principal, batch_id, timeout=60)
+        return Response(
+            text,
+            status=200,
+            mimetype="text/csv",
+            headers={"Content-Disposition": f'attachment; filename="{batch_id}.csv"'},
+        )
+
+    @api(
+        "POST",
+        "/api/v1/mutual-aid/payout-batches/<batch_id>/confirm",
+        summary="Finance confirms the bank paid the batch: its claims become paid.",
+        responses={200: PayoutBatchSchema},
+    )
+    def confirm_payout(self, request, batch_id):
+        principal = self._staff(request, roles=FINANCE_ROLES)
+        result = self._call("mutual_aid", "confirm_payout_batch", principal, batch_id, timeout=60)
+        return json_response(200, result)
+
+    @api(
+        "GET",
+        "/api/v1/mutual-aid/periods/<int:period>/stats",
+        summary="Person-times, approved and paid totals of a period, by plan and by county.",
+        responses={200: PeriodStatsSchema},
+    )
+    def period_stats(self, request, period):
+        principal = self._staff(request)
+        return json_response(200, self._call("mutual_aid", "period_stats", principal, period))
+
+    @api(
+        "GET",
+        "/api/v1/mutual-aid/policies",
+        summary="Every stored version of the mutual-aid policy.",
+        responses={200: "versions"},
+    )
+    def policies(self, request):
+        principal = self._staff(request)
+        return json_response(200, self._call("mutual_aid", "list_policies", principal))
+
+    @api(
+        "POST",
+        "/api/v1/mutual-aid/policies",
+        summary="Load a new policy version (TOML text); in force from its effective_from.",
+        request=PolicyUploadSchema,
+        responses={201: PolicyVersionSchema, 200: PolicyVersionSchema},
+    )
+    def load_policy(self, request):
+        principal = self._staff(request, roles=("city_admin",))
+        result = self._call("mutual_aid", "load_policy", principal, read_json(request))
+        status = 201 if result.pop("created") else 200
+        return json_response(status, result)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
+import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -322,5 +324,27 @@ __all__ = [
     "Plan",
     "PolicyError",
     "SingleDisease",
+    "document_from_text",
     "icd10_category",
 ]
+
+
+def document_from_text(text: str, source: str) -> PolicyDocument:
+    """A policy document from TOML text (a staff upload), checked like a file: the digest is
+    the sha256 of its UTF-8 bytes, so a file and its upload share one digest."""
+    raw = text.encode("utf-8")
+    try:
+        content = tomllib.loads(text, parse_float=Decimal)
+    except tomllib.TOMLDecodeError as exc:
+        raise PolicyError(source, None, f"is not valid TOML ({exc})") from exc
+    root = PolicyTable(content, source)
+    version = root.text("version")
+    if service_of(version) != SERVICE or "/" not in version:
+        raise root.error("version", f'must start with "{SERVICE}/", got {version!r}')
+    return PolicyDocument(
+        version=version,
+        effective_from=root.day("effective_from"),
+        digest="sha256:" + hashlib.sha256(raw).hexdigest(),
+        source=source,
+        content=content,
+    )

@@ -46,7 +46,24 @@ def _claim_decided(payload: dict) -> Notice:
     )
 
 
-TEMPLATES = {("mutual_aid", "claim_decided"): _claim_decided}
+def _claim_paid(payload: dict) -> Notice:
+    reference = payload["claim_id"][:8].upper()
+    inbox = (
+        f"您的职工医疗互助补助（编号 {reference}）{format_fen(payload['amount_fen'])} 元"
+        f"已于 {payload['paid_on']} 发放，请留意银行到账信息。"
+    )
+    sms = f"{SIGNATURE}您的职工医疗互助补助（编号 {reference}）已发放，请登录{PORTAL}查看。"
+    # A payout is its own notice about the same claim: the ref stays the claim, the delivery
+    # key (event, recipient, channel) keeps it apart from the decision notice.
+    return Notice(
+        recipient=payload["member_id_hash"], ref=payload["claim_id"], inbox_text=inbox, sms_text=sms
+    )
+
+
+TEMPLATES = {
+    ("mutual_aid", "claim_decided"): _claim_decided,
+    ("mutual_aid", "claim_paid"): _claim_paid,
+}
 
 
 def render(producer: str, event_type: str, payload: dict) -> Notice:

@@ -1,0 +1,186 @@
+"""The condolence batch (两节慰问): every open dossier in scope paid its tier's amount, once.
+
+Plain Python over the store (no nameko), so the service's RPC and the CLI run the same steps:
+list the households and fix the total; reserve the whole total on the fund in one conditional
+write (refused whole when it cannot cover it); pay each household under a ledger key of the
+batch (a second run pays nobody twice); give back what households that closed meanwhile did
+not take; mark the batch paid."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+
+from services.dossiers.domain.policy import DossierPolicy
+from services.dossiers.store import DossierStore, chunks, now_iso
+from shared.errors import ApiError
+from shared.events import make_event
+from shared.money import format_fen
+
+SERVICE = "dossiers"
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The dossiers a batch covers: the whole city, a county, or one grassroots unit."""
+
+    org: str
+
+    def query(self) -> dict:
+        parts = self.org.split("-")
+        if len(parts) == 1:
+            return {}
+        if len(parts) == 2:
+            return {"county": self.org}
+        return {"org": self.org}
+
+
+def batch_id_of(festival: str, fund: str) -> str:
+    return f"{festival}:{fund}"
+
+
+def ledger_key_of(festival: str, fund: str) -> str:
+    """One ledger key per batch on every household: what makes a second run pay nobody twice."""
+    return f"condolence-{festival}-{fund}"
+
+
+def run_condolence_batch(
+    store: DossierStore,
+    policy: DossierPolicy,
+    *,
+    festival: str,
+    fund: str,
+    scope: Scope,
+    actor: dict,
+    paid_on: date,
+    correlation_id: str,
+    progress: Progress | None = None,
+) -> dict:
+    batch_id = batch_id_of(festival, fund)
+    year = int(festival[:4])
+    batch = store.batch(batch_id)
+    if batch is None:
+        entries, total = [], 0
+        query = {"status": "open", **scope.query()}
+        for doc in store.iter_dossiers(query, {"tier": 1, "county": 1, "head_id_hash": 1}):
+            amount = policy.condolence[doc["tier"]]
+            entries.append([doc["_id"], doc["tier"], doc["county"], doc["head_id_hash"], amount])
+            total += amount
+        store.create_batch(
+            {
+                "_id": batch_id,
+                "festival": festival,
+                "fund": fund,
+                "year": year,
+                "scope": scope.org,
+                "status": "reserving",
+                "entries": entries,
+                "households": len(entries),
+                "total_fen": total,
+                "policy_version": policy.version,
+                "created_by": actor["sub"],
+                "created_at": now_iso(),
+            }
+        )
+        batch = store.batch(batch_id)  # ours, or the one a concurrent run inserted first
+    if batch["scope"] != scope.org:
+        raise ApiError(
+            409,
+            "conflict",
+            f"慰问批次 {festival} / {fund} 已按 {batch['scope']} 范围发放：每个节日每个基金只发一批。",
+            {"fund": [f"batch already run for {batch['scope']}"]},
+        )
+    if batch["status"] == "reserving":
+        if not store.reserve(fund, year, batch["total_fen"], batch_id):
+            store.drop_batch(batch_id, "reserving")
+            fund_doc = store.fund(fund, year)
+            remaining = fund_doc["budget_fen"] - fund_doc["spent_fen"] if fund_doc else 0
+            raise ApiError(
+                422,
+                "fund_insufficient",
+                f"基金 {fund} {year} 年余额 {format_fen(remaining)} 元，不足以支付本批慰问 "
+                f"{batch['households']} 户共 {format_fen(batch['total_fen'])} 元：整批未发放。",
+                {"fund": [f"remaining {format_fen(remaining)} < {format_fen(batch['total_fen'])}"]},
+            )
+        store.set_batch(batch_id, "reserving", {"status": "paying"})
+        batch = store.batch(batch_id)
+    if batch["status"] == "paying":
+        _pay(store, batch, actor, paid_on, correlation_id, progress)
+        batch = store.batch(batch_id)
+    elif progress:
+        progress(batch["households"], batch["households"])
+    return summary(batch)
+
+
+def _pay(store, batch, actor, paid_on, correlation_id, progress) -> None:
+    key = ledger_key_of(batch["festival"], batch["fund"])
+    done = 0
+    for part in chunks(batch["entries"]):
+        writes = []
+        for dossier_id, _tier, county, head_id_hash, amount in part:
+            grant = {
+                "grant_id": f"{key}-{dossier_id}",
+                "type": "condolence",
+                "amount_fen": amount,
+                "fund": batch["fund"],
+                "source": SERVICE,
+                "approver": actor["sub"],
+                "batch_id": batch["_id"],
+                "granted_on": paid_on.isoformat(),
+            }
+            event = make_event(
+                "assistance_granted",
+                {
+                    "grant_id": grant["grant_id"],
+                    "dossier_id": dossier_id,
+                    "head_id_hash": head_id_hash,
+                    "county": county,
+                    "type": "condolence",
+                    "amount_fen": amount,
+                    "fund": batch["fund"],
+                    "source": SERVICE,
+                    "granted_on": paid_on,
+                },
+                producer=SERVICE,
+                correlation_id=correlation_id,
+            )
+            writes.append((dossier_id, key, grant, event))
+        store.record_grants(writes)
+        done += len(part)
+        if progress:
+            progress(done, batch["households"])
+    # Exactly what landed (households closed since the listing took nothing): count it from the
+    # ledgers themselves, so a resumed or concurrent run reaches the same figures.
+    paid_households = paid_fen = 0
+    for part in chunks([entry[0] for entry in batch["entries"]]):
+        for doc in store.holding(part, key):
+            paid_households += 1
+            paid_fen += doc["ledger"][key]["amount_fen"]
+    unpaid = batch["total_fen"] - paid_fen
+    if unpaid:
+        store.release(batch["fund"], batch["year"], unpaid, batch["_id"])
+    store.set_batch(
+        batch["_id"],
+        "paying",
+        {
+            "status": "paid",
+            "paid_households": paid_households,
+            "paid_fen": paid_fen,
+            "paid_at": now_iso(),
+        },
+    )
+
+
+def summary(batch: dict) -> dict:
+    return {
+        "batch_id": batch["_id"],
+        "festival": batch["festival"],
+        "fund": batch["fund"],
+        "status": batch["status"],
+        "households": batch["households"],
+        "total": batch["total_fen"],
+        "paid_households": batch.get("paid_households", 0),
+        "paid_total": batch.get("paid_fen", 0),
+    }

@@ -1,0 +1,291 @@
+"""The dossiers contract at the edge (API.md "Dossiers"): request and response schemas."""
+
+from __future__ import annotations
+
+import re
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+
+from services.dossiers.domain.policy import CAUSES, TIERS
+from services.dossiers.domain.verification import STAFF_EXIT_REASONS
+from shared.catalogue.dossiers import GRANT_TYPES
+from shared.identity import IdNumber
+from shared.money import Money
+
+COUNTY = re.compile(r"^LY-[A-Z]{2}$")
+ORG = re.compile(r"^LY-[A-Z]{2}(-\d{4})?$")
+CATEGORIES = ["低保户", "低保边缘户", "意外致困户"]
+RELATIONS = ["self", "spouse", "child", "parent", "other"]
+STATUSES = ["proposed", "open", "declined", "closed"]
+FESTIVAL = re.compile(r"^\d{4}-(spring|new_year)$")
+FUND = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
+
+
+class Strict(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class MemberSchema(Strict):
+    id_number = IdNumber(required=True)
+    name = fields.String(required=True, validate=validate.Length(min=1, max=50))
+    relation = fields.String(required=True, validate=validate.OneOf(RELATIONS))
+    monthly_income = Money(required=True)
+    health = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
+    school = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100))
+
+
+class AssetsSchema(Strict):
+    homes = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=99))
+    owns_business = fields.Boolean(required=True)
+    private_school_or_abroad = fields.Boolean(required=True)
+    non_work_vehicle = fields.Boolean(required=True)
+
+
+class DossierRequestSchema(Strict):
+    county = fields.String(required=True, validate=validate.Regexp(COUNTY))
+    org = fields.String(required=True, validate=validate.Regexp(ORG))
+    category = fields.String(required=True, validate=validate.OneOf(CATEGORIES))
+    head_id_number = IdNumber(required=True)
+    employment_status = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    employer = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100))
+    members = fields.List(
+        fields.Nested(MemberSchema), required=True, validate=validate.Length(min=1, max=20)
+    )
+    monthly_rigid_expenditure = Money(required=True)
+    months_below_line = fields.Integer(
+        required=True, strict=True, validate=validate.Range(min=0, max=600)
+    )
+    causes = fields.List(
+        fields.String(validate=validate.OneOf(CAUSES)),
+        required=True,
+        validate=validate.Length(max=9),
+    )
+    assets = fields.Nested(AssetsSchema, required=True)
+    address = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    phone = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=20))
+    intake_date = fields.Date(required=True)
+
+    @validates_schema
+    def check_household(self, data, **kwargs):
+        errors = {}
+        county, org = data["county"], data["org"]
+        if org != county and not org.startswith(county + "-"):
+            errors["org"] = [f"must be {county} or a unit under it"]
+        ids = [m["id_number"] for m in data["members"]]
+        if len(set(ids)) != len(ids):
+            errors["members"] = ["an ID number appears twice"]
+        heads = [m for m in data["members"] if m["relation"] == "self"]
+        if len(heads) != 1 or heads[0]["id_number"] != data["head_id_number"]:
+            errors["head_id_number"] = ["must be the one member with relation self"]
+        if errors:
+            raise ValidationError(errors)
+
+
+class ProposalSchema(Schema):
+    dossier_id = fields.String()
+    status = fields.String()
+    proposed_tier = fields.String(allow_none=True)
+    trace = fields.List(fields.String())
+
+
+class ConfirmSchema(Strict):
+    tier = fields.String(required=True, allow_none=True, validate=validate.OneOf(TIERS))
+
+
+class ConfirmedSchema(Schema):
+    status = fields.String()
+    tier = fields.String(allow_none=True)
+
+
+class MemberViewSchema(Schema):
+    id_number = fields.String()
+    name = fields.String()
+    relation = fields.String()
+    monthly_income = Money()
+    health = fields.String(allow_none=True)
+    school = fields.String(allow_none=True)
+
+
+class GrantViewSchema(Schema):
+    grant_id = fields.String()
+    type = fields.String()
+    amount = Money()
+    fund = fields.String()
+    source = fields.String()
+    approver = fields.String(allow_none=True)
+    granted_on = fields.String()
+
+
+class DossierSchema(Schema):
+    dossier_id = fields.String()
+    status = fields.String(validate=validate.OneOf(STATUSES))
+    county = fields.String()
+    org = fields.String()
+    category = fields.String()
+    head_id_number = fields.String()
+    employment_status = fields.String()
+    employer = fields.String(allow_none=True)
+    members = fields.List(fields.Nested(MemberViewSchema))
+    monthly_rigid_expenditure = Money()
+    months_below_line = fields.Integer()
+    causes = fields.List(fields.String())
+    assets = fields.Dict()
+    address = fields.String()
+    intake_date = fields.String()
+    proposed_tier = fields.String(allow_none=True)
+    tier = fields.String(allow_none=True)
+    trace = fields.List(fields.String())
+    policy_version = fields.String()
+    revision = fields.Integer()
+    opened_on = fields.String(allow_none=True)
+    closed_on = fields.String(allow_none=True)
+    exit_reason = fields.String(allow_none=True)
+    verification_overdue = fields.Boolean()
+    assistance_total = Money()
+    ledger = fields.List(fields.Nested(GrantViewSchema))
+
+
+class DossierListSchema(Schema):
+    dossiers = fields.List(fields.Nested(DossierSchema))
+
+
+class VisitMemberSchema(Strict):
+    id_number = IdNumber(required=True)
+    monthly_income = Money(required=True)
+
+
+class VisitSchema(Strict):
+    visit_date = fields.Date(required=True)
+    visitor = fields.String(required=True, validate=validate.Length(min=1, max=50))
+    findings = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    members = fields.List(fields.Nested(VisitMemberSchema), load_default=list)
+    monthly_rigid_expenditure = Money(load_default=None, allow_none=True)
+    months_below_line = fields.Integer(
+        load_default=None, allow_none=True, strict=True, validate=validate.Range(min=0, max=600)
+    )
+    causes = fields.List(fields.String(validate=validate.OneOf(CAUSES)), load_default=None)
+    assets = fields.Nested(AssetsSchema, load_default=None, allow_none=True)
+
+
+class VisitResultSchema(Schema):
+    dossier_id = fields.String()
+    outcome = fields.String(validate=validate.OneOf(["unchanged", "tier_changed", "exit"]))
+    status = fields.String()
+    tier = fields.String(allow_none=True)
+    exit_reason = fields.String(allow_none=True)
+    trace = fields.List(fields.String())
+    campaign_id = fields.String(allow_none=True)
+
+
+class ExitSchema(Strict):
+    reason = fields.String(required=True, validate=validate.OneOf(STAFF_EXIT_REASONS))
+    exited_on = fields.Date(load_default=None)
+
+
+class ExitedSchema(Schema):
+    dossier_id = fields.String()
+    status = fields.String()
+    exit_reason = fields.String()
+    closed_on = fields.String()
+
+
+class TransferSchema(Strict):
+    county = fields.String(required=True, validate=validate.Regexp(COUNTY))
+    org = fields.String(required=True, validate=validate.Regexp(ORG))
+    transferred_on = fields.Date(load_default=None)
+
+    @validates_schema
+    def check_org(self, data, **kwargs):
+        if data["org"] != data["county"] and not data["org"].startswith(data["county"] + "-"):
+            raise ValidationError({"org": [f"must be {data['county']} or a unit under it"]})
+
+
+class TransferredSchema(Schema):
+    dossier_id = fields.String()
+    county = fields.String()
+    org = fields.String()
+
+
+class GrantRequestSchema(Strict):
+    dossier_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    type = fields.String(required=True, validate=validate.OneOf(GRANT_TYPES))
+    amount = Money(required=True, validate=validate.Range(min=1, error="must be more than 0"))
+    fund = fields.String(required=True, validate=validate.Regexp(FUND))
+    granted_on = fields.Date(load_default=None)
+
+
+class GrantResultSchema(Schema):
+    grant_id = fields.String()
+    dossier_id = fields.String()
+    type = fields.String()
+    amount = Money()
+    fund = fields.String()
+    year = fields.Integer()
+    fund_remaining = Money()
+
+
+class FundRequestSchema(Strict):
+    fund = fields.String(required=True, validate=validate.Regexp(FUND))
+    year = fields.Integer(required=True, strict=True, validate=validate.Range(min=2000, max=2100))
+    budget = Money(required=True)
+
+
+class FundSchema(Schema):
+    fund = fields.String()
+    year = fields.Integer()
+    budget = Money()
+    spent = Money()
+    remaining = Money()
+
+
+class CondolenceBatchRequestSchema(Strict):
+    festival = fields.String(
+        required=True,
+        validate=validate.Regexp(FESTIVAL, error="must look like 2019-spring or 2019-new_year"),
+    )
+    fund = fields.String(required=True, validate=validate.Regexp(FUND))
+
+
+class CondolenceBatchSchema(Schema):
+    batch_id = fields.String()
+    festival = fields.String()
+    fund = fields.String()
+    status = fields.String()
+    households = fields.Integer()
+    total = Money()
+    paid_households = fields.Integer()
+    paid_total = Money()
+
+
+class CampaignRequestSchema(Strict):
+    opened_on = fields.Date(required=True)
+
+
+class CampaignSchema(Schema):
+    campaign_id = fields.String()
+    status = fields.String()
+    opened_on = fields.String()
+    closes_on = fields.String()
+    tasks = fields.Integer()
+    overdue = fields.Integer(allow_none=True)
+
+
+class OverdueSchema(Schema):
+    campaign_id = fields.String()
+    counties = fields.Dict(keys=fields.String(), values=fields.List(fields.Dict()))
+
+
+class AuditEntrySchema(Schema):
+    audit_id = fields.String()
+    at = fields.String()
+    actor = fields.String()
+    role = fields.String()
+    action = fields.String()
+    target = fields.String()
+    org = fields.String(allow_none=True)
+    detail = fields.Dict()
+
+
+class AuditLogSchema(Schema):
+    entries = fields.List(fields.Nested(AuditEntrySchema))

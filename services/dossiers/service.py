@@ -1,0 +1,935 @@
+"""The dossiers nameko service: who the union treats as a household in hardship (困难职工档案)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import uuid
+from datetime import date
+
+from marshmallow import ValidationError
+from nameko.timer import timer
+
+from services.dossiers.condolence import Scope, run_condolence_batch
+from services.dossiers.domain.policy import DossierPolicy
+from services.dossiers.domain.tiers import TIER_RANK, Assets, Household, propose_tier
+from services.dossiers.domain.verification import (
+    campaign_closes_on,
+    campaign_due_on,
+    campaign_id,
+    evaluate_visit,
+    retention_cutoff,
+)
+from services.dossiers.schemas import (
+    CampaignRequestSchema,
+    CondolenceBatchRequestSchema,
+    CondolenceBatchSchema,
+    ConfirmSchema,
+    DossierRequestSchema,
+    DossierSchema,
+    ExitSchema,
+    FundRequestSchema,
+    FundSchema,
+    GrantRequestSchema,
+    GrantResultSchema,
+    TransferSchema,
+    VisitSchema,
+)
+from services.dossiers.store import DossierStore, MemberAlreadyInDossier, now_iso
+from shared.auth import StaffPrincipal, principal_from, require
+from shared.errors import ApiError, conflict, not_found, rule_violation, validation_error
+from shared.events import Event, make_event, today_shanghai
+from shared.identity import mask_id_number
+from shared.messaging import (
+    Correlation,
+    DeadLetterRpc,
+    OutboxRelayRunner,
+    Store,
+    event_handler,
+    rpc,
+)
+from shared.money import format_fen
+from shared.policy import policy_in_force
+
+log = logging.getLogger(__name__)
+
+SERVICE = "dossiers"
+INTAKE_ROLES = ("city_admin", "county_staff", "grassroots_staff")
+READING_ROLES = ("city_admin", "county_staff", "grassroots_staff", "reviewer", "finance", "auditor")
+FULL_ID_ROLES = ("city_admin", "county_staff", "grassroots_staff")
+GRANT_ROLES = ("city_admin", "county_staff", "finance")
+FUND_ROLES = ("city_admin", "finance")
+CAMPAIGN_ROLES = ("city_admin",)
+EXPORT_ROLES = ("city_admin", "county_staff", "grassroots_staff", "auditor")
+AUDIT_ROLES = ("auditor",)
+# The scheduler wakes often enough to open a campaign early on its day; the work is idempotent.
+SCHEDULE_SECONDS = 600
+MUTUAL_AID_FUND = "mutual_aid"  # grants by mutual aid are paid from its own scheme, not a fund here
+LIST_LIMIT = 500
+
+
+def policy_on(policy_dir: str, day: date) -> DossierPolicy:
+    return policy_in_force(policy_dir, SERVICE, day, DossierPolicy.from_document)
+
+
+def load(schema, data: dict) -> dict:
+    try:
+        return schema.load(data)
+    except ValidationError as exc:
+        raise validation_error(exc.messages) from None
+
+
+def scope_query(staff: StaffPrincipal, county: str | None) -> dict:
+    """The filter of what ``staff`` may see: city all, a county its county, a unit its unit.
+    Asking for a county outside one's own is refused (403), not silently emptied."""
+    query = Scope(staff.org).query()
+    if county:
+        if not (staff.can_see(county) or county == staff.org[: len(county)]):
+            raise ApiError(403, "forbidden", f"county {county} is outside your org unit")
+        query.setdefault("county", county)
+    return query
+
+
+def household_of(doc: dict) -> Household:
+    return Household(
+        county=doc["county"],
+        member_incomes=tuple(m["monthly_income_fen"] for m in doc["members"]),
+        monthly_rigid_expenditure=doc["monthly_rigid_expenditure_fen"],
+        months_below_line=doc["months_below_line"],
+        causes=frozenset(doc["causes"]),
+        assets=Assets(**doc["assets"]),
+    )
+
+
+class DossiersService(DeadLetterRpc):
+    name = SERVICE
+
+    store: DossierStore = Store(DossierStore)
+    wake_relay = OutboxRelayRunner("dossiers")
+    correlation_id = Correlation()
+
+    @property
+    def policy_dir(self) -> str:
+        return self.store.settings.policy_dir
+
+    @rpc
+    def ping(self) -> str:
+        return "ok"
+
+    # ---- intake and confirmation ---------------------------------------------------------------
+
+    @rpc
+    def submit(self, principal: dict, request: dict) -> dict:
+        staff = principal_from(principal)
+        require(staff, INTAKE_ROLES)
+        data = load(DossierRequestSchema(), request)
+        if not staff.can_see(data["org"]):
+            raise ApiError(403, "forbidden", "org is outside your org unit")
+        policy = policy_on(self.policy_dir, data["intake_date"])
+        vault = self.store.vault
+        members = [
+            {
+                "id_hash": vault.lookup_hash(m["id_number"]),
+                "id_enc": vault.encrypt(m["id_number"]),
+                "id_masked": mask_id_number(m["id_number"]),
+                "name": m["name"],
+                "relation": m["relation"],
+                "monthly_income_fen": m["monthly_income"],
+                "health": m["health"],
+                "school": m["school"],
+            }
+            for m in data["members"]
+        ]
+        doc = {
+            "_id": uuid.uuid4().hex,
+            "status": "proposed",
+            "county": data["county"],
+            "org": data["org"],
+            "category": data["category"],
+            "head_id_hash": vault.lookup_hash(data["head_id_number"]),
+            "head_id_enc": vault.encrypt(data["head_id_number"]),
+            "head_id_masked": mask_id_number(data["head_id_number"]),
+            "employment_status": data["employment_status"],
+            "employer": data["employer"],
+            "members": members,
+            "monthly_rigid_expenditure_fen": data["monthly_rigid_expenditure"],
+            "months_below_line": data["months_below_line"],
+            "causes": sorted(set(data["causes"])),
+            "assets": dict(data["assets"]),
+            "address": data["address"],
+            "phone_enc": vault.encrypt(data["phone"]) if data["phone"] else None,
+            "intake_date": data["intake_date"].isoformat(),
+            "revision": 1,
+            "verification_overdue": False,
+            "ledger": {},
+            "assistance_total_fen": 0,
+            "visits": {},
+            "submitted_by": staff.sub,
+            "created_at": now_iso(),
+        }
+        try:
+            proposal = propose_tier(household_of(doc), policy, data["intake_date"].year)
+        except LookupError as exc:
+            raise rule_violation(str(exc), {"county": [str(exc)]}) from None
+        doc.update(
+            proposed_tier=proposal.tier,
+            proposed_rule=proposal.rule,
+            trace=list(proposal.trace),
+            policy_version=proposal.policy_version,
+            tier=None,
+        )
+        try:
+            self.store.create_dossier(doc, [m["id_hash"] for m in members])
+        except MemberAlreadyInDossier as exc:
+            member = next(m for m in members if m["id_hash"] == exc.id_hash)
+            index = members.index(member)
+            raise conflict(
+                f"household member {member['name']} ({member['id_masked']}) is already in "
+                "another open or proposed dossier",
+                {f"members.{index}.id_number": [f"already in dossier {exc.dossier_id}"]},
+            ) from None
+        log.info("dossier proposed", extra={"dossier_id": doc["_id"], "tier": proposal.tier})
+        return {
+            "dossier_id": doc["_id"],
+            "status": "proposed",
+            "proposed_tier": proposal.tier,
+            "trace": list(proposal.trace),
+        }
+
+    @rpc
+    def confirm(self, principal: dict, dossier_id: str, request: dict) -> dict:
+        staff = principal_from(principal)
+        require(staff, INTAKE_ROLES)
+        data = load(ConfirmSchema(), request)
+        dossier = self._visible(staff, dossier_id)
+        if dossier["status"] != "proposed":
+            raise conflict(f"dossier is {dossier['status']}, not proposed")
+        tier = data["tier"]
+        if TIER_RANK[tier] > TIER_RANK[dossier["proposed_tier"]]:
+            raise rule_violation(
+                f"tier {tier} is above what the rules support ({dossier['proposed_tier'] or 'none'})",
+                {"tier": [f"must be at most {dossier['proposed_tier'] or 'null'}"]},
+            )
+        on = today_shanghai()
+        revision = dossier["revision"]
+        if tier is None:
+            changed = self.store.change(
+                dossier_id,
+                revision,
+                {"$set": {"status": "declined", "closed_on": on.isoformat()}},
+                [],
+                status="proposed",
+            )
+            if changed:
+                self.store.release_members(dossier_id)
+        else:
+            established = make_event(
+                "dossier_established",
+                {
+                    "dossier_id": dossier_id,
+                    "head_id_hash": dossier["head_id_hash"],
+                    "county": dossier["county"],
+                    "revision": revision + 1,
+                    "tier": tier,
+                    "org": dossier["org"],
+                    "established_on": on,
+                },
+                producer=SERVICE,
+                correlation_id=self.correlation_id,
+            )
+            changed = self.store.change(
+                dossier_id,
+                revision,
+                {"$set": {"status": "open", "tier": tier, "opened_on": on.isoformat()}},
+                [established],
+                status="proposed",
+            )
+        if changed is None:
+            raise conflict("the dossier changed meanwhile; read it again")
+        self.wake_relay()
+        self._audit(staff, "confirm", dossier_id, dossier["org"], {"tier": tier})
+        return {"status": changed["status"], "tier": tier}
+
+    # ---- reads ------------------------------------------------------------------------------------
+
+    @rpc
+    def get_dossier(self, principal: dict, dossier_id: str, reveal: bool = False) -> dict:
+        staff = principal_from(principal)
+        require(staff, FULL_ID_ROLES if reveal else READING_ROLES)
+        dossier = self._visible(staff, dossier_id)
+        if reveal:
+            self._audit(staff, "view_full_id", dossier_id, dossier["org"], {})
+        return self._view(dossier, reveal)
+
+    @rpc
+    def list_dossiers(self, principal: dict, filters: dict) -> dict:
+        staff = principal_from(principal)
+        require(staff, READING_ROLES)
+        query = self._list_query(staff, filters)
+        return {"dossiers": [self._view(d) for d in self.store.list_dossiers(query, LIST_LIMIT)]}
+
+    @rpc
+    def export(self, principal: dict, filters: dict) -> dict:
+        """CSV of the dossiers in scope, ID numbers masked; every export is audited."""
+        staff = principal_from(principal)
+        require(staff, EXPORT_ROLES)
+        query = self._list_query(staff, filters)
+        out = io.StringIO()
+        writer = csv.writer(out)
+        columns = ["dossier_id", "status", "county", "org", "category", "tier"]
+        writer.writerow([*columns, "head_id_number", "members", "assistance_total"])
+        rows = 0
+        projection = {c: 1 for c in columns} | {
+            "head_id_masked": 1,
+            "members": 1,
+            "assistance_total_fen": 1,
+        }
+        for doc in self.store.iter_dossiers(query, projection):
+            writer.writerow(
+                [doc["_id"], *(doc.get(c) or "" for c in columns[1:])]
+                + [
+                    doc["head_id_masked"],
+                    len(doc["members"]),
+                    format_fen(doc.get("assistance_total_fen", 0)),
+                ]
+            )
+            rows += 1
+        scope_org = filters.get("county") or staff.org
+        self._audit(staff, "export", "dossiers", scope_org, {**filters, "rows": rows})
+        return {"csv": out.getvalue(), "rows": rows}
+
+    def _list_query(self, staff: StaffPrincipal, filters: dict) -> dict:
+        query = scope_query(staff, filters.get("county"))
+        for key in ("status", "tier"):
+            if filters.get(key):
+                query[key] = filters[key]
+        return query
+
+    def _visible(self, staff: StaffPrincipal, dossier_id: str) -> dict:
+        dossier = self.store.dossier(dossier_id)
+        # Existence must not leak across org units: outside your scope reads as not found.
+        if dossier is None or not staff.can_see(dossier["org"]):
+            raise not_found("dossier")
+        return dossier
+
+    def _view(self, doc: dict, reveal: bool = False) -> dict:
+        vault = self.store.vault
+
+        def id_of(enc: str, masked: str) -> str:
+            return vault.decrypt(enc) if reveal else masked
+
+        view = {
+            "dossier_id": doc["_id"],
+            "status": doc["status"],
+            "county": doc["county"],
+            "org": doc["org"],
+            "category": doc["category"],
+            "head_id_number": id_of(doc["head_id_enc"], doc["head_id_masked"]),
+            "employment_status": doc["employment_status"],
+            "employer": doc.get("employer"),
+            "members": [
+                {
+                    "id_number": id_of(m["id_enc"], m["id_masked"]),
+                    "name": m["name"],
+                    "relation": m["relation"],
+                    "monthly_income": m["monthly_income_fen"],
+                    "health": m.get("health"),
+                    "school": m.get("school"),
+                }
+                for m in doc["members"]
+            ],
+            "monthly_rigid_expenditure": doc["monthly_rigid_expenditure_fen"],
+            "months_below_line": doc["months_below_line"],
+            "causes": doc["causes"],
+            "assets": doc["assets"],
+            "address": doc["address"],
+            "intake_date": doc["intake_date"],
+            "proposed_tier": doc.get("proposed_tier"),
+            "tier": doc.get("tier"),
+            "trace": doc.get("trace", []),
+            "policy_version": doc.get("policy_version"),
+            "revision": doc["revision"],
+            "opened_on": doc.get("opened_on"),
+            "closed_on": doc.get("closed_on"),
+            "exit_reason": doc.get("exit_reason"),
+            "verification_overdue": doc.get("verification_overdue", False),
+            "assistance_total": doc.get("assistance_total_fen", 0),
+            "ledger": sorted(
+                (
+                    {**{k: v for k, v in g.items() if k != "amount_fen"}, "amount": g["amount_fen"]}
+                    for g in (doc.get("ledger") or {}).values()
+                ),
+                key=lambda g: (g["granted_on"], g["grant_id"]),
+            ),
+        }
+        return DossierSchema().dump(view)
+
+    # ---- visits, exit, transfer ------------------------------------------------------------------
+
+    @rpc
+    def record_visit(self, principal: dict, dossier_id: str, request: dict) -> dict:
+        staff = principal_from(principal)
+        require(staff, INTAKE_ROLES)
+        data = load(VisitSchema(), request)
+        dossier = self._open(staff, dossier_id)
+        members = [dict(m) for m in dossier["members"]]
+        by_hash = {m["id_hash"]: m for m in members}
+        for index, update in enumerate(data["members"]):
+            member = by_hash.get(self.store.vault.lookup_hash(update["id_number"]))
+            if member is None:
+                raise validation_error(
+                    {f"members.{index}.id_number": ["is not a member of this household"]}
+                )
+            member["monthly_income_fen"] = update["monthly_income"]
+        updated = {
+            "members": members,
+            "monthly_rigid_expenditure_fen": (
+                dossier["monthly_rigid_expenditure_fen"]
+                if data["monthly_rigid_expenditure"] is None
+                else data["monthly_rigid_expenditure"]
+            ),
+            "months_below_line": (
+                dossier["months_below_line"]
+                if data["months_below_line"] is None
+                else data["months_below_line"]
+            ),
+            "causes": dossier["causes"] if data["causes"] is None else sorted(set(data["causes"])),
+            "assets": dossier["assets"] if data["assets"] is None else dict(data["assets"]),
+        }
+        policy = policy_on(self.policy_dir, data["visit_date"])
+        proposal = propose_tier(
+            household_of({**dossier, **updated}), policy, data["visit_date"].year
+        )
+        outcome = evaluate_visit(dossier["tier"], proposal)
+        task = self.store.pending_task_for(dossier_id)
+        visit_id = uuid.uuid4().hex
+        revision = dossier["revision"]
+        fields = {
+            **updated,
+            "verification_overdue": False,
+            "last_visit_on": data["visit_date"].isoformat(),
+            f"visits.{visit_id}": {
+                "visit_date": data["visit_date"].isoformat(),
+                "visitor": data["visitor"],
+                "findings": data["findings"],
+                "outcome": outcome.kind,
+                "tier": outcome.tier,
+                "trace": list(proposal.trace),
+                "campaign_id": task["campaign_id"] if task else None,
+                "recorded_by": staff.sub,
+            },
+        }
+        events = []
+        common = {
+            "dossier_id": dossier_id,
+            "head_id_hash": dossier["head_id_hash"],
+            "county": dossier["county"],
+            "revision": revision + 1,
+        }
+        if outcome.kind == "tier_changed":
+            fields["tier"] = outcome.tier
+            events.append(
+                self._event(
+                    "dossier_tier_changed",
+                    {
+                        **common,
+                        "tier_from": dossier["tier"],
+                        "tier": outcome.tier,
+                        "changed_on": data["visit_date"],
+                    },
+                )
+            )
+        elif outcome.kind == "exit":
+            fields.update(
+                status="closed",
+                closed_on=data["visit_date"].isoformat(),
+                exit_reason=outcome.exit_reason,
+            )
+            events.append(
+                self._event(
+                    "dossier_exited",
+                    {**common, "reason": outcome.exit_reason, "exited_on": data["visit_date"]},
+                )
+            )
+        changed = self.store.change(dossier_id, revision, {"$set": fields}, events)
+        if changed is None:
+            raise conflict("the dossier changed meanwhile; read it again")
+        if task:
+            self.store.mark_task_visited(task["_id"], visit_id)
+        if outcome.kind == "exit":
+            self.store.release_members(dossier_id)
+            self._audit(staff, "exit", dossier_id, dossier["org"], {"reason": outcome.exit_reason})
+        self.wake_relay()
+        return {
+            "dossier_id": dossier_id,
+            "outcome": outcome.kind,
+            "status": changed["status"],
+            "tier": outcome.tier,
+            "exit_reason": outcome.exit_reason,
+            "trace": list(proposal.trace),
+            "campaign_id": task["campaign_id"] if task else None,
+        }
+
+    @rpc
+    def exit_dossier(self, principal: dict, dossier_id: str, request: dict) -> dict:
+        staff = principal_from(principal)
+        require(staff, INTAKE_ROLES)
+        data = load(ExitSchema(), request)
+        dossier = self._open(staff, dossier_id)
+        on = data["exited_on"] or today_shanghai()
+        exited = self._event(
+            "dossier_exited",
+            {
+                "dossier_id": dossier_id,
+                "head_id_hash": dossier["head_id_hash"],
+                "county": dossier["county"],
+                "revision": dossier["revision"] + 1,
+                "reason": data["reason"],
+                "exited_on": on,
+            },
+        )
+        changed = self.store.change(
+            dossier_id,
+            dossier["revision"],
+            {
+                "$set": {
+                    "status": "closed",
+                    "closed_on": on.isoformat(),
+                    "exit_reason": data["reason"],
+                }
+            },
+            [exited],
+        )
+        if changed is None:
+            raise conflict("the dossier changed meanwhile; read it again")
+        self.store.release_members(dossier_id)
+        self.wake_relay()
+        self._audit(staff, "exit", dossier_id, dossier["org"], {"reason": data["reason"]})
+        return {
+            "dossier_id": dossier_id,
+            "status": "closed",
+            "exit_reason": data["reason"],
+            "closed_on": on.isoformat(),
+        }
+
+    @rpc
+    def transfer(self, principal: dict, dossier_id: str, request: dict) -> dict:
+        """A move inside the city: the dossier changes county and stays open (not an exit)."""
+        staff = principal_from(principal)
+        require(staff, INTAKE_ROLES)
+        data = load(TransferSchema(), request)
+        dossier = self._open(staff, dossier_id)
+        if data["county"] == dossier["county"] and data["org"] == dossier["org"]:
+            raise rule_violation("the dossier is already there", {"county": ["unchanged"]})
+        on = data["transferred_on"] or today_shanghai()
+        transferred = self._event(
+            "dossier_transferred",
+            {
+                "dossier_id": dossier_id,
+                "head_id_hash": dossier["head_id_hash"],
+                "county": data["county"],
+                "revision": dossier["revision"] + 1,
+                "county_from": dossier["county"],
+                "org": data["org"],
+                "transferred_on": on,
+            },
+        )
+        changed = self.store.change(
+            dossier_id,
+            dossier["revision"],
+            {"$set": {"county": data["county"], "org": data["org"]}},
+            [transferred],
+        )
+        if changed is None:
+            raise conflict("the dossier changed meanwhile; read it again")
+        self.wake_relay()
+        self._audit(
+            staff,
+            "transfer",
+            dossier_id,
+            dossier["org"],
+            {"county_from": dossier["county"], "county": data["county"]},
+        )
+        return {"dossier_id": dossier_id, "county": data["county"], "org": data["org"]}
+
+    def _open(self, staff: StaffPrincipal, dossier_id: str) -> dict:
+        dossier = self._visible(staff, dossier_id)
+        if dossier["status"] != "open":
+            raise conflict(f"dossier is {dossier['status']}: only an open dossier changes")
+        return dossier
+
+    def _event(self, event_type: str, payload: dict) -> Event:
+        return make_event(event_type, payload, producer=SERVICE, correlation_id=self.correlation_id)
+
+    # ---- funds and grants ----------------------------------------------------------------------------
+
+    @rpc
+    def set_fund(self, principal: dict, request: dict) -> dict:
+        staff = principal_from(principal)
+        require(staff, FUND_ROLES)
+        data = load(FundRequestSchema(), request)
+        try:
+            fund = self.store.set_fund(data["fund"], data["year"], data["budget"])
+        except ValueError as exc:
+            raise rule_violation(str(exc), {"budget": [str(exc)]}) from None
+        self._audit(staff, "set_fund", fund["_id"], None, {"budget_fen": data["budget"]})
+        return FundSchema().dump(self._fund_view(fund))
+
+    @rpc
+    def get_fund(self, principal: dict, fund: str, year: int) -> dict:
+        staff = principal_from(principal)
+        require(staff, READING_ROLES)
+        doc = self.store.fund(fund, year)
+        if doc is None:
+            raise not_found("fund")
+        return FundSchema().dump(self._fund_view(doc))
+
+    @staticmethod
+    def _fund_view(doc: dict) -> dict:
+        return {
+            "fund": doc["fund"],
+            "year": doc["year"],
+            "budget": doc["budget_fen"],
+            "spent": doc["spent_fen"],
+            "remaining": doc["budget_fen"] - doc["spent_fen"],
+        }
+
+    @rpc
+    def grant(self, principal: dict, request: dict) -> dict:
+        staff = principal_from(principal)
+        require(staff, GRANT_ROLES)
+        data = load(GrantRequestSchema(), request)
+        dossier = self._open(staff, data["dossier_id"])
+        granted_on = data["granted_on"] or today_shanghai()
+        year, amount, fund = granted_on.year, data["amount"], data["fund"]
+        grant_id = uuid.uuid4().hex
+        if not self.store.reserve(fund, year, amount, grant_id):
+            fund_doc = self.store.fund(fund, year)
+            if fund_doc is None:
+                raise rule_violation(
+                    f"fund {fund} has no budget for {year}", {"fund": ["no budget this year"]}
+                )
+            remaining = fund_doc["budget_fen"] - fund_doc["spent_fen"]
+            raise ApiError(
+                422,
+                "fund_insufficient",
+                f"基金 {fund} {year} 年余额 {format_fen(remaining)} 元，不足以支付 "
+                f"{format_fen(amount)} 元。",
+                {"amount": [f"fund {fund} has {format_fen(remaining)} left for {year}"]},
+            )
+        grant = {
+            "grant_id": grant_id,
+            "type": data["type"],
+            "amount_fen": amount,
+            "fund": fund,
+            "source": SERVICE,
+            "approver": staff.sub,
+            "granted_on": granted_on.isoformat(),
+        }
+        event = self._grant_event(dossier, grant, granted_on)
+        if not self.store.record_grant(dossier["_id"], grant, event):
+            self.store.release(fund, year, amount, grant_id)
+            raise conflict("the dossier closed meanwhile; nothing was granted")
+        self.wake_relay()
+        self._audit(
+            staff,
+            "grant",
+            dossier["_id"],
+            dossier["org"],
+            {"grant_id": grant_id, "amount_fen": amount, "fund": fund, "type": data["type"]},
+        )
+        fund_doc = self.store.fund(fund, year)
+        return GrantResultSchema().dump(
+            {
+                "grant_id": grant_id,
+                "dossier_id": dossier["_id"],
+                "type": data["type"],
+                "amount": amount,
+                "fund": fund,
+                "year": year,
+                "fund_remaining": fund_doc["budget_fen"] - fund_doc["spent_fen"],
+            }
+        )
+
+    def _grant_event(self, dossier: dict, grant: dict, granted_on: date) -> Event:
+        return self._event(
+            "assistance_granted",
+            {
+                "grant_id": grant["grant_id"],
+                "dossier_id": dossier["_id"],
+                "head_id_hash": dossier["head_id_hash"],
+                "county": dossier["county"],
+                "type": grant["type"],
+                "amount_fen": grant["amount_fen"],
+                "fund": grant["fund"],
+                "source": grant["source"],
+                "granted_on": granted_on,
+            },
+        )
+
+    @event_handler("mutual_aid", "claim_paid")
+    def on_claim_paid(self, event: Event) -> None:
+        """Mutual aid paid a member: if they head an open dossier, it goes on the household's
+        ledger, once (the ledger key is the claim)."""
+        payload = event.payload
+        dossier = self.store.dossiers.find_one(
+            {"head_id_hash": payload["member_id_hash"], "status": "open"},
+            {"_id": 1, "head_id_hash": 1, "county": 1},
+        )
+        if dossier is None:
+            return
+        paid_on = date.fromisoformat(str(payload["paid_on"]))
+        grant = {
+            "grant_id": f"mutual_aid-{payload['claim_id']}",
+            "type": "medical",
+            "amount_fen": payload["amount_fen"],
+            "fund": MUTUAL_AID_FUND,
+            "source": "mutual_aid",
+            "approver": None,
+            "granted_on": paid_on.isoformat(),
+        }
+        recorded = self.store.record_grant(
+            dossier["_id"], grant, self._grant_event(dossier, grant, paid_on)
+        )
+        self.wake_relay()
+        log.info("mutual aid grant recorded", extra={"dossier_id": dossier["_id"], "new": recorded})
+
+    # ---- condolence batches ----------------------------------------------------------------------------
+
+    @rpc
+    def condolence_batch(self, principal: dict, request: dict) -> dict:
+        staff = principal_from(principal)
+        require(staff, FUND_ROLES)
+        data = load(CondolenceBatchRequestSchema(), request)
+        year = int(data["festival"][:4])
+        result = run_condolence_batch(
+            self.store,
+            policy_on(self.policy_dir, date(year, 1, 1)),
+            festival=data["festival"],
+            fund=data["fund"],
+            scope=Scope(staff.org),
+            actor=principal,
+            paid_on=today_shanghai(),
+            correlation_id=self.correlation_id,
+        )
+        self.wake_relay()
+        self._audit(staff, "grant", result["batch_id"], staff.org, {"condolence_batch": result})
+        return CondolenceBatchSchema().dump(result)
+
+    # ---- verification campaigns ----------------------------------------------------------------------------
+
+    @rpc
+    def open_campaign(self, principal: dict, request: dict) -> dict:
+        staff = principal_from(principal)
+        require(staff, CAMPAIGN_ROLES)
+        data = load(CampaignRequestSchema(), request)
+        campaign, created = self._open_campaign(data["opened_on"], staff.sub)
+        return {**self._campaign_view(campaign), "created": created}
+
+    @rpc
+    def get_campaign(self, principal: dict, campaign_id_: str) -> dict:
+        staff = principal_from(principal)
+        require(staff, READING_ROLES)
+        campaign = self.store.campaign(campaign_id_)
+        if campaign is None:
+            raise not_found("campaign")
+        return self._campaign_view(campaign)
+
+    @rpc
+    def close_campaign(self, principal: dict, campaign_id_: str) -> dict:
+        staff = principal_from(principal)
+        require(staff, CAMPAIGN_ROLES)
+        campaign = self.store.campaign(campaign_id_)
+        if campaign is None:
+            raise not_found("campaign")
+        if campaign["status"] == "opening":
+            raise conflict("the campaign is still opening")
+        return self._campaign_view(self._close_campaign(campaign))
+
+    @rpc
+    def overdue(self, principal: dict, campaign_id_: str, county: str | None = None) -> dict:
+        staff = principal_from(principal)
+        require(staff, READING_ROLES)
+        if self.store.campaign(campaign_id_) is None:
+            raise not_found("campaign")
+        scope = scope_query(staff, county)
+        counties: dict[str, list] = {}
+        for task in self.store.overdue_tasks(campaign_id_):
+            if any(task.get(k) != v for k, v in scope.items()):
+                continue
+            counties.setdefault(task["county"], []).append(
+                {"dossier_id": task["dossier_id"], "org": task["org"]}
+            )
+        return {"campaign_id": campaign_id_, "counties": counties}
+
+    def _open_campaign(self, opened_on: date, opened_by: str) -> tuple[dict, bool]:
+        """Open the campaign of ``opened_on`` once, however many replicas or staff try: its id
+        is deterministic, so every later insert collides; an opening cut short is resumed."""
+        policy = policy_on(self.policy_dir, opened_on)
+        cid = campaign_id(opened_on)
+        created = self.store.create_campaign(
+            {
+                "_id": cid,
+                "status": "opening",
+                "opened_on": opened_on.isoformat(),
+                "closes_on": campaign_closes_on(opened_on, policy).isoformat(),
+                "opened_by": opened_by,
+                "created_at": now_iso(),
+            }
+        )
+        campaign = self.store.campaign(cid)
+        if campaign["status"] == "opening":
+            tasks = [
+                {
+                    "_id": f"{cid}:{doc['_id']}",
+                    "campaign_id": cid,
+                    "dossier_id": doc["_id"],
+                    "county": doc["county"],
+                    "org": doc["org"],
+                    "status": "pending",
+                }
+                for doc in self.store.iter_dossiers({"status": "open"}, {"county": 1, "org": 1})
+            ]
+            self.store.insert_tasks(tasks)
+            self.store.set_campaign(
+                cid, "opening", {"status": "open", "tasks": self.store.count_tasks(cid)}
+            )
+            campaign = self.store.campaign(cid)
+            log.info("verification campaign opened", extra={"campaign_id": cid, "new": created})
+        return campaign, created
+
+    def _close_campaign(self, campaign: dict) -> dict:
+        """Flag every unvisited dossier ``verification_overdue`` (with its event), then close."""
+        cid = campaign["_id"]
+        if campaign["status"] == "open":
+            self.store.set_campaign(cid, "open", {"status": "closing"})
+        for task in self.store.pending_tasks(cid):
+            self._flag_overdue(cid, task["dossier_id"])
+        self.store.mark_tasks_overdue([t["_id"] for t in self.store.pending_tasks(cid)])
+        self.store.set_campaign(
+            cid,
+            "closing",
+            {
+                "status": "closed",
+                "overdue": self.store.count_tasks(cid, "overdue"),
+                "closed_at": now_iso(),
+            },
+        )
+        self.wake_relay()
+        return self.store.campaign(cid)
+
+    def _flag_overdue(self, cid: str, dossier_id: str) -> None:
+        for _ in range(5):
+            dossier = self.store.dossier(dossier_id)
+            if dossier is None or dossier["status"] != "open":
+                return
+            if dossier.get("overdue_in") == cid:
+                return  # flagged by an earlier, interrupted close
+            overdue = self._event(
+                "verification_overdue",
+                {
+                    "dossier_id": dossier_id,
+                    "head_id_hash": dossier["head_id_hash"],
+                    "county": dossier["county"],
+                    "revision": dossier["revision"] + 1,
+                    "campaign_id": cid,
+                },
+            )
+            if self.store.change(
+                dossier_id,
+                dossier["revision"],
+                {"$set": {"verification_overdue": True, "overdue_in": cid}},
+                [overdue],
+            ):
+                return
+
+    def _campaign_view(self, campaign: dict) -> dict:
+        return {
+            "campaign_id": campaign["_id"],
+            "status": campaign["status"],
+            "opened_on": campaign["opened_on"],
+            "closes_on": campaign["closes_on"],
+            "tasks": campaign.get("tasks", 0),
+            "overdue": campaign.get("overdue"),
+        }
+
+    # ---- scheduled work ----------------------------------------------------------------------------
+
+    @timer(interval=SCHEDULE_SECONDS)
+    def scheduled(self) -> None:
+        """Open the campaign on its day, resume or close campaigns, purge old closed dossiers.
+        Every step is idempotent, so several replicas running it at once do each thing once."""
+        self.run_schedule(today_shanghai())
+
+    def run_schedule(self, day: date) -> None:
+        policy = policy_on(self.policy_dir, day)
+        steps = [
+            ("open", self._open_due_campaign),
+            ("resume", self._resume_openings),
+            ("close", self._close_due_campaigns),
+            ("purge", self._purge),
+        ]
+        for name, step in steps:
+            try:
+                step(day, policy)
+            except Exception:  # noqa: BLE001 - one failing step must not stop the others
+                log.exception("scheduled step failed; next run retries", extra={"step": name})
+
+    def _open_due_campaign(self, day: date, policy: DossierPolicy) -> None:
+        if campaign_due_on(day, policy):
+            self._open_campaign(day, "scheduler")
+
+    def _resume_openings(self, day: date, policy: DossierPolicy) -> None:
+        """A replica that died while inserting tasks left its campaign ``opening``: finish it."""
+        for campaign in self.store.campaigns_in("opening"):
+            self._open_campaign(date.fromisoformat(campaign["opened_on"]), "scheduler")
+
+    def _close_due_campaigns(self, day: date, policy: DossierPolicy) -> None:
+        for campaign in self.store.campaigns_in("open") + self.store.campaigns_in("closing"):
+            if campaign["closes_on"] <= day.isoformat():
+                self._close_campaign(campaign)
+
+    def _purge(self, day: date, policy: DossierPolicy) -> None:
+        cutoff = retention_cutoff(day, policy)
+        purged = self.store.purge_closed(cutoff.isoformat())
+        if purged:
+            log.info("closed dossiers purged", extra={"count": len(purged)})
+
+    # ---- audit ----------------------------------------------------------------------------
+
+    def _audit(self, staff: StaffPrincipal, action: str, target: str, org, detail: dict) -> None:
+        self.store.audit(
+            actor=staff.to_claims(), action=action, target=target, org=org, detail=detail
+        )
+
+    @rpc
+    def audit_log(self, principal: dict, filters: dict) -> dict:
+        staff = principal_from(principal)
+        require(staff, AUDIT_ROLES)
+        query = {}
+        if filters.get("action"):
+            query["action"] = filters["action"]
+        if filters.get("target"):
+            query["target"] = filters["target"]
+        limit = max(1, min(int(filters.get("limit") or 100), 1000))
+        entries = [
+            e
+            for e in self.store.audit_entries(query, limit)
+            if staff.org == "LY" or (e.get("org") and staff.can_see(e["org"]))
+        ]
+        return {
+            "entries": [
+                {
+                    "audit_id": e["_id"],
+                    "at": e["at"],
+                    "actor": e["actor"],
+                    "role": e["role"],
+                    "action": e["action"],
+                    "target": e["target"],
+                    "org": e.get("org"),
+                    "detail": e["detail"],
+                }
+                for e in entries
+            ]
+        }

@@ -1,0 +1,389 @@
+"""The only code of dossiers that speaks pymongo: dossiers, member claims, campaigns and
+their tasks, funds, condolence batches and the audit log."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Iterator
+from datetime import timedelta
+from typing import Any
+
+from pymongo import DESCENDING, ReturnDocument, UpdateOne
+from pymongo.database import Database
+from pymongo.errors import BulkWriteError, DuplicateKeyError
+
+from shared.config import Settings
+from shared.crypto import PiiVault
+from shared.events import Event, now_shanghai
+from shared.outbox import insert_with_events, update_with_events
+
+DUPLICATE_KEY = 11000
+# A member claim with no dossier after this long belongs to an intake that died: free it.
+ORPHAN_CLAIM_SECONDS = 60
+# Documents per insert_many / bulk_write: big enough to be fast, small enough to stream.
+CHUNK = 1000
+
+
+class MemberAlreadyInDossier(Exception):
+    """A household member's ID number is already claimed by another live dossier."""
+
+    def __init__(self, id_hash: str, dossier_id: str):
+        super().__init__(id_hash, dossier_id)
+        self.id_hash = id_hash
+        self.dossier_id = dossier_id
+
+
+def now_iso() -> str:
+    return now_shanghai().isoformat(timespec="milliseconds")
+
+
+def iso_seconds_ago(seconds: float) -> str:
+    """Comparable with ``now_iso`` strings (same offset and precision)."""
+    return (now_shanghai() - timedelta(seconds=seconds)).isoformat(timespec="milliseconds")
+
+
+def chunks(items: list, size: int = CHUNK) -> Iterator[list]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def fund_key(fund: str, year: int) -> str:
+    return f"{fund}:{year}"
+
+
+class DossierStore:
+    def __init__(self, db: Database, settings: Settings):
+        self.settings = settings
+        self.dossiers = db["dossiers"]
+        self.member_claims = db["member_claims"]
+        self.campaigns = db["campaigns"]
+        self.tasks = db["verification_tasks"]
+        self.funds = db["funds"]
+        self.batches = db["condolence_batches"]
+        self.audit_log = db["audit_log"]
+        self.vault = PiiVault.from_settings(settings.pii_encryption_keys, settings.pii_hash_key)
+
+    def ensure_indexes(self) -> None:
+        self.dossiers.create_index(
+            [("status", 1), ("county", 1), ("tier", 1)], name="status_county_tier_idx"
+        )
+        self.dossiers.create_index([("org", 1)], name="org_idx")
+        self.dossiers.create_index([("head_id_hash", 1), ("status", 1)], name="head_status_idx")
+        self.dossiers.create_index([("status", 1), ("closed_on", 1)], name="status_closed_on_idx")
+        self.member_claims.create_index([("dossier_id", 1)], name="dossier_id_idx")
+        self.tasks.create_index(
+            [("campaign_id", 1), ("status", 1), ("county", 1)], name="campaign_status_county_idx"
+        )
+        self.tasks.create_index([("dossier_id", 1)], name="dossier_id_idx")
+        self.audit_log.create_index([("at", DESCENDING)], name="at_idx")
+        self.audit_log.create_index([("action", 1), ("at", DESCENDING)], name="action_at_idx")
+
+    # ---- intake: member claims, then the dossier -----------------------------------------------
+
+    def claim_members(self, dossier_id: str, id_hashes: list[str]) -> None:
+        """Reserve every member's ID hash for ``dossier_id`` (unique ``_id``), all or none.
+
+        Two intakes racing for one member collide on the claim's ``_id``: exactly one wins. A
+        claim left by an intake that died before writing its dossier is taken over."""
+        for _ in range(3):
+            docs = [
+                {"_id": h, "dossier_id": dossier_id, "claimed_at": now_iso()} for h in id_hashes
+            ]
+            try:
+                self.member_claims.insert_many(docs, ordered=False)
+                return
+            except BulkWriteError as exc:
+                errors = exc.details["writeErrors"]
+                if any(e["code"] != DUPLICATE_KEY for e in errors):
+                    self.release_members(dossier_id)
+                    raise
+                taken = [docs[e["index"]]["_id"] for e in errors]
+            self.release_members(dossier_id)
+            for id_hash in taken:
+                holder = self.member_claims.find_one({"_id": id_hash})
+                if holder is None:
+                    continue  # released meanwhile: try again
+                if self.dossiers.count_documents({"_id": holder["dossier_id"]}, limit=1):
+                    raise MemberAlreadyInDossier(id_hash, holder["dossier_id"])
+                # No dossier yet: an intake in flight (it writes its dossier milliseconds after
+                # its claims) or an orphan of one that died. Only a claim older than the grace
+                # period is an orphan; taking over a fresh one would let both intakes through.
+                freed = self.member_claims.delete_one(
+                    {
+                        "_id": id_hash,
+                        "dossier_id": holder["dossier_id"],
+                        "claimed_at": {"$lt": iso_seconds_ago(ORPHAN_CLAIM_SECONDS)},
+                    }
+                )
+                if not freed.deleted_count:
+                    raise MemberAlreadyInDossier(id_hash, holder["dossier_id"])
+        raise RuntimeError(f"could not claim the members of dossier {dossier_id}")
+
+    def release_members(self, dossier_id: str) -> None:
+        self.member_claims.delete_many({"dossier_id": dossier_id})
+
+    def create_dossier(self, doc: dict[str, Any], member_hashes: list[str]) -> None:
+        """Claim the members, then insert the dossier; on any failure release the claims."""
+        self.claim_members(doc["_id"], member_hashes)
+        try:
+            self.dossiers.insert_one(insert_with_events(doc, []))
+        except Exception:
+            self.release_members(doc["_id"])
+            raise
+
+    # ---- dossiers --------------------------------------------------------------------------------
+
+    def dossier(self, dossier_id: str) -> dict | None:
+        return self.dossiers.find_one({"_id": dossier_id}, {"outbox": 0})
+
+    def list_dossiers(self, query: dict[str, Any], limit: int) -> list[dict]:
+        return list(
+            self.dossiers.find(query, {"outbox": 0, "ledger": 0, "visits": 0})
+            .sort("_id", 1)
+            .limit(limit)
+        )
+
+    def iter_dossiers(self, query: dict[str, Any], projection: dict[str, Any]) -> Iterator[dict]:
+        return self.dossiers.find(query, projection).sort("_id", 1).batch_size(CHUNK)
+
+    def change(
+        self,
+        dossier_id: str,
+        revision: int,
+        update: dict[str, Any],
+        events: Iterable[Event],
+        status: str | Iterable[str] = "open",
+    ) -> dict | None:
+        """Apply ``update`` and its events in one write, only if nobody changed the dossier since
+        ``revision`` was read and it is still in ``status``; bumps the revision. None on a lost race."""
+        statuses = [status] if isinstance(status, str) else list(status)
+        update = {op: dict(fields) for op, fields in update.items()}
+        update.setdefault("$set", {})["revision"] = revision + 1
+        return self.dossiers.find_one_and_update(
+            {"_id": dossier_id, "revision": revision, "status": {"$in": statuses}},
+            update_with_events(update, events),
+            projection={"outbox": 0},
+            return_document=ReturnDocument.AFTER,
+        )
+
+    def purge_closed(self, closed_on_or_before: str, limit: int = CHUNK) -> list[str]:
+        """Delete dossiers closed (or declined) on or before ``closed_on_or_before`` (ISO date) whose events have all
+        left, and their tasks; returns their ids. The audit log keeps its entries."""
+        ids = [
+            d["_id"]
+            for d in self.dossiers.find(
+                {
+                    "status": {"$in": ["closed", "declined"]},
+                    "closed_on": {"$lte": closed_on_or_before},
+                    "outbox_pending": {"$exists": False},
+                },
+                {"_id": 1},
+            ).limit(limit)
+        ]
+        if ids:
+            self.dossiers.delete_many({"_id": {"$in": ids}})
+            self.tasks.delete_many({"dossier_id": {"$in": ids}})
+        return ids
+
+    # ---- assistance ledger (帮扶台账) ---------------------------------------------------------
+
+    def record_grant(self, dossier_id: str, grant: dict[str, Any], event: Event) -> bool:
+        """Add ``grant`` to the open dossier's ledger once (keyed by ``grant_id``)."""
+        return self.record_grants([(dossier_id, grant["grant_id"], grant, event)]) == 1
+
+    def record_grants(self, entries: list[tuple[str, str, dict[str, Any], Event]]) -> int:
+        """Add grants to open dossiers' ledgers, each once under its ledger key, with its event,
+        in one bulk write; returns how many were new. ``entries``: (dossier, key, grant, event)."""
+        if not entries:
+            return 0
+        operations = [
+            UpdateOne(
+                {"_id": dossier_id, "status": "open", f"ledger.{key}": {"$exists": False}},
+                update_with_events(
+                    {
+                        "$set": {f"ledger.{key}": grant},
+                        "$inc": {"assistance_total_fen": grant["amount_fen"]},
+                    },
+                    [event],
+                ),
+            )
+            for dossier_id, key, grant, event in entries
+        ]
+        return self.dossiers.bulk_write(operations, ordered=False).modified_count
+
+    def holding(self, dossier_ids: list[str], ledger_key: str) -> list[dict]:
+        """Those of ``dossier_ids`` whose ledger holds ``ledger_key``, with that entry."""
+        return list(
+            self.dossiers.find(
+                {"_id": {"$in": dossier_ids}, f"ledger.{ledger_key}": {"$exists": True}},
+                # The whole ledger: nx-27017 ignores a dotted projection (a household's ledger is small).
+                {"ledger": 1},
+            )
+        )
+
+    # ---- funds (专项帮扶资金) -----------------------------------------------------------------
+
+    def set_fund(self, fund: str, year: int, budget: int) -> dict:
+        """Create a fund-year or change its budget (never below what is already spent)."""
+        try:
+            self.funds.insert_one(
+                {
+                    "_id": fund_key(fund, year),
+                    "fund": fund,
+                    "year": year,
+                    "budget_fen": budget,
+                    "spent_fen": 0,
+                    "created_at": now_iso(),
+                }
+            )
+        except DuplicateKeyError:
+            result = self.funds.update_one(
+                {"_id": fund_key(fund, year), "spent_fen": {"$lte": budget}},
+                {"$set": {"budget_fen": budget}},
+            )
+            if not result.matched_count:
+                raise ValueError("the budget would be below what is already spent") from None
+        return self.fund(fund, year)
+
+    def fund(self, fund: str, year: int) -> dict | None:
+        return self.funds.find_one({"_id": fund_key(fund, year)}, {"reservations": 0})
+
+    def reserve(self, fund: str, year: int, amount: int, reservation_id: str) -> bool:
+        """Take ``amount`` from the fund-year unless that would overdraw it; once per
+        ``reservation_id``. A conditional ``$inc``: concurrent grants can never overdraw."""
+        fund_doc = self.funds.find_one({"_id": fund_key(fund, year)}, {"budget_fen": 1})
+        if fund_doc is None:
+            return False
+        result = self.funds.update_one(
+            {
+                "_id": fund_key(fund, year),
+                "spent_fen": {"$lte": fund_doc["budget_fen"] - amount},
+                "budget_fen": fund_doc["budget_fen"],
+                f"reservations.{reservation_id}": {"$exists": False},
+            },
+            {"$inc": {"spent_fen": amount}, "$set": {f"reservations.{reservation_id}": amount}},
+        )
+        if result.modified_count == 1:
+            return True
+        return bool(
+            self.funds.count_documents(
+                {"_id": fund_key(fund, year), f"reservations.{reservation_id}": {"$exists": True}}
+            )
+        )
+
+    def release(self, fund: str, year: int, amount: int, reservation_id: str) -> None:
+        """Give back ``amount`` of a reservation (a grant that could not land), once."""
+        self.funds.update_one(
+            {
+                "_id": fund_key(fund, year),
+                f"released.{reservation_id}": {"$exists": False},
+            },
+            {"$inc": {"spent_fen": -amount}, "$set": {f"released.{reservation_id}": amount}},
+        )
+
+    # ---- verification campaigns ----------------------------------------------------------------
+
+    def create_campaign(self, doc: dict[str, Any]) -> bool:
+        """Insert the campaign; False when another replica (or an earlier call) already did."""
+        try:
+            self.campaigns.insert_one(doc)
+        except DuplicateKeyError:
+            return False
+        return True
+
+    def campaign(self, campaign_id: str) -> dict | None:
+        return self.campaigns.find_one({"_id": campaign_id})
+
+    def campaigns_in(self, status: str) -> list[dict]:
+        return list(self.campaigns.find({"status": status}))
+
+    def set_campaign(self, campaign_id: str, from_status: str, fields: dict[str, Any]) -> bool:
+        result = self.campaigns.update_one(
+            {"_id": campaign_id, "status": from_status}, {"$set": fields}
+        )
+        return result.modified_count == 1
+
+    def insert_tasks(self, tasks: list[dict[str, Any]]) -> int:
+        """Insert tasks in chunks, skipping those already there (a resumed opening)."""
+        inserted = 0
+        for part in chunks(tasks):
+            try:
+                inserted += len(self.tasks.insert_many(part, ordered=False).inserted_ids)
+            except BulkWriteError as exc:
+                errors = exc.details["writeErrors"]
+                if any(e["code"] != DUPLICATE_KEY for e in errors):
+                    raise
+                inserted += exc.details["nInserted"]
+        return inserted
+
+    def count_tasks(self, campaign_id: str, status: str | None = None) -> int:
+        query: dict[str, Any] = {"campaign_id": campaign_id}
+        if status:
+            query["status"] = status
+        return self.tasks.count_documents(query)
+
+    def pending_task_for(self, dossier_id: str) -> dict | None:
+        return self.tasks.find_one({"dossier_id": dossier_id, "status": "pending"})
+
+    def mark_task_visited(self, task_id: str, visit_id: str) -> None:
+        self.tasks.update_one(
+            {"_id": task_id, "status": "pending"},
+            {"$set": {"status": "visited", "visit_id": visit_id, "visited_at": now_iso()}},
+        )
+
+    def pending_tasks(self, campaign_id: str) -> list[dict]:
+        return list(self.tasks.find({"campaign_id": campaign_id, "status": "pending"}))
+
+    def mark_tasks_overdue(self, task_ids: list[str]) -> None:
+        for part in chunks(task_ids):
+            self.tasks.update_many(
+                {"_id": {"$in": part}, "status": "pending"}, {"$set": {"status": "overdue"}}
+            )
+
+    def overdue_tasks(self, campaign_id: str) -> list[dict]:
+        return list(
+            self.tasks.find({"campaign_id": campaign_id, "status": "overdue"}).sort("_id", 1)
+        )
+
+    # ---- condolence batches (两节慰问) --------------------------------------------------------
+
+    def create_batch(self, doc: dict[str, Any]) -> bool:
+        try:
+            self.batches.insert_one(doc)
+        except DuplicateKeyError:
+            return False
+        return True
+
+    def batch(self, batch_id: str) -> dict | None:
+        return self.batches.find_one({"_id": batch_id})
+
+    def drop_batch(self, batch_id: str, status: str) -> None:
+        """Forget a batch that paid nobody (refused), so it can be run again later."""
+        self.batches.delete_one({"_id": batch_id, "status": status})
+
+    def set_batch(self, batch_id: str, from_status: str, fields: dict[str, Any]) -> bool:
+        result = self.batches.update_one({"_id": batch_id, "status": from_status}, {"$set": fields})
+        return result.modified_count == 1
+
+    # ---- audit log (append-only) ---------------------------------------------------------------
+
+    def audit(
+        self, *, actor: dict, action: str, target: str, org: str | None, detail: dict
+    ) -> None:
+        """Insert only: no code path updates or deletes an audit entry."""
+        self.audit_log.insert_one(
+            {
+                "_id": uuid.uuid4().hex,
+                "at": now_iso(),
+                "actor": actor["sub"],
+                "role": actor["role"],
+                "actor_org": actor["org"],
+                "action": action,
+                "target": target,
+                "org": org,
+                "detail": detail,
+            }
+        )
+
+    def audit_entries(self, query: dict[str, Any], limit: int) -> list[dict]:
+        return list(self.audit_log.find(query).sort("at", DESCENDING).limit(limit))

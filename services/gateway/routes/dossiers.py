@@ -1,0 +1,252 @@
+"""Dossier endpoints: intake, confirmation, visits, exits, transfers, assistance, campaigns, audit."""
+
+from __future__ import annotations
+
+from nameko.rpc import RpcProxy
+from werkzeug.wrappers import Response
+
+from services.dossiers.schemas import (
+    AuditLogSchema,
+    CampaignRequestSchema,
+    CampaignSchema,
+    CondolenceBatchRequestSchema,
+    CondolenceBatchSchema,
+    ConfirmedSchema,
+    ConfirmSchema,
+    DossierListSchema,
+    DossierRequestSchema,
+    DossierSchema,
+    ExitedSchema,
+    ExitSchema,
+    FundRequestSchema,
+    FundSchema,
+    GrantRequestSchema,
+    GrantResultSchema,
+    OverdueSchema,
+    ProposalSchema,
+    TransferredSchema,
+    TransferSchema,
+    VisitResultSchema,
+    VisitSchema,
+)
+from services.gateway.edge import Edge
+from services.gateway.http import api, json_response, read_json
+from shared.errors import validation_error
+
+LIST_FILTERS = ("county", "status", "tier")
+
+
+def list_filters(request) -> dict:
+    return {key: request.args[key] for key in LIST_FILTERS if request.args.get(key)}
+
+
+class DossierRoutes(Edge):
+    dossiers = RpcProxy("dossiers")
+
+    @api(
+        "POST",
+        "/api/v1/dossiers",
+        summary="File a household's dossier; answers the proposed tier with its rule trace.",
+        request=DossierRequestSchema,
+        responses={201: ProposalSchema, 409: "a household member is already in a live dossier"},
+    )
+    def submit_dossier(self, request):
+        principal = self._staff(request)
+        return json_response(201, self._call("dossiers", "submit", principal, read_json(request)))
+
+    @api(
+        "POST",
+        "/api/v1/dossiers/<dossier_id>/confirm",
+        summary="Confirm a tier (or none) for a proposed dossier.",
+        request=ConfirmSchema,
+        responses={200: ConfirmedSchema},
+    )
+    def confirm_dossier(self, request, dossier_id):
+        principal = self._staff(request)
+        body = read_json(request)
+        return json_response(200, self._call("dossiers", "confirm", principal, dossier_id, body))
+
+    @api(
+        "GET",
+        "/api/v1/dossiers",
+        summary="Dossiers in your org scope, filtered by county, status and tier.",
+        responses={200: DossierListSchema},
+    )
+    def list_dossiers(self, request):
+        principal = self._staff(request)
+        return json_response(
+            200, self._call("dossiers", "list_dossiers", principal, list_filters(request))
+        )
+
+    @api(
+        "GET",
+        "/api/v1/dossiers/export",
+        summary="CSV of the dossiers in your scope, ID numbers masked (audited).",
+        responses={200: "text/csv"},
+    )
+    def export_dossiers(self, request):
+        principal = self._staff(request)
+        result = self._call("dossiers", "export", principal, list_filters(request), timeout=60)
+        return Response(
+            result["csv"],
+            status=200,
+            mimetype="text/csv",
+            headers={"Content-Disposition": 'attachment; filename="dossiers.csv"'},
+        )
+
+    @api(
+        "GET",
+        "/api/v1/dossiers/<dossier_id>",
+        summary="One dossier; ?reveal=ids shows full ID numbers (audited).",
+        responses={200: DossierSchema},
+    )
+    def get_dossier(self, request, dossier_id):
+        principal = self._staff(request)
+        reveal = request.args.get("reveal")
+        if reveal not in (None, "ids"):
+            raise validation_error({"reveal": ["must be ids"]})
+        dossier = self._call("dossiers", "get_dossier", principal, dossier_id, reveal == "ids")
+        return json_response(200, dossier)
+
+    @api(
+        "POST",
+        "/api/v1/dossiers/<dossier_id>/visits",
+        summary="Record a home visit; answers the re-evaluation.",
+        request=VisitSchema,
+        responses={200: VisitResultSchema},
+    )
+    def record_visit(self, request, dossier_id):
+        principal = self._staff(request)
+        body = read_json(request)
+        return json_response(
+            200, self._call("dossiers", "record_visit", principal, dossier_id, body)
+        )
+
+    @api(
+        "POST",
+        "/api/v1/dossiers/<dossier_id>/exit",
+        summary="Close a dossier with a reason (退档).",
+        request=ExitSchema,
+        responses={200: ExitedSchema},
+    )
+    def exit_dossier(self, request, dossier_id):
+        principal = self._staff(request)
+        body = read_json(request)
+        return json_response(
+            200, self._call("dossiers", "exit_dossier", principal, dossier_id, body)
+        )
+
+    @api(
+        "POST",
+        "/api/v1/dossiers/<dossier_id>/transfer",
+        summary="Move a dossier to another county inside the city.",
+        request=TransferSchema,
+        responses={200: TransferredSchema},
+    )
+    def transfer_dossier(self, request, dossier_id):
+        principal = self._staff(request)
+        body = read_json(request)
+        return json_response(200, self._call("dossiers", "transfer", principal, dossier_id, body))
+
+    @api(
+        "POST",
+        "/api/v1/assistance",
+        summary="Grant assistance to a household from a fund; never overdraws the fund.",
+        request=GrantRequestSchema,
+        responses={201: GrantResultSchema},
+    )
+    def grant_assistance(self, request):
+        principal = self._staff(request)
+        return json_response(201, self._call("dossiers", "grant", principal, read_json(request)))
+
+    @api(
+        "POST",
+        "/api/v1/assistance-funds",
+        summary="Set a fund's budget for a year (专项帮扶资金).",
+        request=FundRequestSchema,
+        responses={200: FundSchema},
+    )
+    def set_fund(self, request):
+        principal = self._staff(request)
+        return json_response(200, self._call("dossiers", "set_fund", principal, read_json(request)))
+
+    @api(
+        "GET",
+        "/api/v1/assistance-funds/<fund>/<int:year>",
+        summary="A fund's budget, spent and remaining for a year.",
+        responses={200: FundSchema},
+    )
+    def get_fund(self, request, fund, year):
+        principal = self._staff(request)
+        return json_response(200, self._call("dossiers", "get_fund", principal, fund, year))
+
+    @api(
+        "POST",
+        "/api/v1/condolence-batches",
+        summary="Pay the festival condolence (两节慰问) to every open dossier in scope, once.",
+        request=CondolenceBatchRequestSchema,
+        responses={200: CondolenceBatchSchema},
+    )
+    def condolence_batch(self, request):
+        principal = self._staff(request)
+        body = read_json(request)
+        result = self._call("dossiers", "condolence_batch", principal, body, timeout=120)
+        return json_response(200, result)
+
+    @api(
+        "POST",
+        "/api/v1/verification-campaigns",
+        summary="Open the verification campaign of a date (the scheduler does so on its days).",
+        request=CampaignRequestSchema,
+        responses={201: CampaignSchema, 200: CampaignSchema},
+    )
+    def open_campaign(self, request):
+        principal = self._staff(request)
+        body = read_json(request)
+        result = self._call("dossiers", "open_campaign", principal, body, timeout=120)
+        return json_response(201 if result.pop("created") else 200, result)
+
+    @api(
+        "GET",
+        "/api/v1/verification-campaigns/<campaign_id>",
+        summary="A verification campaign.",
+        responses={200: CampaignSchema},
+    )
+    def get_campaign(self, request, campaign_id):
+        principal = self._staff(request)
+        return json_response(200, self._call("dossiers", "get_campaign", principal, campaign_id))
+
+    @api(
+        "POST",
+        "/api/v1/verification-campaigns/<campaign_id>/close",
+        summary="Close a campaign: unvisited dossiers are flagged verification_overdue.",
+        responses={200: CampaignSchema},
+    )
+    def close_campaign(self, request, campaign_id):
+        principal = self._staff(request)
+        result = self._call("dossiers", "close_campaign", principal, campaign_id, timeout=120)
+        return json_response(200, result)
+
+    @api(
+        "GET",
+        "/api/v1/verification-campaigns/<campaign_id>/overdue",
+        summary="Dossiers left unvisited by a closed campaign, per county.",
+        responses={200: OverdueSchema},
+    )
+    def overdue(self, request, campaign_id):
+        principal = self._staff(request)
+        county = request.args.get("county")
+        return json_response(200, self._call("dossiers", "overdue", principal, campaign_id, county))
+
+    @api(
+        "GET",
+        "/api/v1/audit-log",
+        summary="The append-only audit log (auditor): full ID views, exports, exits, grants.",
+        responses={200: AuditLogSchema},
+    )
+    def audit_log(self, request):
+        principal = self._staff(request, roles=("auditor",))
+        filters = {k: request.args[k] for k in ("action", "target", "limit") if request.args.get(k)}
+        if "limit" in filters and not filters["limit"].isdigit():
+            raise validation_error({"limit": ["must be a whole number"]})
+        return json_response(200, self._call("dossiers", "audit_log", principal, filters))

@@ -1,0 +1,255 @@
+"""Staff command line for mutual_aid: bulk enrolment imports, payout batches, policy versions.
+
+    python -m services.mutual_aid.cli enroll FILE.csv|FILE.xlsx --period 11 --plan A \\
+        --employer-org LY-XL-0042 [--enrolled-on 2017-11-20] [--report errors.csv]
+    python -m services.mutual_aid.cli payout create 2018-06
+    python -m services.mutual_aid.cli payout file payout-2018-06 [--out FILE]
+    python -m services.mutual_aid.cli payout confirm payout-2018-06
+    python -m services.mutual_aid.cli policy load FILE.toml
+    python -m services.mutual_aid.cli policy list
+
+It runs the same checks and store writes as the API (``services.mutual_aid.enrolment``,
+``PolicyBook``, the service's payout methods) against the service's own database, configured
+like the service (``MONGO_URI``, ``PII_*`` ...). Events it writes (claim_paid) leave through
+the running service's outbox relay. Row errors never print an ID number in clear.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from datetime import date
+from pathlib import Path
+
+from services.mutual_aid.enrolment import enroll_rows, window_error
+from services.mutual_aid.policies import PolicyBook
+from services.mutual_aid.schemas import PayoutBatchRequestSchema
+from services.mutual_aid.store import MutualAidStore
+from shared.config import load_settings
+from shared.errors import ApiError
+from shared.events import now_shanghai
+from shared.identity import InvalidIdentifier, mask_id_number
+from shared.mongo import get_database
+
+COLUMNS = ("id_number", "name", "coverage_start")
+OPTIONAL_COLUMNS = ("plan", "bank_account")
+CHUNK = 500
+CLI_USER = "cli:" + os.environ.get("USER", "staff")
+
+
+def open_store() -> MutualAidStore:
+    settings = load_settings(os.environ)
+    store = MutualAidStore(
+        get_database(settings.mongo_uri, settings.database_name("mutual_aid")), settings
+    )
+    store.ensure_indexes()
+    return store
+
+
+def read_rows(path: Path) -> Iterator[tuple[int, dict]]:
+    """(line number, row) for every data row of a CSV (UTF-8, BOM allowed) or XLSX file."""
+    if path.suffix.lower() == ".xlsx":
+        yield from _xlsx_rows(path)
+        return
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.DictReader(handle)
+        _check_header(reader.fieldnames or [])
+        for line, row in enumerate(reader, start=2):
+            yield line, _clean(row)
+
+
+def _xlsx_rows(path: Path) -> Iterator[tuple[int, dict]]:
+    from openpyxl import load_workbook  # only XLSX imports need it
+
+    workbook = load_workbook(path, read_only=True, data_only=True)
+    try:
+        rows = workbook.active.iter_rows(values_only=True)
+        header = [str(cell or "").strip() for cell in next(rows, ())]
+        _check_header(header)
+        for line, values in enumerate(rows, start=2):
+            if all(v is None or str(v).strip() == "" for v in values):
+                continue
+            yield line, _clean(dict(zip(header, values, strict=False)))
+    finally:
+        workbook.close()
+
+
+def _check_header(header: Sequence[str]) -> None:
+    missing = [c for c in COLUMNS if c not in header]
+    if missing:
+        raise SystemExit(f"the file lacks the column(s) {', '.join(missing)}: need {COLUMNS}")
+
+
+def _clean(row: dict) -> dict:
+    """Cells as the API would receive them: text, dates as ISO, empty optional cells dropped."""
+    clean = {}
+    for key in (*COLUMNS, *OPTIONAL_COLUMNS):
+        value = row.get(key)
+        if isinstance(value, date):
+            value = value.isoformat()[:10]
+        elif isinstance(value, int | float) and key == "bank_account":
+            value = str(int(value))
+        elif value is not None:
+            value = str(value).strip()
+        if value in (None, "") and key in OPTIONAL_COLUMNS:
+            continue
+        clean[key] = value if value is not None else ""
+    return clean
+
+
+def _safe_id(row: dict) -> str:
+    try:
+        return mask_id_number(row.get("id_number", ""))
+    except InvalidIdentifier:
+        return "(invalid)"
+
+
+def progress(done: int, total: int) -> None:
+    stream = sys.stderr
+    width = 30
+    filled = width * done // total if total else width
+    stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} rows")
+    stream.flush()
+
+
+def enroll_command(args: argparse.Namespace) -> int:
+    store = open_store()
+    policy = PolicyBook(store).for_period(args.period)
+    enrolled_on = args.enrolled_on or now_shanghai().date()
+    if args.plan not in policy.plans:
+        raise SystemExit(f"unknown plan {args.plan}: the policy has {', '.join(policy.plans)}")
+    closed = window_error(policy, args.period, enrolled_on)
+    if closed:
+        raise SystemExit(closed.message)
+    rows = list(read_rows(Path(args.file)))
+    enrolled = already = 0
+    errors: list[dict] = []
+    progress(0, len(rows))
+    for start in range(0, len(rows), CHUNK):
+        chunk = rows[start : start + CHUNK]
+        outcome = enroll_rows(
+            store,
+            policy=policy,
+            period=args.period,
+            plan=args.plan,
+            employer_org=args.employer_org,
+            enrolled_on=enrolled_on,
+            rows=[row for _, row in chunk],
+        )
+        enrolled += outcome.enrolled
+        already += outcome.already_enrolled
+        for rejected in outcome.rejected:
+            line, row = chunk[rejected["index"]]
+            errors.append({"line": line, "id_number": _safe_id(row), **rejected["error"]})
+        progress(start + len(chunk), len(rows))
+    sys.stderr.write("\n")
+    for error in errors:
+        fields = "; ".join(
+            f"{k}: {' '.join(map(str, v))}" for k, v in error.get("fields", {}).items()
+        )
+        sys.stderr.write(
+            f"line {error['line']} ({error['id_number']}): {fields or error['message']}\n"
+        )
+    if args.report:
+        with open(args.report, "w", encoding="utf-8", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(("line", "id_number_masked", "error"))
+            for error in errors:
+                writer.writerow(
+                    (
+                        error["line"],
+                        error["id_number"],
+                        json.dumps(error.get("fields"), ensure_ascii=False),
+                    )
+                )
+    summary = {
+        "rows": len(rows),
+        "enrolled": enrolled,
+        "already_enrolled": already,
+        "rejected": len(errors),
+    }
+    print(json.dumps(summary))
+    return 1 if errors else 0
+
+
+def _service(store: MutualAidStore):
+    """The service's payout methods on this store, without a nameko container."""
+    from services.mutual_aid.service import MutualAidService
+
+    service = MutualAidService()
+    service.store = store
+    service.correlation_id = f"cli-{now_shanghai().strftime('%Y%m%dT%H%M%S')}"
+    service.wake_relay = lambda: None  # the running service's relay polls the outbox
+    return service
+
+
+def payout_command(args: argparse.Namespace) -> int:
+    service = _service(open_store())
+    if args.action == "create":
+        errors = PayoutBatchRequestSchema().validate({"month": args.target})
+        if errors:
+            raise SystemExit(f"month: {' '.join(errors['month'])}")
+        print(json.dumps(service.payout_batch(args.target, CLI_USER)))
+    elif args.action == "file":
+        text = service.bank_file(args.target)
+        if args.out:
+            Path(args.out).write_text(text, encoding="utf-8")
+        else:
+            sys.stdout.write(text)
+    else:
+        print(json.dumps(service.confirm_batch(args.target, CLI_USER)))
+    return 0
+
+
+def policy_command(args: argparse.Namespace) -> int:
+    book = PolicyBook(open_store())
+    if args.action == "list":
+        print(json.dumps(book.versions(), ensure_ascii=False, indent=1))
+        return 0
+    entry, created = book.load(Path(args.file).read_text(encoding="utf-8"), CLI_USER)
+    print(json.dumps({**entry, "created": created}, ensure_ascii=False))
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(
+        prog="python -m services.mutual_aid.cli", description=__doc__.split("\n")[0]
+    )
+    commands = top.add_subparsers(dest="command", required=True)
+    enroll = commands.add_parser("enroll", help="import employees from a CSV or XLSX file")
+    enroll.add_argument("file")
+    enroll.add_argument("--period", type=int, required=True)
+    enroll.add_argument("--plan", required=True)
+    enroll.add_argument("--employer-org", required=True)
+    enroll.add_argument("--enrolled-on", type=date.fromisoformat)
+    enroll.add_argument("--report", help="also write the row errors to this CSV")
+    enroll.set_defaults(run=enroll_command)
+    payout = commands.add_parser("payout", help="monthly payout batches (finance)")
+    payout.add_argument("action", choices=("create", "file", "confirm"))
+    payout.add_argument("target", help="the month (create) or the batch id (file, confirm)")
+    payout.add_argument("--out")
+    payout.set_defaults(run=payout_command)
+    policy = commands.add_parser("policy", help="policy versions")
+    policy.add_argument("action", choices=("load", "list"))
+    policy.add_argument("file", nargs="?")
+    policy.set_defaults(run=policy_command)
+    return top
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except ApiError as exc:
+        sys.stderr.write(
+            f"{exc.message} {json.dumps(exc.fields, ensure_ascii=False) if exc.fields else ''}\n"
+        )
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

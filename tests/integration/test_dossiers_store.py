@@ -1,0 +1,242 @@
+"""dossiers' store on nx-27017: one live dossier per member under concurrent intake, funds never
+overdrawn under concurrent grants, condolence batches refused whole or paid exactly once."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from datetime import date, timedelta
+from pathlib import Path
+
+import eventlet
+import pytest
+
+from services.dossiers.condolence import Scope, ledger_key_of, run_condolence_batch
+from services.dossiers.domain.policy import DossierPolicy
+from services.dossiers.store import (
+    ORPHAN_CLAIM_SECONDS,
+    DossierStore,
+    MemberAlreadyInDossier,
+    iso_seconds_ago,
+    now_iso,
+)
+from shared.errors import ApiError
+from shared.identity import make_id_number
+from shared.policy import PolicyStore
+
+pytestmark = pytest.mark.integration
+
+
+def new_id_number() -> str:
+    """Birth date and sequence drawn independently: the shared helper's ids repeat every 21,000,
+    and here any repeat of a member across tests is a 409."""
+    birth = date(1950, 1, 1) + timedelta(days=secrets.randbelow(50 * 365))
+    return make_id_number("350802", birth, secrets.randbelow(1000))
+
+
+ROOT = Path(__file__).resolve().parents[2]
+ACTOR = {"sub": "it-finance", "role": "finance", "org": "LY"}
+
+
+@pytest.fixture
+def store(db, settings):
+    store = DossierStore(db, settings)
+    store.ensure_indexes()
+    return store
+
+
+@pytest.fixture(scope="module")
+def policy():
+    store = PolicyStore.for_service(ROOT / "config" / "policy", "dossiers")
+    return DossierPolicy.from_document(store.by_version("dossiers/2018-v1"))
+
+
+def dossier_doc(store, head_hash, *, tier="local", county="LY-XL", status="proposed"):
+    return {
+        "_id": uuid.uuid4().hex,
+        "status": status,
+        "tier": tier,
+        "county": county,
+        "org": f"{county}-0042",
+        "head_id_hash": head_hash,
+        "revision": 1,
+        "ledger": {},
+        "assistance_total_fen": 0,
+    }
+
+
+def seed_open(store, tiers_by_county):
+    """Open dossiers inserted directly (intake is tested elsewhere); returns their ids."""
+    docs = [
+        dossier_doc(store, uuid.uuid4().hex, tier=tier, county=county, status="open")
+        for county, tiers in tiers_by_county.items()
+        for tier in tiers
+    ]
+    store.dossiers.insert_many(docs)
+    return [d["_id"] for d in docs]
+
+
+def test_two_intakes_sharing_a_member_at_the_same_moment_make_one_dossier(store):
+    shared_member = store.vault.lookup_hash(new_id_number())
+    heads = [store.vault.lookup_hash(new_id_number()) for _ in range(8)]
+
+    def submit(head):
+        doc = dossier_doc(store, head)
+        try:
+            store.create_dossier(doc, [head, shared_member])
+        except MemberAlreadyInDossier as exc:
+            return ("conflict", exc.id_hash, doc["_id"])
+        return ("created", None, doc["_id"])
+
+    results = list(eventlet.GreenPool(8).imap(submit, heads))
+    created = [r for r in results if r[0] == "created"]
+    assert len(created) == 1
+    assert {r[1] for r in results if r[0] == "conflict"} == {shared_member}
+    # Nothing half-written: the losers left neither a dossier nor a claim behind.
+    assert store.dossiers.count_documents({}) == 1
+    assert {c["dossier_id"] for c in store.member_claims.find()} == {created[0][2]}
+    assert store.member_claims.count_documents({}) == 2
+
+
+def test_a_claim_left_by_an_intake_that_died_is_taken_over(store):
+    member = store.vault.lookup_hash(new_id_number())
+    store.member_claims.insert_one(
+        {"_id": member, "dossier_id": "in-flight", "claimed_at": now_iso()}
+    )
+    with pytest.raises(MemberAlreadyInDossier):  # its intake may still write the dossier
+        store.create_dossier(dossier_doc(store, member), [member])
+    store.member_claims.update_one(
+        {"_id": member}, {"$set": {"claimed_at": iso_seconds_ago(ORPHAN_CLAIM_SECONDS + 1)}}
+    )
+    doc = dossier_doc(store, member)
+    store.create_dossier(doc, [member])
+    assert store.member_claims.find_one({"_id": member})["dossier_id"] == doc["_id"]
+
+
+def test_released_members_can_be_filed_again(store):
+    member = store.vault.lookup_hash(new_id_number())
+    first = dossier_doc(store, member)
+    store.create_dossier(first, [member])
+    with pytest.raises(MemberAlreadyInDossier):
+        store.create_dossier(dossier_doc(store, member), [member])
+    store.release_members(first["_id"])
+    store.create_dossier(dossier_doc(store, member), [member])
+
+
+def test_concurrent_grants_never_overdraw_the_fund(store):
+    store.set_fund("F-relief", 2019, 100_000)
+    pool = eventlet.GreenPool(12)
+    results = list(
+        pool.imap(lambda i: store.reserve("F-relief", 2019, 30_000, f"grant-{i}"), range(12))
+    )
+    assert results.count(True) == 3
+    assert store.fund("F-relief", 2019)["spent_fen"] == 90_000
+
+
+def test_a_reservation_is_taken_once_per_id_and_released_once(store):
+    store.set_fund("F-once", 2019, 100_000)
+    assert store.reserve("F-once", 2019, 40_000, "g-1")
+    assert store.reserve("F-once", 2019, 40_000, "g-1")  # a retry of the same grant
+    assert store.fund("F-once", 2019)["spent_fen"] == 40_000
+    store.release("F-once", 2019, 40_000, "g-1")
+    store.release("F-once", 2019, 40_000, "g-1")
+    assert store.fund("F-once", 2019)["spent_fen"] == 0
+
+
+def test_a_budget_cannot_drop_below_what_is_spent(store):
+    store.set_fund("F-cut", 2019, 100_000)
+    store.reserve("F-cut", 2019, 60_000, "g")
+    with pytest.raises(ValueError):
+        store.set_fund("F-cut", 2019, 50_000)
+
+
+def run_batch(store, policy, fund, scope="LY"):
+    return run_condolence_batch(
+        store,
+        policy,
+        festival="2019-spring",
+        fund=fund,
+        scope=Scope(scope),
+        actor=ACTOR,
+        paid_on=date(2019, 1, 20),
+        correlation_id="it",
+    )
+
+
+def test_condolence_batch_pays_each_tier_its_amount_once_even_when_run_twice(store, policy):
+    ids = seed_open(store, {"LY-XL": ["national", "local"], "LY-YD": ["grassroots"]})
+    store.set_fund("F-cond", 2019, 1_000_000)
+    first = run_batch(store, policy, "F-cond")
+    second = run_batch(store, policy, "F-cond")
+    assert first == second
+    assert (first["status"], first["households"], first["paid_households"]) == ("paid", 3, 3)
+    assert first["total"] == first["paid_total"] == 600_000  # 3000 + 2000 + 1000 yuan
+    assert store.fund("F-cond", 2019)["spent_fen"] == 600_000
+    key = ledger_key_of("2019-spring", "F-cond")
+    amounts = {d["_id"]: d["assistance_total_fen"] for d in store.dossiers.find()}
+    assert sorted(amounts[i] for i in ids) == [100_000, 200_000, 300_000]
+    assert all(len(d["ledger"]) == 1 and key in d["ledger"] for d in store.dossiers.find())
+    assert all(len(d["outbox"]) == 1 for d in store.dossiers.find())  # one event each
+
+
+def test_two_runs_of_one_batch_at_the_same_moment_pay_once(store, policy):
+    seed_open(store, {"LY-XL": ["local"] * 30})
+    store.set_fund("F-race", 2019, 10_000_000)
+    results = list(
+        eventlet.GreenPool(2).imap(lambda _: run_batch(store, policy, "F-race"), range(2))
+    )
+    assert [r["paid_households"] for r in results] == [30, 30]
+    assert store.fund("F-race", 2019)["spent_fen"] == 30 * 200_000
+    assert sum(d["assistance_total_fen"] for d in store.dossiers.find()) == 30 * 200_000
+
+
+def test_condolence_batch_is_refused_whole_when_the_fund_cannot_cover_it(store, policy):
+    seed_open(store, {"LY-XL": ["national", "national"]})
+    store.set_fund("F-small", 2019, 599_999)
+    with pytest.raises(ApiError) as refused:
+        run_batch(store, policy, "F-small")
+    assert (refused.value.status, refused.value.code) == (422, "fund_insufficient")
+    assert store.fund("F-small", 2019)["spent_fen"] == 0
+    assert all(d["ledger"] == {} for d in store.dossiers.find())
+    # With the budget raised, the same batch runs (the refused one paid nobody).
+    store.set_fund("F-small", 2019, 600_000)
+    assert run_batch(store, policy, "F-small")["paid_households"] == 2
+
+
+def test_condolence_batch_covers_only_the_scope_and_refunds_households_gone_meanwhile(
+    store, policy
+):
+    xl = seed_open(store, {"LY-XL": ["local", "local"]})
+    seed_open(store, {"LY-YD": ["local"]})
+    store.set_fund("F-scope", 2019, 1_000_000)
+    result = run_batch(store, policy, "F-scope", scope="LY-XL")
+    assert (result["households"], result["paid_households"]) == (2, 2)
+    assert {d["_id"] for d in store.dossiers.find({"assistance_total_fen": 200_000})} == set(xl)
+    # A run cut short after listing (status reserving) resumes after one household closed.
+    store.dossiers.update_one({"_id": xl[0]}, {"$set": {"status": "closed"}})
+    store.set_fund("F-late", 2019, 1_000_000)
+    store.batches.insert_one(
+        {
+            "_id": "2019-spring:F-late",
+            "festival": "2019-spring",
+            "fund": "F-late",
+            "year": 2019,
+            "scope": "LY-XL",
+            "status": "reserving",
+            "entries": [[i, "local", "LY-XL", "h", 200_000] for i in xl],
+            "households": 2,
+            "total_fen": 400_000,
+        }
+    )
+    late = run_batch(store, policy, "F-late", scope="LY-XL")
+    assert (late["paid_households"], late["paid_total"]) == (1, 200_000)
+    assert store.fund("F-late", 2019)["spent_fen"] == 200_000
+    with pytest.raises(ApiError) as other_scope:  # one batch per festival and fund
+        run_batch(store, policy, "F-late", scope="LY-YD")
+    assert other_scope.value.status == 409
+
+
+def test_audit_log_is_append_only_entries(store):
+    store.audit(actor=ACTOR, action="export", target="dossiers", org="LY-XL", detail={"rows": 3})
+    entry = store.audit_entries({"action": "export"}, 10)[0]
+    assert (entry["actor"], entry["org"], entry["detail"]) == ("it-finance", "LY-XL", {"rows": 3})
