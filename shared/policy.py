@@ -160,6 +160,12 @@ def read_policy(path: str | Path) -> PolicyDocument:
         raw = Path(path).read_bytes()
     except OSError as exc:
         raise PolicyError(source, None, f"cannot be read ({exc.strerror or exc})") from exc
+    return parse_policy(raw, source)
+
+
+def parse_policy(raw: bytes, source: str) -> PolicyDocument:
+    """Parse a policy's bytes (a file, or a staff upload) the same way, digest included, so a
+    file and its upload share one digest."""
     try:
         # Decimal for every TOML float: ratios and amounts must never pass through binary floats.
         content = tomllib.loads(raw.decode("utf-8"), parse_float=Decimal)

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from types import MappingProxyType
 
-from shared.policy import PolicyDocument, PolicyError, PolicyTable, service_of
+from shared.policy import PolicyDocument, PolicyError, PolicyTable, parse_policy, service_of
 
 SERVICE = "mutual_aid"
 
@@ -330,21 +328,10 @@ __all__ = [
 
 
 def document_from_text(text: str, source: str) -> PolicyDocument:
-    """A policy document from TOML text (a staff upload), checked like a file: the digest is
-    the sha256 of its UTF-8 bytes, so a file and its upload share one digest."""
-    raw = text.encode("utf-8")
-    try:
-        content = tomllib.loads(text, parse_float=Decimal)
-    except tomllib.TOMLDecodeError as exc:
-        raise PolicyError(source, None, f"is not valid TOML ({exc})") from exc
-    root = PolicyTable(content, source)
-    version = root.text("version")
-    if service_of(version) != SERVICE or "/" not in version:
-        raise root.error("version", f'must start with "{SERVICE}/", got {version!r}')
-    return PolicyDocument(
-        version=version,
-        effective_from=root.day("effective_from"),
-        digest="sha256:" + hashlib.sha256(raw).hexdigest(),
-        source=source,
-        content=content,
-    )
+    """A mutual-aid policy document from TOML text (a staff upload), checked like a file."""
+    document = parse_policy(text.encode("utf-8"), source)
+    if service_of(document.version) != SERVICE:
+        raise document.root().error(
+            "version", f'must start with "{SERVICE}/", got {document.version!r}'
+        )
+    return document
