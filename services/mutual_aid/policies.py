@@ -4,6 +4,7 @@ looked up by day or period, parsed once per digest."""
 from __future__ import annotations
 
 import logging
+import time
 from datetime import date
 from pathlib import Path
 
@@ -20,6 +21,11 @@ SERVICE = "mutual_aid"
 # A digest names exactly one text, so a parsed policy never goes stale: cache it for good.
 _PARSED: dict[str, MutualAidPolicy] = {}
 _SEEDED: set[tuple[str, str]] = set()
+# Every decision reads the version index; a few seconds' cache spares the store a round trip
+# per claim. A newly loaded version is seen by every process within this time (this process
+# at once); each decision records the version that actually decided it.
+INDEX_CACHE_SECONDS = 5.0
+_INDEX: dict[str, tuple[float, list[dict]]] = {}
 
 
 def parse(text: str, source: str) -> MutualAidPolicy:
@@ -90,9 +96,18 @@ class PolicyBook:
             _PARSED[entry["digest"]] = parse(entry["document"], f"policies/{version}")
         return _PARSED[entry["digest"]]
 
+    def _cached_index(self) -> list[dict]:
+        key = self.store.policies.database.name
+        now = time.monotonic()
+        cached = _INDEX.get(key)
+        if cached is None or now - cached[0] > INDEX_CACHE_SECONDS:
+            cached = (now, self.store.policy_index())
+            _INDEX[key] = cached
+        return cached[1]
+
     def in_force_on(self, day: date) -> MutualAidPolicy:
         """The version in force on ``day`` (the earliest one for days before any)."""
-        index = self.store.policy_index()
+        index = self._cached_index()
         if not index:
             raise PolicyError("policies", None, "holds no mutual_aid policy version")
         in_force = [e for e in index if e["effective_from"] <= day.isoformat()] or index[:1]
@@ -140,6 +155,7 @@ class PolicyBook:
         if not self._store(policy, text, loaded_by):
             raise ApiError(409, "conflict", "another version was stored at the same time")
         _PARSED[policy.digest] = policy
+        _INDEX.pop(self.store.policies.database.name, None)
         log.info("policy version loaded", extra={"version": policy.version})
         return self._entry(policy.version), True
 
