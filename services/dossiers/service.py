@@ -11,13 +11,12 @@ from datetime import date
 from marshmallow import ValidationError
 from nameko.timer import timer
 
+from services.dossiers.campaigns import campaign_view, close_campaign, open_campaign
 from services.dossiers.condolence import Scope, run_condolence_batch
 from services.dossiers.domain.policy import DossierPolicy
 from services.dossiers.domain.tiers import TIER_RANK, Assets, Household, propose_tier
 from services.dossiers.domain.verification import (
-    campaign_closes_on,
     campaign_due_on,
-    campaign_id,
     evaluate_visit,
     retention_cutoff,
 )
@@ -724,8 +723,11 @@ class DossiersService(DeadLetterRpc):
         staff = principal_from(principal)
         require(staff, CAMPAIGN_ROLES)
         data = load(CampaignRequestSchema(), request)
-        campaign, created = self._open_campaign(data["opened_on"], staff.sub)
-        return {**self._campaign_view(campaign), "created": created}
+        opened_on = data["opened_on"]
+        campaign, created = open_campaign(
+            self.store, policy_on(self.policy_dir, opened_on), opened_on, staff.sub
+        )
+        return {**campaign_view(campaign), "created": created}
 
     @rpc
     def get_campaign(self, principal: dict, campaign_id_: str) -> dict:
@@ -734,7 +736,7 @@ class DossiersService(DeadLetterRpc):
         campaign = self.store.campaign(campaign_id_)
         if campaign is None:
             raise not_found("campaign")
-        return self._campaign_view(campaign)
+        return campaign_view(campaign)
 
     @rpc
     def close_campaign(self, principal: dict, campaign_id_: str) -> dict:
@@ -745,7 +747,7 @@ class DossiersService(DeadLetterRpc):
             raise not_found("campaign")
         if campaign["status"] == "opening":
             raise conflict("the campaign is still opening")
-        return self._campaign_view(self._close_campaign(campaign))
+        return campaign_view(self._close_campaign(campaign))
 
     @rpc
     def overdue(self, principal: dict, campaign_id_: str, county: str | None = None) -> dict:
@@ -762,97 +764,6 @@ class DossiersService(DeadLetterRpc):
                 {"dossier_id": task["dossier_id"], "org": task["org"]}
             )
         return {"campaign_id": campaign_id_, "counties": counties}
-
-    def _open_campaign(self, opened_on: date, opened_by: str) -> tuple[dict, bool]:
-        """Open the campaign of ``opened_on`` once, however many replicas or staff try: its id
-        is deterministic, so every later insert collides; an opening cut short is resumed."""
-        policy = policy_on(self.policy_dir, opened_on)
-        cid = campaign_id(opened_on)
-        created = self.store.create_campaign(
-            {
-                "_id": cid,
-                "status": "opening",
-                "opened_on": opened_on.isoformat(),
-                "closes_on": campaign_closes_on(opened_on, policy).isoformat(),
-                "opened_by": opened_by,
-                "created_at": now_iso(),
-            }
-        )
-        campaign = self.store.campaign(cid)
-        if campaign["status"] == "opening":
-            tasks = [
-                {
-                    "_id": f"{cid}:{doc['_id']}",
-                    "campaign_id": cid,
-                    "dossier_id": doc["_id"],
-                    "county": doc["county"],
-                    "org": doc["org"],
-                    "status": "pending",
-                }
-                for doc in self.store.iter_dossiers({"status": "open"}, {"county": 1, "org": 1})
-            ]
-            self.store.insert_tasks(tasks)
-            self.store.set_campaign(
-                cid, "opening", {"status": "open", "tasks": self.store.count_tasks(cid)}
-            )
-            campaign = self.store.campaign(cid)
-            log.info("verification campaign opened", extra={"campaign_id": cid, "new": created})
-        return campaign, created
-
-    def _close_campaign(self, campaign: dict) -> dict:
-        """Flag every unvisited dossier ``verification_overdue`` (with its event), then close."""
-        cid = campaign["_id"]
-        if campaign["status"] == "open":
-            self.store.set_campaign(cid, "open", {"status": "closing"})
-        for task in self.store.pending_tasks(cid):
-            self._flag_overdue(cid, task["dossier_id"])
-        self.store.mark_tasks_overdue([t["_id"] for t in self.store.pending_tasks(cid)])
-        self.store.set_campaign(
-            cid,
-            "closing",
-            {
-                "status": "closed",
-                "overdue": self.store.count_tasks(cid, "overdue"),
-                "closed_at": now_iso(),
-            },
-        )
-        self.wake_relay()
-        return self.store.campaign(cid)
-
-    def _flag_overdue(self, cid: str, dossier_id: str) -> None:
-        for _ in range(5):
-            dossier = self.store.dossier(dossier_id)
-            if dossier is None or dossier["status"] != "open":
-                return
-            if dossier.get("overdue_in") == cid:
-                return  # flagged by an earlier, interrupted close
-            overdue = self._event(
-                "verification_overdue",
-                {
-                    "dossier_id": dossier_id,
-                    "head_id_hash": dossier["head_id_hash"],
-                    "county": dossier["county"],
-                    "revision": dossier["revision"] + 1,
-                    "campaign_id": cid,
-                },
-            )
-            if self.store.change(
-                dossier_id,
-                dossier["revision"],
-                {"$set": {"verification_overdue": True, "overdue_in": cid}},
-                [overdue],
-            ):
-                return
-
-    def _campaign_view(self, campaign: dict) -> dict:
-        return {
-            "campaign_id": campaign["_id"],
-            "status": campaign["status"],
-            "opened_on": campaign["opened_on"],
-            "closes_on": campaign["closes_on"],
-            "tasks": campaign.get("tasks", 0),
-            "overdue": campaign.get("overdue"),
-        }
 
     # ---- scheduled work ----------------------------------------------------------------------------
 
@@ -878,12 +789,18 @@ class DossiersService(DeadLetterRpc):
 
     def _open_due_campaign(self, day: date, policy: DossierPolicy) -> None:
         if campaign_due_on(day, policy):
-            self._open_campaign(day, "scheduler")
+            open_campaign(self.store, policy, day, "scheduler")
 
     def _resume_openings(self, day: date, policy: DossierPolicy) -> None:
         """A replica that died while inserting tasks left its campaign ``opening``: finish it."""
         for campaign in self.store.campaigns_in("opening"):
-            self._open_campaign(date.fromisoformat(campaign["opened_on"]), "scheduler")
+            opened_on = date.fromisoformat(campaign["opened_on"])
+            open_campaign(self.store, policy_on(self.policy_dir, opened_on), opened_on, "scheduler")
+
+    def _close_campaign(self, campaign: dict) -> dict:
+        closed = close_campaign(self.store, campaign, self.correlation_id)
+        self.wake_relay()
+        return closed
 
     def _close_due_campaigns(self, day: date, policy: DossierPolicy) -> None:
         for campaign in self.store.campaigns_in("open") + self.store.campaigns_in("closing"):

@@ -1,0 +1,115 @@
+"""Verification campaigns (核查): opened once on their day with one task per open dossier;
+closing flags every unvisited dossier ``verification_overdue`` with its event.
+
+Plain Python over the store (no nameko), like the condolence batch: the service's RPC, its
+timer and tests run the same steps, and every step is idempotent (deterministic ids), so
+several replicas or a resumed run do each thing once."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+
+from services.dossiers.domain.policy import DossierPolicy
+from services.dossiers.domain.verification import campaign_closes_on, campaign_id
+from services.dossiers.store import DossierStore, now_iso
+from shared.events import make_event
+
+log = logging.getLogger(__name__)
+
+SERVICE = "dossiers"
+
+
+def open_campaign(
+    store: DossierStore, policy: DossierPolicy, opened_on: date, opened_by: str
+) -> tuple[dict, bool]:
+    """Open the campaign of ``opened_on`` once, however many replicas or staff try: its id
+    is deterministic, so every later insert collides; an opening cut short is resumed."""
+    cid = campaign_id(opened_on)
+    created = store.create_campaign(
+        {
+            "_id": cid,
+            "status": "opening",
+            "opened_on": opened_on.isoformat(),
+            "closes_on": campaign_closes_on(opened_on, policy).isoformat(),
+            "opened_by": opened_by,
+            "created_at": now_iso(),
+        }
+    )
+    campaign = store.campaign(cid)
+    if campaign["status"] == "opening":
+        tasks = [
+            {
+                "_id": f"{cid}:{doc['_id']}",
+                "campaign_id": cid,
+                "dossier_id": doc["_id"],
+                "county": doc["county"],
+                "org": doc["org"],
+                "status": "pending",
+            }
+            for doc in store.iter_dossiers({"status": "open"}, {"county": 1, "org": 1})
+        ]
+        store.insert_tasks(tasks)
+        store.set_campaign(cid, "opening", {"status": "open", "tasks": store.count_tasks(cid)})
+        campaign = store.campaign(cid)
+        log.info("verification campaign opened", extra={"campaign_id": cid, "new": created})
+    return campaign, created
+
+
+def close_campaign(store: DossierStore, campaign: dict, correlation_id: str) -> dict:
+    """Flag every unvisited dossier ``verification_overdue`` (with its event), then close."""
+    cid = campaign["_id"]
+    if campaign["status"] == "open":
+        store.set_campaign(cid, "open", {"status": "closing"})
+    for task in store.pending_tasks(cid):
+        flag_overdue(store, cid, task["dossier_id"], correlation_id)
+    store.mark_tasks_overdue([t["_id"] for t in store.pending_tasks(cid)])
+    store.set_campaign(
+        cid,
+        "closing",
+        {
+            "status": "closed",
+            "overdue": store.count_tasks(cid, "overdue"),
+            "closed_at": now_iso(),
+        },
+    )
+    return store.campaign(cid)
+
+
+def flag_overdue(store: DossierStore, cid: str, dossier_id: str, correlation_id: str) -> None:
+    for _ in range(5):
+        dossier = store.dossier(dossier_id)
+        if dossier is None or dossier["status"] != "open":
+            return
+        if dossier.get("overdue_in") == cid:
+            return  # flagged by an earlier, interrupted close
+        overdue = make_event(
+            "verification_overdue",
+            {
+                "dossier_id": dossier_id,
+                "head_id_hash": dossier["head_id_hash"],
+                "county": dossier["county"],
+                "revision": dossier["revision"] + 1,
+                "campaign_id": cid,
+            },
+            producer=SERVICE,
+            correlation_id=correlation_id,
+        )
+        if store.change(
+            dossier_id,
+            dossier["revision"],
+            {"$set": {"verification_overdue": True, "overdue_in": cid}},
+            [overdue],
+        ):
+            return
+
+
+def campaign_view(campaign: dict) -> dict:
+    return {
+        "campaign_id": campaign["_id"],
+        "status": campaign["status"],
+        "opened_on": campaign["opened_on"],
+        "closes_on": campaign["closes_on"],
+        "tasks": campaign.get("tasks", 0),
+        "overdue": campaign.get("overdue"),
+    }
