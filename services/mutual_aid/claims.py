@@ -1,0 +1,118 @@
+"""Deciding a claim: the pure rules of ``domain.adjudication`` applied to what the store
+holds, with the cap reserved atomically. Plain Python over the store (no nameko)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from services.mutual_aid.domain.adjudication import (
+    ClaimContext,
+    Decision,
+    DischargeBill,
+    Membership,
+    adjudicate,
+)
+from services.mutual_aid.policies import PolicyBook
+from services.mutual_aid.store import MutualAidStore
+from shared.events import make_event, now_shanghai
+
+SERVICE = "mutual_aid"
+
+
+def bill_from_claim(claim: dict) -> DischargeBill:
+    """The discharge bill as the rules see it, from the stored claim."""
+    return DischargeBill(
+        hospital_code=claim["hospital_code"],
+        bill_no=claim["bill_no"],
+        hospital_level=claim["hospital_level"],
+        patient_id_hash=claim["member_id_hash"],
+        admission_date=date.fromisoformat(claim["admission_date"]),
+        discharge_date=date.fromisoformat(claim["discharge_date"]),
+        diagnoses=tuple(claim["diagnoses"]),
+        total_cost=claim["total_cost"],
+        fund_paid=claim["fund_paid"],
+        self_pay_in_catalogue=claim["self_pay_in_catalogue"],
+        self_pay_out_of_catalogue=claim["self_pay_out_of_catalogue"],
+        single_disease_code=claim["single_disease_code"],
+        submitted_on=date.fromisoformat(claim["submitted_on"]),
+        drunk_driving=claim["flags"].get("drunk_driving", False),
+        crime=claim["flags"].get("crime", False),
+        third_party_liable=claim["flags"].get("third_party_liable", False),
+    )
+
+
+def decide_claim(
+    store: MutualAidStore, policies: PolicyBook, claim: dict, correlation_id: str
+) -> tuple[Decision, bool]:
+    """Adjudicate a received claim, reserve its share of the member's cap, and record the
+    decision with its ``claim_decided`` event in one write (only from ``received``, so a
+    redelivered event decides nothing twice). Returns the decision and whether it was recorded."""
+    bill = bill_from_claim(claim)
+    policy = policies.in_force_on(bill.discharge_date)
+    period = policy.period_for_date(bill.discharge_date)
+    overlapping = store.overlapping_bill_nos(claim)
+    hardship = store.heads_open_dossier(bill.patient_id_hash)
+    # Two bills of one member decided at once race for the same cap: the reservation is a
+    # conditional update, and the loser adjudicates again against what is left.
+    for _ in range(5):
+        member = store.membership(period, bill.patient_id_hash) if period else None
+        membership, remaining = None, 0
+        if member is not None:
+            membership = Membership(
+                period=member["period"],
+                plan=member["plan"],
+                coverage_start=date.fromisoformat(member["coverage_start"]),
+                renewal=member["renewal"],
+            )
+            cap = policy.plan(member["plan"]).period_cap
+            already_reserved = member["cap_claims"].get(claim["_id"], 0)
+            remaining = cap - (member["cap_used"] - already_reserved)
+        context = ClaimContext(
+            membership=membership,
+            remaining_cap=remaining,
+            overlapping_bill_nos=overlapping,
+            heads_open_dossier=hardship,
+        )
+        decision = adjudicate(bill, context, policy)
+        if decision.amount == 0 or claim["_id"] in member["cap_claims"]:
+            break
+        if store.reserve_cap(period, bill.patient_id_hash, claim["_id"], decision.amount, cap):
+            break
+    else:
+        raise RuntimeError(f"could not reserve the cap for claim {claim['_id']}; will retry")
+    decided = make_event(
+        "claim_decided",
+        {
+            "claim_id": claim["_id"],
+            "member_id_hash": claim["member_id_hash"],
+            "member_id_masked": claim["member_id_masked"],
+            "status": decision.status,
+            "amount_fen": decision.amount,
+            "reason_code": decision.reason_code,
+            "period": period,
+            "policy_version": decision.policy_version,
+        },
+        producer=SERVICE,
+        correlation_id=correlation_id,
+    )
+    recorded = store.record_decision(
+        claim["_id"],
+        {
+            "status": decision.status,
+            "amount_fen": decision.amount,
+            "rule_amount_fen": decision.rule_amount,
+            "reason_code": decision.reason_code,
+            "reviews_required": decision.reviews_required,
+            "trace": list(decision.trace),
+            "policy_version": decision.policy_version,
+            "policy_digest": policy.digest,
+            "period": period,
+            "review_count": 0,
+            "reviews": {},
+            "plan": membership.plan if membership else None,
+            "member_org": member["employer_org"] if member else None,
+            "decided_at": now_shanghai().isoformat(timespec="milliseconds"),
+        },
+        decided,
+    )
+    return decision, recorded
