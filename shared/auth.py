@@ -170,6 +170,13 @@ def require(principal: StaffPrincipal, roles: Sequence[str]) -> None:
         raise ApiError(403, "forbidden", f"role {principal.role} may not do this")
 
 
+def authorized(claims: Mapping[str, str], roles: Sequence[str]) -> StaffPrincipal:
+    """The forwarded principal, if it holds one of ``roles`` (else a 403)."""
+    principal = principal_from(claims)
+    require(principal, roles)
+    return principal
+
+
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] = os.environ) -> int:
     """``python -m shared.auth mint --role city_admin --org LY``: print a token for local use."""
     parser = argparse.ArgumentParser(prog="python -m shared.auth", description=__doc__)

@@ -36,7 +36,7 @@ from services.dossiers.schemas import (
     VisitSchema,
 )
 from services.dossiers.store import DossierStore, MemberAlreadyInDossier, now_iso
-from shared.auth import StaffPrincipal, principal_from, require
+from shared.auth import StaffPrincipal, authorized
 from shared.errors import ApiError, conflict, not_found, rule_violation, validation_error
 from shared.events import Event, make_event, today_shanghai
 from shared.identity import mask_id_number
@@ -120,8 +120,7 @@ class DossiersService(DeadLetterRpc):
 
     @rpc
     def submit(self, principal: dict, request: dict) -> dict:
-        staff = principal_from(principal)
-        require(staff, INTAKE_ROLES)
+        staff = authorized(principal, INTAKE_ROLES)
         data = load(DossierRequestSchema(), request)
         if not staff.can_see(data["org"]):
             raise ApiError(403, "forbidden", "org is outside your org unit")
@@ -198,8 +197,7 @@ class DossiersService(DeadLetterRpc):
 
     @rpc
     def confirm(self, principal: dict, dossier_id: str, request: dict) -> dict:
-        staff = principal_from(principal)
-        require(staff, INTAKE_ROLES)
+        staff = authorized(principal, INTAKE_ROLES)
         data = load(ConfirmSchema(), request)
         dossier = self._visible(staff, dossier_id)
         if dossier["status"] != "proposed":
@@ -254,8 +252,7 @@ class DossiersService(DeadLetterRpc):
 
     @rpc
     def get_dossier(self, principal: dict, dossier_id: str, reveal: bool = False) -> dict:
-        staff = principal_from(principal)
-        require(staff, FULL_ID_ROLES if reveal else READING_ROLES)
+        staff = authorized(principal, FULL_ID_ROLES if reveal else READING_ROLES)
         dossier = self._visible(staff, dossier_id)
         if reveal:
             self._audit(staff, "view_full_id", dossier_id, dossier["org"], {})
@@ -263,16 +260,14 @@ class DossiersService(DeadLetterRpc):
 
     @rpc
     def list_dossiers(self, principal: dict, filters: dict) -> dict:
-        staff = principal_from(principal)
-        require(staff, READING_ROLES)
+        staff = authorized(principal, READING_ROLES)
         query = self._list_query(staff, filters)
         return {"dossiers": [self._view(d) for d in self.store.list_dossiers(query, LIST_LIMIT)]}
 
     @rpc
     def export(self, principal: dict, filters: dict) -> dict:
         """CSV of the dossiers in scope, ID numbers masked; every export is audited."""
-        staff = principal_from(principal)
-        require(staff, EXPORT_ROLES)
+        staff = authorized(principal, EXPORT_ROLES)
         query = self._list_query(staff, filters)
         out = io.StringIO()
         writer = csv.writer(out)
@@ -368,8 +363,7 @@ class DossiersService(DeadLetterRpc):
 
     @rpc
     def record_visit(self, principal: dict, dossier_id: str, request: dict) -> dict:
-        staff = principal_from(principal)
-        require(staff, INTAKE_ROLES)
+        staff = authorized(principal, INTAKE_ROLES)
         data = load(VisitSchema(), request)
         dossier = self._open(staff, dossier_id)
         members = [dict(m) for m in dossier["members"]]
@@ -472,8 +466,7 @@ class DossiersService(DeadLetterRpc):
 
     @rpc
     def exit_dossier(self, principal: dict, dossier_id: str, request: dict) -> dict:
-        staff = principal_from(principal)
-        require(staff, INTAKE_ROLES)
+        staff = authorized(principal, INTAKE_ROLES)
         data = load(ExitSchema(), request)
         dossier = self._open(staff, dossier_id)
         on = data["exited_on"] or today_shanghai()
@@ -515,8 +508,7 @@ class DossiersService(DeadLetterRpc):
     @rpc
     def transfer(self, principal: dict, dossier_id: str, request: dict) -> dict:
         """A move inside the city: the dossier changes county and stays open (not an exit)."""
-        staff = principal_from(principal)
-        require(staff, INTAKE_ROLES)
+        staff = authorized(principal, INTAKE_ROLES)
         data = load(TransferSchema(), request)
         dossier = self._open(staff, dossier_id)
         if data["county"] == dossier["county"] and data["org"] == dossier["org"]:
@@ -565,8 +557,7 @@ class DossiersService(DeadLetterRpc):
 
     @rpc
     def set_fund(self, principal: dict, request: dict) -> dict:
-        staff = principal_from(principal)
-        require(staff, FUND_ROLES)
+        staff = authorized(principal, FUND_ROLES)
         data = load(FundRequestSchema(), request)
         try:
             fund = self.store.set_fund(data["fund"], data["year"], data["budget"])
@@ -577,8 +568,7 @@ class DossiersService(DeadLetterRpc):
 
     @rpc
     def get_fund(self, principal: dict, fund: str, year: int) -> dict:
-        staff = principal_from(principal)
-        require(staff, READING_ROLES)
+        authorized(principal, READING_ROLES)
         doc = self.store.fund(fund, year)
         if doc is None:
             raise not_found("fund")
@@ -596,8 +586,7 @@ class DossiersService(DeadLetterRpc):
 
     @rpc
     def grant(self, principal: dict, request: dict) -> dict:
-        staff = principal_from(principal)
-        require(staff, GRANT_ROLES)
+        staff = authorized(principal, GRANT_ROLES)
         data = load(GrantRequestSchema(), request)
         dossier = self._open(staff, data["dossier_id"])
         granted_on = data["granted_on"] or today_shanghai()
@@ -698,8 +687,7 @@ class DossiersService(DeadLetterRpc):
 
     @rpc
     def condolence_batch(self, principal: dict, request: dict) -> dict:
-        staff = principal_from(principal)
-        require(staff, FUND_ROLES)
+        staff = authorized(principal, FUND_ROLES)
         data = load(CondolenceBatchRequestSchema(), request)
         year = int(data["festival"][:4])
         result = run_condolence_batch(
@@ -720,8 +708,7 @@ class DossiersService(DeadLetterRpc):
 
     @rpc
     def open_campaign(self, principal: dict, request: dict) -> dict:
-        staff = principal_from(principal)
-        require(staff, CAMPAIGN_ROLES)
+        staff = authorized(principal, CAMPAIGN_ROLES)
         data = load(CampaignRequestSchema(), request)
         opened_on = data["opened_on"]
         campaign, created = open_campaign(
@@ -731,8 +718,7 @@ class DossiersService(DeadLetterRpc):
 
     @rpc
     def get_campaign(self, principal: dict, campaign_id_: str) -> dict:
-        staff = principal_from(principal)
-        require(staff, READING_ROLES)
+        authorized(principal, READING_ROLES)
         campaign = self.store.campaign(campaign_id_)
         if campaign is None:
             raise not_found("campaign")
@@ -740,8 +726,7 @@ class DossiersService(DeadLetterRpc):
 
     @rpc
     def close_campaign(self, principal: dict, campaign_id_: str) -> dict:
-        staff = principal_from(principal)
-        require(staff, CAMPAIGN_ROLES)
+        authorized(principal, CAMPAIGN_ROLES)
         campaign = self.store.campaign(campaign_id_)
         if campaign is None:
             raise not_found("campaign")
@@ -751,8 +736,7 @@ class DossiersService(DeadLetterRpc):
 
     @rpc
     def overdue(self, principal: dict, campaign_id_: str, county: str | None = None) -> dict:
-        staff = principal_from(principal)
-        require(staff, READING_ROLES)
+        staff = authorized(principal, READING_ROLES)
         if self.store.campaign(campaign_id_) is None:
             raise not_found("campaign")
         scope = scope_query(staff, county)
@@ -822,8 +806,7 @@ class DossiersService(DeadLetterRpc):
 
     @rpc
     def audit_log(self, principal: dict, filters: dict) -> dict:
-        staff = principal_from(principal)
-        require(staff, AUDIT_ROLES)
+        staff = authorized(principal, AUDIT_ROLES)
         query = {}
         if filters.get("action"):
             query["action"] = filters["action"]

@@ -25,7 +25,7 @@ from services.mutual_aid.schemas import (
     ReviewRequestSchema,
 )
 from services.mutual_aid.store import MutualAidStore, masked_name, member_key
-from shared.auth import principal_from, require
+from shared.auth import authorized
 from shared.errors import ApiError, not_found, validation_error
 from shared.events import Event, make_event, now_shanghai, today_shanghai
 from shared.messaging import (
@@ -65,8 +65,7 @@ class MutualAidService(DeadLetterRpc):
 
     @rpc
     def enroll(self, principal: dict, request: dict) -> dict:
-        staff = principal_from(principal)
-        require(staff, ENROLLING_ROLES)
+        staff = authorized(principal, ENROLLING_ROLES)
         try:
             data = EnrollmentRequestSchema().load(request)
         except ValidationError as exc:
@@ -94,8 +93,7 @@ class MutualAidService(DeadLetterRpc):
     @rpc
     def contributions(self, principal: dict, period: int) -> dict:
         """Contributions per member summed per employer, for the employers the caller sees."""
-        staff = principal_from(principal)
-        require(staff, FIGURE_ROLES + ENROLLING_ROLES)
+        staff = authorized(principal, FIGURE_ROLES + ENROLLING_ROLES)
         employers = [
             {
                 "employer_org": row["_id"],
@@ -121,8 +119,7 @@ class MutualAidService(DeadLetterRpc):
 
     @rpc
     def load_policy(self, principal: dict, request: dict) -> dict:
-        staff = principal_from(principal)
-        require(staff, POLICY_ROLES)
+        staff = authorized(principal, POLICY_ROLES)
         try:
             data = PolicyUploadSchema().load(request)
         except ValidationError as exc:
@@ -132,7 +129,7 @@ class MutualAidService(DeadLetterRpc):
 
     @rpc
     def list_policies(self, principal: dict) -> dict:
-        require(principal_from(principal), READING_ROLES)
+        authorized(principal, READING_ROLES)
         return {"versions": self.policies.versions()}
 
     # ---- bills and claims ------------------------------------------------------------------
@@ -177,8 +174,7 @@ class MutualAidService(DeadLetterRpc):
 
     @rpc
     def get_claim(self, principal: dict, claim_id: str) -> dict:
-        staff = principal_from(principal)
-        require(staff, READING_ROLES)
+        staff = authorized(principal, READING_ROLES)
         claim = self.store.claim(claim_id)
         # Existence must not leak across org units: outside your scope reads as not found.
         if claim is None or not staff.can_see(claim.get("member_org") or UNKNOWN_MEMBER_ORG):
@@ -235,8 +231,7 @@ class MutualAidService(DeadLetterRpc):
     @rpc
     def review_queue(self, principal: dict) -> dict:
         """Claims awaiting review whose member belongs to the reviewer's org scope."""
-        staff = principal_from(principal)
-        require(staff, REVIEW_ROLES + ("city_admin",))
+        staff = authorized(principal, REVIEW_ROLES + ("city_admin",))
         claims = [
             {
                 "claim_id": claim["_id"],
@@ -261,8 +256,7 @@ class MutualAidService(DeadLetterRpc):
 
     @rpc
     def review(self, principal: dict, claim_id: str, request: dict) -> dict:
-        staff = principal_from(principal)
-        require(staff, REVIEW_ROLES)
+        staff = authorized(principal, REVIEW_ROLES)
         try:
             data = ReviewRequestSchema().load(request)
         except ValidationError as exc:
@@ -371,7 +365,7 @@ class MutualAidService(DeadLetterRpc):
 
     @rpc
     def audit_log(self, principal: dict, claim_id: str) -> dict:
-        require(principal_from(principal), ("auditor", "city_admin"))
+        authorized(principal, ("auditor", "city_admin"))
         entries = self.store.audit_entries(claim_id)
         return {
             "entries": [
@@ -383,8 +377,7 @@ class MutualAidService(DeadLetterRpc):
 
     @rpc
     def create_payout_batch(self, principal: dict, request: dict) -> dict:
-        staff = principal_from(principal)
-        require(staff, FINANCE_ROLES)
+        staff = authorized(principal, FINANCE_ROLES)
         try:
             data = PayoutBatchRequestSchema().load(request)
         except ValidationError as exc:
@@ -417,7 +410,7 @@ class MutualAidService(DeadLetterRpc):
 
     @rpc
     def payout_file(self, principal: dict, batch_id: str) -> str:
-        require(principal_from(principal), FINANCE_ROLES + ("auditor",))
+        authorized(principal, FINANCE_ROLES + ("auditor",))
         return self.bank_file(batch_id)
 
     def bank_file(self, batch_id: str) -> str:
@@ -441,8 +434,7 @@ class MutualAidService(DeadLetterRpc):
 
     @rpc
     def confirm_payout_batch(self, principal: dict, batch_id: str) -> dict:
-        staff = principal_from(principal)
-        require(staff, FINANCE_ROLES)
+        staff = authorized(principal, FINANCE_ROLES)
         return self.confirm_batch(batch_id, staff.sub)
 
     def confirm_batch(self, batch_id: str, confirmed_by: str) -> dict:
@@ -502,8 +494,7 @@ class MutualAidService(DeadLetterRpc):
 
     @rpc
     def period_stats(self, principal: dict, period: int) -> dict:
-        staff = principal_from(principal)
-        require(staff, FIGURE_ROLES)
+        staff = authorized(principal, FIGURE_ROLES)
         figures = period_figures(
             c
             for c in self.store.period_claims(period)
