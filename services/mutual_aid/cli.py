@@ -26,6 +26,7 @@ from datetime import date
 from pathlib import Path
 
 from services.mutual_aid.enrolment import enroll_rows, window_error
+from services.mutual_aid.payouts import confirm_batch, payout_batch, payout_file
 from services.mutual_aid.policies import PolicyBook
 from services.mutual_aid.schemas import PayoutBatchRequestSchema
 from services.mutual_aid.store import MutualAidStore
@@ -176,32 +177,24 @@ def enroll_command(args: argparse.Namespace) -> int:
     return 1 if errors else 0
 
 
-def _service(store: MutualAidStore):
-    """The service's payout methods on this store, without a nameko container."""
-    from services.mutual_aid.service import MutualAidService
-
-    service = MutualAidService()
-    service.store = store
-    service.correlation_id = f"cli-{now_shanghai().strftime('%Y%m%dT%H%M%S')}"
-    service.wake_relay = lambda: None  # the running service's relay polls the outbox
-    return service
-
-
 def payout_command(args: argparse.Namespace) -> int:
-    service = _service(open_store())
+    # The running service's relay publishes the events these steps leave in the outbox.
+    store = open_store()
     if args.action == "create":
         errors = PayoutBatchRequestSchema().validate({"month": args.target})
         if errors:
             raise SystemExit(f"month: {' '.join(errors['month'])}")
-        print(json.dumps(service.payout_batch(args.target, CLI_USER)))
+        print(json.dumps(payout_batch(store, args.target, CLI_USER)))
     elif args.action == "file":
-        text = service.bank_file(args.target)
+        text = payout_file(store, args.target)
         if args.out:
             Path(args.out).write_text(text, encoding="utf-8")
         else:
             sys.stdout.write(text)
     else:
-        print(json.dumps(service.confirm_batch(args.target, CLI_USER)))
+        correlation_id = f"cli-{now_shanghai().strftime('%Y%m%dT%H%M%S')}"
+        batch, _ = confirm_batch(store, args.target, CLI_USER, correlation_id)
+        print(json.dumps(batch))
     return 0
 
 

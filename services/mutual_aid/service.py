@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import logging
-import uuid
 from urllib.parse import unquote
 
 from marshmallow import ValidationError
 
 from services.mutual_aid.claims import decide_claim
-from services.mutual_aid.domain.payout import bank_file, period_figures
+from services.mutual_aid.domain.payout import period_figures
 from services.mutual_aid.domain.review import ReviewRefused, review_claim
 from services.mutual_aid.enrolment import enroll_rows, window_error
+from services.mutual_aid.payouts import confirm_batch, payout_batch, payout_file
 from services.mutual_aid.policies import PolicyBook
 from services.mutual_aid.schemas import (
     ClaimSchema,
@@ -19,12 +19,11 @@ from services.mutual_aid.schemas import (
     DischargeBillSchema,
     EnrollmentRequestSchema,
     PayoutBatchRequestSchema,
-    PayoutBatchSchema,
     PeriodStatsSchema,
     PolicyUploadSchema,
     ReviewRequestSchema,
 )
-from services.mutual_aid.store import MutualAidStore, masked_name, member_key
+from services.mutual_aid.store import MutualAidStore
 from shared.auth import authorized
 from shared.errors import ApiError, not_found, validation_error
 from shared.events import Event, make_event, now_shanghai, today_shanghai
@@ -382,113 +381,20 @@ class MutualAidService(DeadLetterRpc):
             data = PayoutBatchRequestSchema().load(request)
         except ValidationError as exc:
             raise validation_error(exc.messages) from None
-        return self.payout_batch(data["month"], staff.sub)
-
-    def payout_batch(self, month: str, created_by: str) -> dict:
-        """The month's batch: new (created) with every approved claim not yet in a batch, or the
-        one made before, unchanged. A batch left half-assigned by a crash is completed."""
-        batch, created = self.store.open_batch(month, created_by)
-        if batch["status"] == "assigning":
-            self.store.assign_to_batch(batch["_id"])
-            claims = self.store.batch_claims(batch["_id"])
-            batch = self.store.finish_batch(
-                batch["_id"], len(claims), sum(c["amount_fen"] for c in claims)
-            )
-        return {**self._batch_view(batch), "created": created}
-
-    @staticmethod
-    def _batch_view(batch: dict) -> dict:
-        return PayoutBatchSchema().dump(
-            {
-                "batch_id": batch["_id"],
-                "month": batch["month"],
-                "claims": batch.get("claims", 0),
-                "total": batch.get("total_fen", 0),
-                "status": batch["status"],
-            }
-        )
+        return payout_batch(self.store, data["month"], staff.sub)
 
     @rpc
     def payout_file(self, principal: dict, batch_id: str) -> str:
         authorized(principal, FINANCE_ROLES + ("auditor",))
-        return self.bank_file(batch_id)
-
-    def bank_file(self, batch_id: str) -> str:
-        if self.store.batch(batch_id) is None:
-            raise not_found("payout batch")
-        claims = self.store.batch_claims(batch_id)
-        accounts = self.store.accounts(
-            sorted({member_key(c["period"], c["member_id_hash"]) for c in claims})
-        )
-        return bank_file(
-            {
-                "claim_id": c["_id"],
-                "member_id_hash": c["member_id_hash"],
-                "member": masked_name(c.get("patient_name")),
-                "member_id_masked": c["member_id_masked"],
-                "account_masked": accounts.get(member_key(c["period"], c["member_id_hash"])),
-                "amount_fen": c["amount_fen"],
-            }
-            for c in claims
-        )
+        return payout_file(self.store, batch_id)
 
     @rpc
     def confirm_payout_batch(self, principal: dict, batch_id: str) -> dict:
         staff = authorized(principal, FINANCE_ROLES)
-        return self.confirm_batch(batch_id, staff.sub)
-
-    def confirm_batch(self, batch_id: str, confirmed_by: str) -> dict:
-        """Mark the batch's claims paid, each with its ``claim_paid`` event; a repeat pays
-        nobody twice (each claim moves from approved to paid once)."""
-        batch = self.store.batch(batch_id)
-        if batch is None:
-            raise not_found("payout batch")
-        if batch["status"] == "assigning":
-            raise ApiError(409, "conflict", "the batch is still being assembled; create it again")
-        if batch["status"] == "paid":
-            return self._batch_view(batch)  # confirmed before: nothing to pay twice
-        paid_on = today_shanghai().isoformat()
-        due = [
-            (
-                c["_id"],
-                make_event(
-                    "claim_paid",
-                    {
-                        "claim_id": c["_id"],
-                        "member_id_hash": c["member_id_hash"],
-                        "member_id_masked": c["member_id_masked"],
-                        "amount_fen": c["amount_fen"],
-                        "batch_id": batch_id,
-                        "period": c["period"],
-                        "paid_on": paid_on,
-                    },
-                    producer=SERVICE,
-                    correlation_id=self.correlation_id,
-                ),
-            )
-            for c in self.store.batch_claims(batch_id)
-            if c["status"] == "approved"
-        ]
-        paid = self.store.pay_claims(batch_id, due)
+        batch, paid = confirm_batch(self.store, batch_id, staff.sub, self.correlation_id)
         if paid:
             self.wake_relay()
-        self.store.mark_batch(
-            batch_id,
-            "paid",
-            confirmed_by=confirmed_by,
-            confirmed_at=now_shanghai().isoformat(timespec="milliseconds"),
-        )
-        self.store.append_audit(
-            {
-                "_id": f"payout:{batch_id}:{uuid.uuid4().hex}",
-                "batch_id": batch_id,
-                "action": "payout_confirmed",
-                "by": confirmed_by,
-                "claims_paid": paid,
-                "at": now_shanghai().isoformat(timespec="milliseconds"),
-            }
-        )
-        return self._batch_view(self.store.batch(batch_id))
+        return batch
 
     # ---- figures ---------------------------------------------------------------------------
 

@@ -1,0 +1,114 @@
+"""Monthly payouts: a batch per month of every approved claim not yet in one, the bank's
+file, and the confirmation that marks them paid. Plain Python over the store (no nameko), so
+the service's RPC and the finance CLI run the same steps."""
+
+from __future__ import annotations
+
+import uuid
+
+from services.mutual_aid.domain.payout import bank_file
+from services.mutual_aid.schemas import PayoutBatchSchema
+from services.mutual_aid.store import MutualAidStore, masked_name, member_key
+from shared.errors import ApiError, not_found
+from shared.events import make_event, now_shanghai, today_shanghai
+
+SERVICE = "mutual_aid"
+
+
+def payout_batch(store: MutualAidStore, month: str, created_by: str) -> dict:
+    """The month's batch: new (created) with every approved claim not yet in a batch, or the
+    one made before, unchanged. A batch left half-assigned by a crash is completed."""
+    batch, created = store.open_batch(month, created_by)
+    if batch["status"] == "assigning":
+        store.assign_to_batch(batch["_id"])
+        claims = store.batch_claims(batch["_id"])
+        batch = store.finish_batch(batch["_id"], len(claims), sum(c["amount_fen"] for c in claims))
+    return {**batch_view(batch), "created": created}
+
+
+def batch_view(batch: dict) -> dict:
+    return PayoutBatchSchema().dump(
+        {
+            "batch_id": batch["_id"],
+            "month": batch["month"],
+            "claims": batch.get("claims", 0),
+            "total": batch.get("total_fen", 0),
+            "status": batch["status"],
+        }
+    )
+
+
+def payout_file(store: MutualAidStore, batch_id: str) -> str:
+    """The bank's CSV for a batch: masked member, masked account, amount, claim ids."""
+    if store.batch(batch_id) is None:
+        raise not_found("payout batch")
+    claims = store.batch_claims(batch_id)
+    accounts = store.accounts(
+        sorted({member_key(c["period"], c["member_id_hash"]) for c in claims})
+    )
+    return bank_file(
+        {
+            "claim_id": c["_id"],
+            "member_id_hash": c["member_id_hash"],
+            "member": masked_name(c.get("patient_name")),
+            "member_id_masked": c["member_id_masked"],
+            "account_masked": accounts.get(member_key(c["period"], c["member_id_hash"])),
+            "amount_fen": c["amount_fen"],
+        }
+        for c in claims
+    )
+
+
+def confirm_batch(
+    store: MutualAidStore, batch_id: str, confirmed_by: str, correlation_id: str
+) -> tuple[dict, int]:
+    """Mark the batch's claims paid, each with its ``claim_paid`` event; a repeat pays
+    nobody twice (each claim moves from approved to paid once). Returns the batch and how
+    many claims were paid now (their events wait in the outbox for the relay)."""
+    batch = store.batch(batch_id)
+    if batch is None:
+        raise not_found("payout batch")
+    if batch["status"] == "assigning":
+        raise ApiError(409, "conflict", "the batch is still being assembled; create it again")
+    if batch["status"] == "paid":
+        return batch_view(batch), 0  # confirmed before: nothing to pay twice
+    paid_on = today_shanghai().isoformat()
+    due = [
+        (
+            c["_id"],
+            make_event(
+                "claim_paid",
+                {
+                    "claim_id": c["_id"],
+                    "member_id_hash": c["member_id_hash"],
+                    "member_id_masked": c["member_id_masked"],
+                    "amount_fen": c["amount_fen"],
+                    "batch_id": batch_id,
+                    "period": c["period"],
+                    "paid_on": paid_on,
+                },
+                producer=SERVICE,
+                correlation_id=correlation_id,
+            ),
+        )
+        for c in store.batch_claims(batch_id)
+        if c["status"] == "approved"
+    ]
+    paid = store.pay_claims(batch_id, due)
+    store.mark_batch(
+        batch_id,
+        "paid",
+        confirmed_by=confirmed_by,
+        confirmed_at=now_shanghai().isoformat(timespec="milliseconds"),
+    )
+    store.append_audit(
+        {
+            "_id": f"payout:{batch_id}:{uuid.uuid4().hex}",
+            "batch_id": batch_id,
+            "action": "payout_confirmed",
+            "by": confirmed_by,
+            "claims_paid": paid,
+            "at": now_shanghai().isoformat(timespec="milliseconds"),
+        }
+    )
+    return batch_view(store.batch(batch_id)), paid
