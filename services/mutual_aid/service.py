@@ -9,10 +9,10 @@ from marshmallow import ValidationError
 
 from services.mutual_aid.claims import decide_claim
 from services.mutual_aid.domain.payout import period_figures
-from services.mutual_aid.domain.review import ReviewRefused, review_claim
 from services.mutual_aid.enrolment import enroll_rows, window_error
 from services.mutual_aid.payouts import confirm_batch, payout_batch, payout_file
 from services.mutual_aid.policies import PolicyBook
+from services.mutual_aid.reviews import apply_review
 from services.mutual_aid.schemas import (
     ClaimSchema,
     ContributionsSchema,
@@ -26,7 +26,7 @@ from services.mutual_aid.schemas import (
 from services.mutual_aid.store import MutualAidStore
 from shared.auth import authorized
 from shared.errors import ApiError, not_found, validation_error
-from shared.events import Event, make_event, now_shanghai, today_shanghai
+from shared.events import Event, make_event, today_shanghai
 from shared.messaging import (
     Correlation,
     DeadLetterRpc,
@@ -263,104 +263,13 @@ class MutualAidService(DeadLetterRpc):
         claim = self.store.claim(claim_id)
         if claim is None or not staff.can_see(claim.get("member_org") or UNKNOWN_MEMBER_ORG):
             raise not_found("claim")
-        reviews = claim.get("reviews", {})
-        current = claim.get("amount_fen") or 0
-        try:
-            outcome = review_claim(
-                status=claim["status"],
-                rule_amount=claim.get("rule_amount_fen") or 0,
-                current_amount=current,
-                reviews_required=claim.get("reviews_required", 1),
-                approvals_so_far=[unquote(key) for key in reviews],
-                reviewer=staff.sub,
-                decision=data["decision"],
-                amount=data["amount"],
-                note=data["note"],
-            )
-        except ReviewRefused as exc:
-            raise ApiError(exc.status, exc.code, exc.message) from None
-        reserved = self._resize_cap(claim, current, outcome.amount)
-        at = now_shanghai().isoformat(timespec="milliseconds")
-        review = {
-            "decision": data["decision"],
-            "amount_fen": outcome.amount,
-            "note": data["note"],
-            "at": at,
-        }
-        fields = {
-            "amount_fen": outcome.amount,
-            "trace": [*claim.get("trace", []), outcome.trace_line],
-        }
-        events = []
-        if outcome.final:
-            fields.update({"status": outcome.final, "reviewed_at": at})
-            events.append(
-                make_event(
-                    "claim_decided",
-                    {
-                        "claim_id": claim_id,
-                        "member_id_hash": claim["member_id_hash"],
-                        "member_id_masked": claim["member_id_masked"],
-                        "status": outcome.final,
-                        "amount_fen": outcome.amount,
-                        "reason_code": claim.get("reason_code"),
-                        "period": claim.get("period"),
-                        "policy_version": claim["policy_version"],
-                    },
-                    producer=SERVICE,
-                    correlation_id=self.correlation_id,
-                )
-            )
-        applied = self.store.record_review(
-            claim_id,
-            review_count=claim.get("review_count"),
-            reviewer=staff.sub,
-            review=review,
-            decision_fields=fields,
-            events=events,
+        final, decided = apply_review(
+            self.store, self.policies, claim, staff, data, self.correlation_id
         )
-        if not applied:
-            if reserved:
-                self._resize_cap(claim, outcome.amount, current)  # give the change back
-            raise ApiError(409, "conflict", "the claim was reviewed at the same time; reload it")
-        if events:
+        if decided:
             self.wake_relay()
-        self.store.append_audit(
-            {
-                "_id": f"review:{claim_id}:{staff.sub}",
-                "claim_id": claim_id,
-                "action": f"review_{data['decision']}",
-                "by": staff.sub,
-                "role": staff.role,
-                "org": staff.org,
-                "amount_fen": outcome.amount,
-                "previous_amount_fen": current,
-                "note": data["note"],
-                "outcome": outcome.final or "awaiting_second_review",
-                "at": at,
-            }
-        )
-        log.info("claim reviewed", extra={"claim_id": claim_id, "final": outcome.final})
+        log.info("claim reviewed", extra={"claim_id": claim_id, "final": final})
         return self.get_claim(principal, claim_id)
-
-    def _resize_cap(self, claim: dict, old: int, new: int) -> bool:
-        """Keep the member's reserved cap equal to the claim's amount: a raise must fit under
-        the cap (422 otherwise); a lowering or a rejection gives the difference back."""
-        if old == new or claim.get("period") is None:
-            return False
-        member = self.store.membership(claim["period"], claim["member_id_hash"])
-        if member is None or claim["_id"] not in member.get("cap_claims", {}):
-            return False
-        cap = self.policies.by_version(claim["policy_version"]).plan(member["plan"]).period_cap
-        if self.store.resize_reservation(
-            claim["period"], claim["member_id_hash"], claim["_id"], old, new, cap
-        ):
-            return True
-        if new > old:
-            raise ApiError(
-                422, "rule_violation", "the raised amount does not fit in the member's cap"
-            )
-        return False
 
     @rpc
     def audit_log(self, principal: dict, claim_id: str) -> dict:
