@@ -20,6 +20,7 @@ from services.dossiers.domain.verification import (
     evaluate_visit,
     retention_cutoff,
 )
+from services.dossiers.grants import grant_from_fund, record_mutual_aid_grant
 from services.dossiers.schemas import (
     CampaignRequestSchema,
     CondolenceBatchRequestSchema,
@@ -64,7 +65,6 @@ EXPORT_ROLES = ("city_admin", "county_staff", "grassroots_staff", "auditor")
 AUDIT_ROLES = ("auditor",)
 # The scheduler wakes often enough to open a campaign early on its day; the work is idempotent.
 SCHEDULE_SECONDS = 600
-MUTUAL_AID_FUND = "mutual_aid"  # grants by mutual aid are paid from its own scheme, not a fund here
 LIST_LIMIT = 500
 
 
@@ -590,35 +590,15 @@ class DossiersService(DeadLetterRpc):
         data = load(GrantRequestSchema(), request)
         dossier = self._open(staff, data["dossier_id"])
         granted_on = data["granted_on"] or today_shanghai()
-        year, amount, fund = granted_on.year, data["amount"], data["fund"]
-        grant_id = uuid.uuid4().hex
-        if not self.store.reserve(fund, year, amount, grant_id):
-            fund_doc = self.store.fund(fund, year)
-            if fund_doc is None:
-                raise rule_violation(
-                    f"fund {fund} has no budget for {year}", {"fund": ["no budget this year"]}
-                )
-            remaining = fund_doc["budget_fen"] - fund_doc["spent_fen"]
-            raise ApiError(
-                422,
-                "fund_insufficient",
-                f"基金 {fund} {year} 年余额 {format_fen(remaining)} 元，不足以支付 "
-                f"{format_fen(amount)} 元。",
-                {"amount": [f"fund {fund} has {format_fen(remaining)} left for {year}"]},
-            )
-        grant = {
-            "grant_id": grant_id,
-            "type": data["type"],
-            "amount_fen": amount,
-            "fund": fund,
-            "source": SERVICE,
-            "approver": staff.sub,
-            "granted_on": granted_on.isoformat(),
-        }
-        event = self._grant_event(dossier, grant, granted_on)
-        if not self.store.record_grant(dossier["_id"], grant, event):
-            self.store.release(fund, year, amount, grant_id)
-            raise conflict("the dossier closed meanwhile; nothing was granted")
+        grant = grant_from_fund(
+            self.store, dossier, data, staff.sub, granted_on, self.correlation_id
+        )
+        grant_id, amount, fund, year = (
+            grant["grant_id"],
+            grant["amount_fen"],
+            grant["fund"],
+            granted_on.year,
+        )
         self.wake_relay()
         self._audit(
             staff,
@@ -640,48 +620,17 @@ class DossiersService(DeadLetterRpc):
             }
         )
 
-    def _grant_event(self, dossier: dict, grant: dict, granted_on: date) -> Event:
-        return self._event(
-            "assistance_granted",
-            {
-                "grant_id": grant["grant_id"],
-                "dossier_id": dossier["_id"],
-                "head_id_hash": dossier["head_id_hash"],
-                "county": dossier["county"],
-                "type": grant["type"],
-                "amount_fen": grant["amount_fen"],
-                "fund": grant["fund"],
-                "source": grant["source"],
-                "granted_on": granted_on,
-            },
-        )
-
     @event_handler("mutual_aid", "claim_paid")
     def on_claim_paid(self, event: Event) -> None:
         """Mutual aid paid a member: if they head an open dossier, it goes on the household's
         ledger, once (the ledger key is the claim)."""
-        payload = event.payload
-        dossier = self.store.dossiers.find_one(
-            {"head_id_hash": payload["member_id_hash"], "status": "open"},
-            {"_id": 1, "head_id_hash": 1, "county": 1},
-        )
-        if dossier is None:
-            return
-        paid_on = date.fromisoformat(str(payload["paid_on"]))
-        grant = {
-            "grant_id": f"mutual_aid-{payload['claim_id']}",
-            "type": "medical",
-            "amount_fen": payload["amount_fen"],
-            "fund": MUTUAL_AID_FUND,
-            "source": "mutual_aid",
-            "approver": None,
-            "granted_on": paid_on.isoformat(),
-        }
-        recorded = self.store.record_grant(
-            dossier["_id"], grant, self._grant_event(dossier, grant, paid_on)
-        )
-        self.wake_relay()
-        log.info("mutual aid grant recorded", extra={"dossier_id": dossier["_id"], "new": recorded})
+        recorded = record_mutual_aid_grant(self.store, event.payload, event.correlation_id)
+        if recorded is not None:
+            self.wake_relay()
+            log.info(
+                "mutual aid grant recorded",
+                extra={"claim_id": event.payload["claim_id"], "new": recorded},
+            )
 
     # ---- condolence batches ----------------------------------------------------------------------------
 

@@ -133,6 +133,12 @@ class DossierStore:
 
     # ---- dossiers --------------------------------------------------------------------------------
 
+    def open_dossier_headed_by(self, head_id_hash: str) -> dict | None:
+        return self.dossiers.find_one(
+            {"head_id_hash": head_id_hash, "status": "open"},
+            {"_id": 1, "head_id_hash": 1, "county": 1},
+        )
+
     def dossier(self, dossier_id: str) -> dict | None:
         return self.dossiers.find_one({"_id": dossier_id}, {"outbox": 0})
 

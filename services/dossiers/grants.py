@@ -1,0 +1,100 @@
+"""Assistance grants (帮扶) on the household's ledger: from a fund, never overdrawing it, or
+recorded from another service's payment. Plain Python over the store (no nameko)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+from services.dossiers.store import DossierStore
+from shared.errors import ApiError, conflict, rule_violation
+from shared.events import Event, make_event
+from shared.money import format_fen
+
+SERVICE = "dossiers"
+MUTUAL_AID_FUND = "mutual_aid"  # grants by mutual aid are paid from its own scheme, not a fund here
+
+
+def grant_event(dossier: dict, grant: dict, granted_on: date, correlation_id: str) -> Event:
+    return make_event(
+        "assistance_granted",
+        {
+            "grant_id": grant["grant_id"],
+            "dossier_id": dossier["_id"],
+            "head_id_hash": dossier["head_id_hash"],
+            "county": dossier["county"],
+            "type": grant["type"],
+            "amount_fen": grant["amount_fen"],
+            "fund": grant["fund"],
+            "source": grant["source"],
+            "granted_on": granted_on,
+        },
+        producer=SERVICE,
+        correlation_id=correlation_id,
+    )
+
+
+def grant_from_fund(
+    store: DossierStore,
+    dossier: dict,
+    data: dict,
+    approver: str,
+    granted_on: date,
+    correlation_id: str,
+) -> dict:
+    """Reserve the amount on the fund's year (a conditional ``$inc``: never overdrawn, even
+    under concurrent grants), then write the ledger entry with its event on the dossier. If
+    the dossier closed in between, the reservation is given back."""
+    year, amount, fund = granted_on.year, data["amount"], data["fund"]
+    grant_id = uuid.uuid4().hex
+    if not store.reserve(fund, year, amount, grant_id):
+        fund_doc = store.fund(fund, year)
+        if fund_doc is None:
+            raise rule_violation(
+                f"fund {fund} has no budget for {year}", {"fund": ["no budget this year"]}
+            )
+        remaining = fund_doc["budget_fen"] - fund_doc["spent_fen"]
+        raise ApiError(
+            422,
+            "fund_insufficient",
+            f"基金 {fund} {year} 年余额 {format_fen(remaining)} 元，不足以支付 "
+            f"{format_fen(amount)} 元。",
+            {"amount": [f"fund {fund} has {format_fen(remaining)} left for {year}"]},
+        )
+    grant = {
+        "grant_id": grant_id,
+        "type": data["type"],
+        "amount_fen": amount,
+        "fund": fund,
+        "source": SERVICE,
+        "approver": approver,
+        "granted_on": granted_on.isoformat(),
+    }
+    if not store.record_grant(
+        dossier["_id"], grant, grant_event(dossier, grant, granted_on, correlation_id)
+    ):
+        store.release(fund, year, amount, grant_id)
+        raise conflict("the dossier closed meanwhile; nothing was granted")
+    return grant
+
+
+def record_mutual_aid_grant(store: DossierStore, payload: dict, correlation_id: str) -> bool | None:
+    """Mutual aid paid a member: if they head an open dossier, it goes on the household's
+    ledger once (the ledger key is the claim). None when they head no open dossier, else
+    whether it was recorded now."""
+    dossier = store.open_dossier_headed_by(payload["member_id_hash"])
+    if dossier is None:
+        return None
+    paid_on = date.fromisoformat(str(payload["paid_on"]))
+    grant = {
+        "grant_id": f"mutual_aid-{payload['claim_id']}",
+        "type": "medical",
+        "amount_fen": payload["amount_fen"],
+        "fund": MUTUAL_AID_FUND,
+        "source": "mutual_aid",
+        "approver": None,
+        "granted_on": paid_on.isoformat(),
+    }
+    return store.record_grant(
+        dossier["_id"], grant, grant_event(dossier, grant, paid_on, correlation_id)
+    )
