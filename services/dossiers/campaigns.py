@@ -62,7 +62,7 @@ def close_campaign(store: DossierStore, campaign: dict, correlation_id: str) -> 
     if campaign["status"] == "open":
         store.set_campaign(cid, "open", {"status": "closing"})
     for task in store.pending_tasks(cid):
-        flag_overdue(store, cid, task["dossier_id"], correlation_id)
+        flag_overdue(store, task, correlation_id)
     store.mark_tasks_overdue([t["_id"] for t in store.pending_tasks(cid)])
     store.set_campaign(
         cid,
@@ -76,13 +76,27 @@ def close_campaign(store: DossierStore, campaign: dict, correlation_id: str) -> 
     return store.campaign(cid)
 
 
-def flag_overdue(store: DossierStore, cid: str, dossier_id: str, correlation_id: str) -> None:
+def flag_overdue(store: DossierStore, task: dict, correlation_id: str) -> None:
+    cid, dossier_id = task["campaign_id"], task["dossier_id"]
     for _ in range(5):
         dossier = store.dossier(dossier_id)
         if dossier is None or dossier["status"] != "open":
             return
         if dossier.get("overdue_in") == cid:
             return  # flagged by an earlier, interrupted close
+        # The visit is written on the dossier first and on its task second: a crash between
+        # the two leaves the task pending, but the dossier knows it was visited.
+        visit_id = next(
+            (
+                vid
+                for vid, v in (dossier.get("visits") or {}).items()
+                if v.get("campaign_id") == cid
+            ),
+            None,
+        )
+        if visit_id is not None:
+            store.mark_task_visited(task["_id"], visit_id)
+            return
         overdue = make_event(
             "verification_overdue",
             {

@@ -180,6 +180,30 @@ def test_campaign_visit_re_evaluates_and_close_flags_the_unvisited(service):
     assert rpc.submit(CITY, {**body_exiting, "intake_date": "2019-11-01"})["status"] == "proposed"
 
 
+def test_a_visit_whose_task_write_was_lost_is_not_flagged_overdue(service):
+    _, store, rpc = service
+    dossier_id, body = open_dossier(rpc)
+    rpc.open_campaign(CITY, {"opened_on": "2020-04-01"})
+    rpc.record_visit(
+        CITY,
+        dossier_id,
+        {
+            "visit_date": "2020-04-12",
+            "visitor": "李四",
+            "findings": "入户核实",
+            "members": [{"id_number": body["head_id_number"], "monthly_income": "500.00"}],
+        },
+    )
+    # A crash between the dossier write and the task write leaves the task pending.
+    store.tasks.update_one({"_id": f"2020-04:{dossier_id}"}, {"$set": {"status": "pending"}})
+
+    closed = rpc.close_campaign(CITY, "2020-04")
+
+    assert closed["overdue"] == 0
+    assert not store.dossier(dossier_id).get("verification_overdue")
+    assert store.tasks.find_one({"_id": f"2020-04:{dossier_id}"})["status"] == "visited"
+
+
 def test_mutual_aid_payment_to_a_dossier_head_is_recorded_once(service, amqp_uri):
     _, store, rpc = service
     dossier_id, body = open_dossier(rpc)
