@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from marshmallow import ValidationError
 from nameko.exceptions import deserialize_to_instance
 
 
@@ -34,6 +35,14 @@ def validation_error(
     fields: dict[str, Any], message: str = "The request body is invalid."
 ) -> ApiError:
     return ApiError(400, "validation_error", message, fields)
+
+
+def validated(schema, data: Any) -> Any:
+    """``schema.load(data)``, or a 400 whose ``fields`` name what is wrong."""
+    try:
+        return schema.load(data)
+    except ValidationError as exc:
+        raise validation_error(exc.messages) from None
 
 
 def not_found(what: str) -> ApiError:

@@ -8,7 +8,6 @@ import logging
 import uuid
 from datetime import date
 
-from marshmallow import ValidationError
 from nameko.timer import timer
 
 from services.dossiers.campaigns import campaign_view, close_campaign, open_campaign
@@ -38,7 +37,7 @@ from services.dossiers.schemas import (
 )
 from services.dossiers.store import DossierStore, MemberAlreadyInDossier, now_iso
 from shared.auth import StaffPrincipal, authorized
-from shared.errors import ApiError, conflict, not_found, rule_violation, validation_error
+from shared.errors import ApiError, conflict, not_found, rule_violation, validated, validation_error
 from shared.events import Event, make_event, today_shanghai
 from shared.identity import mask_id_number
 from shared.messaging import (
@@ -70,13 +69,6 @@ LIST_LIMIT = 500
 
 def policy_on(policy_dir: str, day: date) -> DossierPolicy:
     return policy_in_force(policy_dir, SERVICE, day, DossierPolicy.from_document)
-
-
-def load(schema, data: dict) -> dict:
-    try:
-        return schema.load(data)
-    except ValidationError as exc:
-        raise validation_error(exc.messages) from None
 
 
 def scope_query(staff: StaffPrincipal, county: str | None) -> dict:
@@ -121,7 +113,7 @@ class DossiersService(DeadLetterRpc):
     @rpc
     def submit(self, principal: dict, request: dict) -> dict:
         staff = authorized(principal, INTAKE_ROLES)
-        data = load(DossierRequestSchema(), request)
+        data = validated(DossierRequestSchema(), request)
         if not staff.can_see(data["org"]):
             raise ApiError(403, "forbidden", "org is outside your org unit")
         policy = policy_on(self.policy_dir, data["intake_date"])
@@ -198,7 +190,7 @@ class DossiersService(DeadLetterRpc):
     @rpc
     def confirm(self, principal: dict, dossier_id: str, request: dict) -> dict:
         staff = authorized(principal, INTAKE_ROLES)
-        data = load(ConfirmSchema(), request)
+        data = validated(ConfirmSchema(), request)
         dossier = self._visible(staff, dossier_id)
         if dossier["status"] != "proposed":
             raise conflict(f"dossier is {dossier['status']}, not proposed")
@@ -364,7 +356,7 @@ class DossiersService(DeadLetterRpc):
     @rpc
     def record_visit(self, principal: dict, dossier_id: str, request: dict) -> dict:
         staff = authorized(principal, INTAKE_ROLES)
-        data = load(VisitSchema(), request)
+        data = validated(VisitSchema(), request)
         dossier = self._open(staff, dossier_id)
         members = [dict(m) for m in dossier["members"]]
         by_hash = {m["id_hash"]: m for m in members}
@@ -467,7 +459,7 @@ class DossiersService(DeadLetterRpc):
     @rpc
     def exit_dossier(self, principal: dict, dossier_id: str, request: dict) -> dict:
         staff = authorized(principal, INTAKE_ROLES)
-        data = load(ExitSchema(), request)
+        data = validated(ExitSchema(), request)
         dossier = self._open(staff, dossier_id)
         on = data["exited_on"] or today_shanghai()
         exited = self._event(
@@ -509,7 +501,7 @@ class DossiersService(DeadLetterRpc):
     def transfer(self, principal: dict, dossier_id: str, request: dict) -> dict:
         """A move inside the city: the dossier changes county and stays open (not an exit)."""
         staff = authorized(principal, INTAKE_ROLES)
-        data = load(TransferSchema(), request)
+        data = validated(TransferSchema(), request)
         dossier = self._open(staff, dossier_id)
         if data["county"] == dossier["county"] and data["org"] == dossier["org"]:
             raise rule_violation("the dossier is already there", {"county": ["unchanged"]})
@@ -558,7 +550,7 @@ class DossiersService(DeadLetterRpc):
     @rpc
     def set_fund(self, principal: dict, request: dict) -> dict:
         staff = authorized(principal, FUND_ROLES)
-        data = load(FundRequestSchema(), request)
+        data = validated(FundRequestSchema(), request)
         try:
             fund = self.store.set_fund(data["fund"], data["year"], data["budget"])
         except ValueError as exc:
@@ -587,7 +579,7 @@ class DossiersService(DeadLetterRpc):
     @rpc
     def grant(self, principal: dict, request: dict) -> dict:
         staff = authorized(principal, GRANT_ROLES)
-        data = load(GrantRequestSchema(), request)
+        data = validated(GrantRequestSchema(), request)
         dossier = self._open(staff, data["dossier_id"])
         granted_on = data["granted_on"] or today_shanghai()
         grant = grant_from_fund(
@@ -637,7 +629,7 @@ class DossiersService(DeadLetterRpc):
     @rpc
     def condolence_batch(self, principal: dict, request: dict) -> dict:
         staff = authorized(principal, FUND_ROLES)
-        data = load(CondolenceBatchRequestSchema(), request)
+        data = validated(CondolenceBatchRequestSchema(), request)
         year = int(data["festival"][:4])
         result = run_condolence_batch(
             self.store,
@@ -658,7 +650,7 @@ class DossiersService(DeadLetterRpc):
     @rpc
     def open_campaign(self, principal: dict, request: dict) -> dict:
         staff = authorized(principal, CAMPAIGN_ROLES)
-        data = load(CampaignRequestSchema(), request)
+        data = validated(CampaignRequestSchema(), request)
         opened_on = data["opened_on"]
         campaign, created = open_campaign(
             self.store, policy_on(self.policy_dir, opened_on), opened_on, staff.sub

@@ -5,8 +5,6 @@ from __future__ import annotations
 import logging
 from urllib.parse import unquote
 
-from marshmallow import ValidationError
-
 from services.mutual_aid.claims import decide_claim
 from services.mutual_aid.domain.payout import period_figures
 from services.mutual_aid.enrolment import enroll_rows, window_error
@@ -25,7 +23,7 @@ from services.mutual_aid.schemas import (
 )
 from services.mutual_aid.store import MutualAidStore
 from shared.auth import authorized
-from shared.errors import ApiError, not_found, validation_error
+from shared.errors import ApiError, not_found, validated, validation_error
 from shared.events import Event, make_event, today_shanghai
 from shared.messaging import (
     Correlation,
@@ -65,10 +63,7 @@ class MutualAidService(DeadLetterRpc):
     @rpc
     def enroll(self, principal: dict, request: dict) -> dict:
         staff = authorized(principal, ENROLLING_ROLES)
-        try:
-            data = EnrollmentRequestSchema().load(request)
-        except ValidationError as exc:
-            raise validation_error(exc.messages) from None
+        data = validated(EnrollmentRequestSchema(), request)
         if not staff.can_see(data["employer_org"]):
             raise ApiError(403, "forbidden", "employer_org is outside your org unit")
         enrolled_on = data["enrolled_on"] or today_shanghai()
@@ -119,10 +114,7 @@ class MutualAidService(DeadLetterRpc):
     @rpc
     def load_policy(self, principal: dict, request: dict) -> dict:
         staff = authorized(principal, POLICY_ROLES)
-        try:
-            data = PolicyUploadSchema().load(request)
-        except ValidationError as exc:
-            raise validation_error(exc.messages) from None
+        data = validated(PolicyUploadSchema(), request)
         entry, created = self.policies.load(data["document"], loaded_by=staff.sub)
         return {**entry, "created": created}
 
@@ -136,10 +128,7 @@ class MutualAidService(DeadLetterRpc):
     @rpc
     def submit_bill(self, hospital_code: str, webhook_id: str, bill: dict) -> dict:
         """Durably accept a discharge bill; adjudication follows from its event."""
-        try:
-            data = DischargeBillSchema().load(bill)
-        except ValidationError as exc:
-            raise validation_error(exc.messages) from None
+        data = validated(DischargeBillSchema(), bill)
         stored = {
             "bill_no": data["bill_no"],
             "patient_id_number": data["patient_id_number"],
@@ -256,10 +245,7 @@ class MutualAidService(DeadLetterRpc):
     @rpc
     def review(self, principal: dict, claim_id: str, request: dict) -> dict:
         staff = authorized(principal, REVIEW_ROLES)
-        try:
-            data = ReviewRequestSchema().load(request)
-        except ValidationError as exc:
-            raise validation_error(exc.messages) from None
+        data = validated(ReviewRequestSchema(), request)
         claim = self.store.claim(claim_id)
         if claim is None or not staff.can_see(claim.get("member_org") or UNKNOWN_MEMBER_ORG):
             raise not_found("claim")
@@ -286,10 +272,7 @@ class MutualAidService(DeadLetterRpc):
     @rpc
     def create_payout_batch(self, principal: dict, request: dict) -> dict:
         staff = authorized(principal, FINANCE_ROLES)
-        try:
-            data = PayoutBatchRequestSchema().load(request)
-        except ValidationError as exc:
-            raise validation_error(exc.messages) from None
+        data = validated(PayoutBatchRequestSchema(), request)
         return payout_batch(self.store, data["month"], staff.sub)
 
     @rpc

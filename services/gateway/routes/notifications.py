@@ -12,7 +12,7 @@ from services.gateway.schemas import (
     InboxQuerySchema,
     InboxSchema,
 )
-from shared.errors import ApiError, validation_error
+from shared.errors import ApiError, validated, validation_error
 
 DEAD_LETTER_ROLES = ("city_admin",)
 
@@ -29,10 +29,7 @@ class NotificationRoutes(Edge):
     )
     def inbox(self, request):
         self._staff(request)
-        body = read_json(request)
-        errors = InboxQuerySchema().validate(body)
-        if errors:
-            raise validation_error(errors)
+        body = validated(InboxQuerySchema(), read_json(request))
         return json_response(200, self._call("notifications", "inbox", body["id_number"]))
 
     @api(

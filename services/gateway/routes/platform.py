@@ -11,7 +11,7 @@ from services.gateway.http import api, json_response, read_json
 from services.gateway.openapi import build_spec
 from services.gateway.schemas import HealthSchema, PartnerCreatedSchema, PartnerRequestSchema
 from services.gateway.store import PartnerExists
-from shared.errors import ApiError, validation_error
+from shared.errors import ApiError, validated
 from shared.webhooks import generate_webhook_secret
 
 HEALTH_TIMEOUT_SECONDS = 2.0
@@ -68,10 +68,7 @@ class PlatformRoutes(Edge):
     )
     def create_partner(self, request):
         self._staff(request, roles=("city_admin",))
-        errors = PartnerRequestSchema().validate(body := read_json(request))
-        if errors:
-            raise validation_error(errors)
-        data = PartnerRequestSchema().load(body)
+        data = validated(PartnerRequestSchema(), read_json(request))
         secret = generate_webhook_secret()
         try:
             self.store.add_partner(secret=secret, **data)
