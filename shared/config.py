@@ -48,6 +48,9 @@ class Settings:
     event_retry_delays_ms: tuple[int, ...] = (1000, 5000, 30000)
     outbox_poll_seconds: float = 1.0
     sms_sink_fail: bool = False
+    # Business dates stated by callers (submitted_on, enrolled_on, ...) honoured as sent, so a
+    # past year can be replayed (API.md "Conventions"); never in production.
+    allow_backdated_input: bool = False
 
     @property
     def is_development(self) -> bool:
@@ -91,6 +94,21 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             raise ConfigError(f"{name} must be positive, got {raw!r}")
         return value
 
+    def flag(name: str, default: bool) -> bool:
+        raw = env.get(name)
+        if raw is None or raw == "":
+            return default
+        if raw not in ("true", "false"):
+            raise ConfigError(f"{name} must be true or false, got {raw!r}")
+        return raw == "true"
+
+    allow_backdated_input = flag("ALLOW_BACKDATED_INPUT", development)
+    if allow_backdated_input and not development:
+        raise ConfigError(
+            f"ALLOW_BACKDATED_INPUT=true is refused with APP_ENV={app_env}: business dates "
+            "are the dates we receive requests"
+        )
+
     return Settings(
         app_env=app_env,
         amqp_uri=required("AMQP_URI", "pyamqp://guest:guest@127.0.0.1:5672//"),
@@ -105,4 +123,5 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         event_retry_delays_ms=_retry_delays(env.get("EVENT_RETRY_DELAYS_MS", "1000,5000,30000")),
         outbox_poll_seconds=number("OUTBOX_POLL_SECONDS", "1", float),
         sms_sink_fail=env.get("SMS_SINK_FAIL", "") == "1" and development,
+        allow_backdated_input=allow_backdated_input,
     )

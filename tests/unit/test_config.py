@@ -55,3 +55,20 @@ def test_invalid_values_are_named(env, message):
 def test_sms_failure_switch_exists_only_in_development():
     assert load_settings({"SMS_SINK_FAIL": "1"}).sms_sink_fail is True
     assert load_settings({**PRODUCTION, "SMS_SINK_FAIL": "1"}).sms_sink_fail is False
+
+
+def test_backdated_input_is_allowed_by_default_in_development_and_test_only():
+    assert load_settings({}).allow_backdated_input is True
+    assert load_settings({"APP_ENV": "test"}).allow_backdated_input is True
+    assert load_settings({"ALLOW_BACKDATED_INPUT": "false"}).allow_backdated_input is False
+    assert load_settings(PRODUCTION).allow_backdated_input is False
+
+
+def test_backdated_input_in_production_refused():
+    with pytest.raises(ConfigError, match="ALLOW_BACKDATED_INPUT"):
+        load_settings({**PRODUCTION, "ALLOW_BACKDATED_INPUT": "true"})
+
+
+def test_backdated_input_flag_must_be_true_or_false():
+    with pytest.raises(ConfigError, match="ALLOW_BACKDATED_INPUT must be true or false"):
+        load_settings({"ALLOW_BACKDATED_INPUT": "yes"})
