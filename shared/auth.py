@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import jwt
 
+from shared import orgs
 from shared.config import ConfigError, load_settings
 from shared.errors import ApiError
 
@@ -42,9 +43,9 @@ class StaffPrincipal:
     org: str
 
     def can_see(self, org_code: str) -> bool:
-        """True when ``org_code`` is this staff member's own org unit or lies beneath it."""
-        # The "-" keeps LY-XL from seeing a sibling that merely shares the prefix, like LY-XLX.
-        return org_code == self.org or org_code.startswith(self.org + "-")
+        """True when ``org_code`` is this staff member's own org unit or lies beneath it in the
+        org tree; an org the tree does not know sees nothing, not even itself."""
+        return orgs.contains(self.org, org_code)
 
     def to_claims(self) -> dict[str, str]:
         return {"sub": self.sub, "role": self.role, "org": self.org}

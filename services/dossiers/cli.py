@@ -17,6 +17,7 @@ from services.dossiers.condolence import Scope, run_condolence_batch
 from services.dossiers.schemas import CondolenceBatchRequestSchema, CondolenceBatchSchema
 from services.dossiers.service import SERVICE, policy_on
 from services.dossiers.store import DossierStore
+from shared import orgs
 from shared.config import ConfigError, load_settings
 from shared.errors import ApiError
 from shared.events import today_shanghai
@@ -52,7 +53,11 @@ def main(argv: list[str]) -> int:
     batch = commands.add_parser("condolence-batch", help="pay one festival's condolences")
     batch.add_argument("--festival", required=True, help="e.g. 2019-spring")
     batch.add_argument("--fund", required=True)
-    batch.add_argument("--org", default="LY", help="scope: LY (city), a county or a unit")
+    batch.add_argument(
+        "--org",
+        default=orgs.city_root(),
+        help=f"scope: {orgs.city_root()} (city), a county or a unit",
+    )
     batch.add_argument("--staff", default="cli", help="the approving staff id, for the ledger")
     args = parser.parse_args(argv)
     problems = CondolenceBatchRequestSchema().validate(

@@ -14,6 +14,7 @@ from datetime import date
 
 from services.dossiers.domain.policy import DossierPolicy
 from services.dossiers.store import DossierStore, chunks, now_iso
+from shared import orgs
 from shared.errors import ApiError
 from shared.events import make_event
 from shared.money import format_fen
@@ -29,12 +30,7 @@ class Scope:
     org: str
 
     def query(self) -> dict:
-        parts = self.org.split("-")
-        if len(parts) == 1:
-            return {}
-        if len(parts) == 2:
-            return {"county": self.org}
-        return {"org": self.org}
+        return orgs.scope_filter(self.org)
 
 
 def batch_id_of(festival: str, fund: str) -> str:

@@ -8,6 +8,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 
 from services.dossiers.domain.policy import CAUSES, TIERS
 from services.dossiers.domain.verification import STAFF_EXIT_REASONS
+from shared import orgs
 from shared.catalogue.dossiers import GRANT_TYPES
 from shared.identity import IdNumber
 from shared.money import Money
@@ -70,7 +71,9 @@ class DossierRequestSchema(Strict):
     def check_household(self, data, **kwargs):
         errors = {}
         county, org = data["county"], data["org"]
-        if org != county and not org.startswith(county + "-"):
+        if not orgs.tree().is_county(county):
+            errors["county"] = ["is not a county of the city"]
+        elif not orgs.contains(county, org):
             errors["org"] = [f"must be {county} or a unit under it"]
         ids = [m["id_number"] for m in data["members"]]
         if len(set(ids)) != len(ids):
@@ -197,7 +200,9 @@ class TransferSchema(Strict):
 
     @validates_schema
     def check_org(self, data, **kwargs):
-        if data["org"] != data["county"] and not data["org"].startswith(data["county"] + "-"):
+        if not orgs.tree().is_county(data["county"]):
+            raise ValidationError({"county": ["is not a county of the city"]})
+        if not orgs.contains(data["county"], data["org"]):
             raise ValidationError({"org": [f"must be {data['county']} or a unit under it"]})
 
 

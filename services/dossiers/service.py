@@ -36,6 +36,7 @@ from services.dossiers.schemas import (
     VisitSchema,
 )
 from services.dossiers.store import DossierStore, MemberAlreadyInDossier, now_iso
+from shared import orgs
 from shared.auth import StaffPrincipal, authorized
 from shared.errors import ApiError, conflict, not_found, rule_violation, validated, validation_error
 from shared.events import Event, make_event, today_shanghai
@@ -72,13 +73,14 @@ def policy_on(policy_dir: str, day: date) -> DossierPolicy:
 
 
 def scope_query(staff: StaffPrincipal, county: str | None) -> dict:
-    """The filter of what ``staff`` may see: city all, a county its county, a unit its unit.
-    Asking for a county outside one's own is refused (403), not silently emptied."""
-    query = Scope(staff.org).query()
+    """The filter of what ``staff`` may see: the subtree of their org unit (nothing at all for
+    an org the tree does not know), narrowed to ``county`` when asked. Asking for a county
+    outside one's own is refused (403), not silently emptied."""
+    query = orgs.scope_filter(staff.org)
     if county:
-        if not (staff.can_see(county) or county == staff.org[: len(county)]):
+        if not (staff.can_see(county) or orgs.county_of(staff.org) == county):
             raise ApiError(403, "forbidden", f"county {county} is outside your org unit")
-        query.setdefault("county", county)
+        query["county"] = county
     return query
 
 
@@ -680,11 +682,8 @@ class DossiersService(DeadLetterRpc):
         staff = authorized(principal, READING_ROLES)
         if self.store.campaign(campaign_id_) is None:
             raise not_found("campaign")
-        scope = scope_query(staff, county)
         counties: dict[str, list] = {}
-        for task in self.store.overdue_tasks(campaign_id_):
-            if any(task.get(k) != v for k, v in scope.items()):
-                continue
+        for task in self.store.overdue_tasks(campaign_id_, scope_query(staff, county)):
             counties.setdefault(task["county"], []).append(
                 {"dossier_id": task["dossier_id"], "org": task["org"]}
             )
@@ -757,7 +756,7 @@ class DossiersService(DeadLetterRpc):
         entries = [
             e
             for e in self.store.audit_entries(query, limit)
-            if staff.org == "LY" or (e.get("org") and staff.can_see(e["org"]))
+            if orgs.is_city_root(staff.org) or (e.get("org") and staff.can_see(e["org"]))
         ]
         return {
             "entries": [

@@ -346,9 +346,12 @@ class DossierStore:
                 {"_id": {"$in": part}, "status": "pending"}, {"$set": {"status": "overdue"}}
             )
 
-    def overdue_tasks(self, campaign_id: str) -> list[dict]:
+    def overdue_tasks(self, campaign_id: str, scope: dict[str, Any]) -> list[dict]:
+        """The campaign's overdue tasks within ``scope`` (a filter on the task's org and county)."""
         return list(
-            self.tasks.find({"campaign_id": campaign_id, "status": "overdue"}).sort("_id", 1)
+            self.tasks.find({**scope, "campaign_id": campaign_id, "status": "overdue"}).sort(
+                "_id", 1
+            )
         )
 
     # ---- condolence batches (两节慰问) --------------------------------------------------------

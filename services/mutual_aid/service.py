@@ -22,6 +22,7 @@ from services.mutual_aid.schemas import (
     ReviewRequestSchema,
 )
 from services.mutual_aid.store import MutualAidStore
+from shared import orgs
 from shared.auth import authorized
 from shared.errors import ApiError, not_found, validated, validation_error
 from shared.events import Event, make_event, today_shanghai
@@ -44,7 +45,8 @@ REVIEW_ROLES = ("reviewer",)
 POLICY_ROLES = ("city_admin",)
 FINANCE_ROLES = ("finance",)
 FIGURE_ROLES = ("city_admin", "county_staff", "finance", "auditor")
-UNKNOWN_MEMBER_ORG = "LY"  # a bill from someone we never enrolled: visible at city level only
+# A bill from someone we never enrolled: visible at city level only.
+UNKNOWN_MEMBER_ORG = orgs.city_root()
 
 
 class MutualAidService(DeadLetterRpc):

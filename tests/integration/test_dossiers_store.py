@@ -20,6 +20,7 @@ from services.dossiers.store import (
     iso_seconds_ago,
     now_iso,
 )
+from shared import orgs
 from shared.errors import ApiError
 from shared.identity import make_id_number
 from shared.policy import PolicyStore
@@ -240,3 +241,19 @@ def test_audit_log_is_append_only_entries(store):
     store.audit(actor=ACTOR, action="export", target="dossiers", org="LY-XL", detail={"rows": 3})
     entry = store.audit_entries({"action": "export"}, 10)[0]
     assert (entry["actor"], entry["org"], entry["detail"]) == ("it-finance", "LY-XL", {"rows": 3})
+
+
+def test_scope_filter_selects_the_org_subtree_and_nothing_for_an_unknown_org(db):
+    """The store filter of shared.orgs, run by the database itself: segments, not prefixes."""
+    units = db["scope_probe"]
+    codes = ["LY", "LY-XL", "LY-XL-0042", "LY-XL-00421", "LY-XLX", "LY-YD-0042", "LY-ZZ"]
+    units.insert_many([{"_id": code, "org": code} for code in codes])
+
+    def selected(ancestor: str) -> set[str]:
+        return {doc["_id"] for doc in units.find(orgs.scope_filter(ancestor))}
+
+    assert selected("LY") == set(codes)
+    assert selected("LY-XL") == {"LY-XL", "LY-XL-0042"}
+    assert selected("LY-XL-0042") == {"LY-XL-0042"}
+    assert selected("LY-ZZ") == set()
+    assert selected("XX") == set()

@@ -13,6 +13,7 @@ import pytest
 from nameko.standalone.rpc import ClusterRpcProxy
 
 from services.mutual_aid.service import MutualAidService
+from shared import orgs
 from shared.crypto import PiiVault
 from shared.errors import ApiError
 from shared.events import make_event
@@ -35,14 +36,12 @@ def reviewer(sub: str, org: str = "LY") -> dict:
     return {"sub": sub, "role": "reviewer", "org": org}
 
 
-def new_county() -> str:
-    """A random county code: with a random employer under it, figures of this test's own."""
-    n = uuid.uuid4().int
-    return "LY-" + chr(65 + n % 26) + chr(65 + n // 26 % 26)
-
-
 def new_employer() -> str:
-    return f"{new_county()}-{uuid.uuid4().int % 10000:04d}"
+    """A random grassroots unit of a real county: figures of this test's own (scope fails
+    closed, so a made-up county would see nothing)."""
+    counties = sorted(orgs.tree().counties)
+    n = uuid.uuid4().int
+    return f"{counties[n % len(counties)]}-{n // len(counties) % 10000:04d}"
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ import io
 from collections import defaultdict
 from collections.abc import Iterable
 
+from shared import orgs
 from shared.money import format_fen
 
 NO_ACCOUNT = "未登记"  # no account on file: the member's employer union pays out by hand
@@ -47,10 +48,9 @@ def bank_file(rows: Iterable[dict]) -> str:
 
 
 def county_of(org: str | None) -> str:
-    """The county an org unit lies in: ``LY-XL-0042`` → ``LY-XL``; city level stays ``LY``."""
-    if not org:
-        return "LY"
-    return "-".join(org.split("-")[:2])
+    """The county an org unit lies in: ``LY-XL-0042`` → ``LY-XL``; the city level, a missing or
+    an unknown org count at the city root."""
+    return orgs.county_of(org) or orgs.city_root()
 
 
 def _figures() -> dict:

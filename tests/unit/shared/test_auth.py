@@ -203,6 +203,16 @@ def test_staff_see_their_own_org_subtree_only(staff_org, target_org, visible):
     assert principal.can_see(target_org) is visible
 
 
+@pytest.mark.parametrize(
+    ("staff_org", "target_org"),
+    [("LY-ZZ", "LY-ZZ"), ("LY-ZZ", "LY-ZZ-0001"), ("XX", "XX"), ("XX", "XX-XL"), ("XX", "LY-XL")],
+)
+def test_an_org_outside_the_tree_sees_nothing_not_even_itself(staff_org, target_org):
+    principal = StaffPrincipal(sub="staff-7", role="city_admin", org=staff_org)
+
+    assert principal.can_see(target_org) is False
+
+
 def test_principal_is_immutable():
     principal = StaffPrincipal(sub="staff-7", role="county_staff", org="LY-XL")
 
