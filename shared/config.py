@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import math
 import os
+import re
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -17,8 +22,66 @@ DEVELOPMENT_SECRETS = {
 }
 
 
+# What people type where a real secret was meant. Refused in production anywhere in a secret;
+# the short words only as whole words, so that a random token which happens to spell one passes.
+PLACEHOLDER_WORDS = ("change", "example", "placeholder", "secret", "password", "replace", "test")
+PLACEHOLDER_SHORT_WORDS = ("dev", "xxx", "todo")
+# A random key or token clears these by far (32 random bytes: about 30 distinct values and
+# 4.9 bits each; even 32 hex digits: 14 distinct and 3.6 bits); "aaaa...", "abab..." and
+# "12341234..." do not.
+MIN_DISTINCT_SYMBOLS = 10
+MIN_BITS_PER_SYMBOL = 3.0
+MAX_REPEATED_RUN = 5
+
+
 class ConfigError(RuntimeError):
     """The environment does not describe a runnable service; the message names the variable."""
+
+
+def weak_secret_reason(material: bytes) -> str | None:
+    """Why ``material`` (a secret's text, or a key's decoded bytes) does not look random, or
+    None. Shannon entropy of the symbol frequencies stands in for randomness: it cannot prove
+    a secret strong, only catch the placeholders and patterns people actually ship."""
+    text = material.decode("latin-1").lower()
+    for word in PLACEHOLDER_WORDS:
+        if word in text:
+            return f"it contains {word!r}"
+    for word in PLACEHOLDER_SHORT_WORDS:
+        if re.search(rf"(?<![a-z0-9]){word}(?![a-z0-9])", text):
+            return f"it contains the word {word!r}"
+    if re.search(rf"(.)\1{{{MAX_REPEATED_RUN}}}", text, re.DOTALL):
+        return f"it repeats one character more than {MAX_REPEATED_RUN} times in a row"
+    counts = Counter(material)
+    if len(counts) < MIN_DISTINCT_SYMBOLS:
+        return f"it has only {len(counts)} distinct symbols (at least {MIN_DISTINCT_SYMBOLS})"
+    bits = -sum(n / len(material) * math.log2(n / len(material)) for n in counts.values())
+    if bits < MIN_BITS_PER_SYMBOL:
+        return f"its entropy is {bits:.1f} bits per symbol (at least {MIN_BITS_PER_SYMBOL:g})"
+    return None
+
+
+def refuse_weak_secret(name: str, material: bytes) -> None:
+    """Production's check of one secret (or of one key's decoded bytes), naming the variable."""
+    reason = weak_secret_reason(material)
+    if reason is not None:
+        raise ConfigError(f"{name} looks like a placeholder, not a random secret: {reason}")
+
+
+def _base64_key(name: str, text: str) -> bytes:
+    try:
+        return base64.b64decode(text.strip(), validate=True)
+    except binascii.Error:
+        raise ConfigError(f"{name} must be base64 (a random 32-byte key)") from None
+
+
+def _key_material(name: str, value: str) -> list[bytes]:
+    """The bytes that must look random: the decoded keys of PII_ENCRYPTION_KEYS
+    (``kid:base64,...``) and PII_HASH_KEY, the text of any other secret."""
+    if name == "PII_ENCRYPTION_KEYS":
+        return [_base64_key(name, entry.partition(":")[2]) for entry in value.split(",")]
+    if name == "PII_HASH_KEY":
+        return [_base64_key(name, value)]
+    return [value.encode("utf-8")]
 
 
 def _retry_delays(text: str) -> tuple[int, ...]:
@@ -82,6 +145,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             raise ConfigError(
                 f"{name} is the development placeholder; set a real secret for APP_ENV={app_env}"
             )
+        if not development:
+            for material in _key_material(name, value):
+                refuse_weak_secret(name, material)
         return value
 
     def number(name: str, default: str, kind: type):

@@ -1,17 +1,26 @@
 """Typed settings: fail fast naming the variable; no development secrets outside development."""
 
+import base64
+import secrets
+
 import pytest
 
 from shared.config import DEVELOPMENT_SECRETS, ConfigError, load_settings
+from shared.crypto import generate_key_b64
 
+# Made the way docker/env.example says (token_urlsafe(48), generate_key_b64()).
 PRODUCTION = {
     "APP_ENV": "production",
     "AMQP_URI": "pyamqp://u:p@rabbit:5672//",
     "MONGO_URI": "mongodb://mongo:27017/?replicaSet=rs0",
-    "STAFF_JWT_SECRET": "a-real-secret-of-more-than-32-bytes!!",
-    "PII_ENCRYPTION_KEYS": "k1:" + "A" * 43 + "=",
-    "PII_HASH_KEY": "B" * 43 + "=",
+    "STAFF_JWT_SECRET": "aCAK5K2HsjGFCV9bwngAaxwQ31Iozi5qdWkGflfRLU8v2143Jc4ift1j9-fYcfCd",
+    "PII_ENCRYPTION_KEYS": "k1:/5bVp3wpqdN/eZs/s1qtsPE5i3C6Azi3UF/Iepeuj+I=",
+    "PII_HASH_KEY": "zAn00vH/CGF1mnTUNj2Ugc15IIAwQfRfsJndU203UMI=",
 }
+
+
+def b64(text: bytes) -> str:
+    return base64.b64encode(text).decode("ascii")
 
 
 def test_development_runs_on_defaults():
@@ -36,6 +45,62 @@ def test_production_refuses_development_secrets(name):
 
 def test_production_with_everything_set_loads():
     assert load_settings(PRODUCTION).app_env == "production"
+
+
+@pytest.mark.parametrize(
+    "name, value, reason",
+    [
+        ("STAFF_JWT_SECRET", "CHANGE-ME-placeholder-not-a-secret-replace-with-token", "'change'"),
+        ("STAFF_JWT_SECRET", "prod-jwt-example-9f8e7d6c5b4a39281706f5e4d3c2b1a0", "'example'"),
+        ("STAFF_JWT_SECRET", "Kq8vTz3LmW0pXr5N-my-Password-hB2yFj7sDc4Gu1Ae", "'password'"),
+        ("STAFF_JWT_SECRET", "dev-9f8e7d6c5b4a39281706f5e4d3c2b1a0ffeeddcc", "word 'dev'"),
+        ("STAFF_JWT_SECRET", "xxx_Kq8vTz3LmW0pXr5NhB2yFj7sDc4Gu1Ae9f8e7d6c", "word 'xxx'"),
+        ("STAFF_JWT_SECRET", "TestingKq8vTz3LmW0pXr5NhB2yFj7sDc4Gu1Ae9f8e7", "'test'"),
+        ("PII_ENCRYPTION_KEYS", "k1:" + b64(b"our-staging-placeholder-key-32by"), "'placeholder'"),
+        ("PII_HASH_KEY", b64(b"dev hash key, 32 bytes long!!!!!"), "word 'dev'"),
+    ],
+)
+def test_production_refuses_placeholder_looking_secrets(name, value, reason):
+    with pytest.raises(ConfigError, match=f"{name} looks like a placeholder.*{reason}"):
+        load_settings({**PRODUCTION, name: value})
+
+
+@pytest.mark.parametrize(
+    "name, value, reason",
+    [
+        ("STAFF_JWT_SECRET", "Kq8vTz3LmW0pXr5N" + "a" * 6 + "hB2yFj7sDc4Gu1Ae", "repeats"),
+        ("STAFF_JWT_SECRET", "abcd" * 10, "distinct symbols"),
+        ("STAFF_JWT_SECRET", "0123456789" * 2 + "0" * 4 + "1" * 5 + "0" * 5 + "1" * 5, "entropy"),
+        ("PII_ENCRYPTION_KEYS", "k1:" + "A" * 43 + "=", "repeats"),
+        ("PII_ENCRYPTION_KEYS", f"{PRODUCTION['PII_ENCRYPTION_KEYS']},k0:{b64(b'ab' * 16)}", ""),
+        ("PII_HASH_KEY", b64(bytes(range(8)) * 4), "distinct symbols"),
+    ],
+)
+def test_production_refuses_low_entropy_secrets(name, value, reason):
+    with pytest.raises(ConfigError, match=f"{name} looks like a placeholder.*{reason}"):
+        load_settings({**PRODUCTION, name: value})
+
+
+def test_production_pii_key_that_is_not_base64_is_named():
+    with pytest.raises(ConfigError, match="PII_HASH_KEY must be base64"):
+        load_settings({**PRODUCTION, "PII_HASH_KEY": "CHANGE_ME_BASE64_32_BYTE_KEY"})
+
+
+def test_production_accepts_secrets_made_as_env_example_says():
+    for _ in range(200):
+        load_settings(
+            {
+                **PRODUCTION,
+                "STAFF_JWT_SECRET": secrets.token_urlsafe(48),
+                "PII_ENCRYPTION_KEYS": f"k2:{generate_key_b64()},k1:{generate_key_b64()}",
+                "PII_HASH_KEY": generate_key_b64(),
+            }
+        )
+        load_settings({**PRODUCTION, "STAFF_JWT_SECRET": secrets.token_hex(32)})
+
+
+def test_development_keeps_its_placeholders():
+    assert load_settings({"APP_ENV": "test"}).pii_hash_key == DEVELOPMENT_SECRETS["PII_HASH_KEY"]
 
 
 @pytest.mark.parametrize(

@@ -257,6 +257,8 @@ def dockerfile_problems(text: str) -> list[str]:
     for key in ("PYTHONDONTWRITEBYTECODE", "PYTHONUNBUFFERED"):
         if env.get(key) != "1":
             problems.append(f"final stage does not set {key}=1")
+    if env.get("APP_ENV") != "production":
+        problems.append("final stage does not set APP_ENV=production")
     for key in env:
         if key in K8S_SECRET_KEYS or re.search(r"SECRET|PASSWORD|TOKEN", key):
             problems.append(f"final stage bakes {key} into the image")

@@ -392,6 +392,31 @@ def test_gateway_service_selects_the_gateway_pods():
         assert resource["metadata"]["labels"]["app.kubernetes.io/part-of"] == "unionhub"
 
 
+@pytest.mark.parametrize("overlay", OVERLAYS, ids=_ids(OVERLAYS))
+def test_app_env_is_set_explicitly_to_production_in_every_overlay(overlay):
+    own = [
+        _kustomize.load_yaml_documents(overlay / patch["path"])[0]
+        for patch in _kustomize.load_kustomization(overlay).get("patches", [])
+    ]
+    assert any(
+        doc["kind"] == "ConfigMap" and doc.get("data", {}).get("APP_ENV") == "production"
+        for doc in own
+    ), f"{overlay.name} does not state APP_ENV itself"
+    resources = _kustomize.render(overlay)
+    config = next(r for r in resources if r["kind"] == "ConfigMap")
+    assert config["data"]["APP_ENV"] == "production"
+    for deployment in _deployments(resources):
+        container = deployment["spec"]["template"]["spec"]["containers"][0]
+        assert {"configMapRef": {"name": config["metadata"]["name"]}} in container["envFrom"]
+
+
+def test_app_env_is_set_explicitly_to_production_in_the_image_and_compose():
+    _, stages = _policy.parse_dockerfile(_dockerfile_text())
+    assert _policy.dockerfile_env(stages[-1])["APP_ENV"] == "production"
+    for name, service in _policy.compose_app_services(_compose()).items():
+        assert service["environment"]["APP_ENV"] == "production", name
+
+
 def test_production_sets_replicas_for_every_service():
     kustomization = _kustomize.load_kustomization(K8S / "overlays" / "production")
     names = [entry["name"] for entry in kustomization["replicas"]]
@@ -438,8 +463,9 @@ def _runtime_stage_only(text: str) -> str:
         ),
         (lambda t: t.replace("PYTHONUNBUFFERED=1", "PYTHONUNBUFFERED=0"), "PYTHONUNBUFFERED"),
         (lambda t: t + "\nENV STAFF_JWT_SECRET=oops\n", "bakes STAFF_JWT_SECRET"),
+        (lambda t: t.replace("APP_ENV=production", "APP_ENV=development"), "APP_ENV"),
     ],
-    ids=["root", "no-user", "single-stage", "build-tools", "buffered", "baked-secret"],
+    ids=["root", "no-user", "single-stage", "build-tools", "buffered", "baked-secret", "dev"],
 )
 def test_dockerfile_policy_rejects(mutate, expected):
     mutated = mutate(_dockerfile_text())
