@@ -3,9 +3,7 @@ holds. Plain Python over the store (no nameko)."""
 
 from __future__ import annotations
 
-from urllib.parse import unquote
-
-from services.mutual_aid.domain.review import ReviewRefused, review_claim
+from services.mutual_aid.domain.review import AmountLimits, ReviewRefused, review_claim
 from services.mutual_aid.policies import PolicyBook
 from services.mutual_aid.store import MutualAidStore
 from shared.auth import StaffPrincipal
@@ -25,34 +23,39 @@ def apply_review(
 ) -> tuple[str | None, bool]:
     """Apply one reviewer's decision under the maker-checker rules: the member's reserved cap
     follows the amount, the review (and, when final, the ``claim_decided`` event) is one guarded
-    write, and the audit log gets an entry. Returns the final status (None while a second
-    reviewer is due) and whether an event now waits in the outbox."""
-    reviews = claim.get("reviews", {})
+    write, and the audit log gets an entry per review. Returns the final status (None while
+    approvals are due) and whether an event now waits in the outbox."""
     current = claim.get("amount_fen") or 0
     try:
         outcome = review_claim(
             status=claim["status"],
             rule_amount=claim.get("rule_amount_fen") or 0,
             current_amount=current,
-            reviews_required=claim.get("reviews_required", 1),
-            approvals_so_far=[unquote(key) for key in reviews],
+            approvals=claim.get("approvals", []),
+            limits=amount_limits(store, policies, claim),
             reviewer=staff.sub,
             decision=data["decision"],
             amount=data["amount"],
             note=data["note"],
         )
     except ReviewRefused as exc:
-        raise ApiError(exc.status, exc.code, exc.message) from None
+        fields = {exc.field: [exc.message]} if exc.field else None
+        raise ApiError(exc.status, exc.code, exc.message, fields) from None
     reserved = resize_cap(store, policies, claim, current, outcome.amount)
     at = now_shanghai().isoformat(timespec="milliseconds")
+    # Reviews are numbered by the count the guarded write checks, so each has its own key.
+    number = claim.get("review_count") or 0
     review = {
+        "by": staff.sub,
         "decision": data["decision"],
         "amount_fen": outcome.amount,
+        "previous_amount_fen": current,
         "note": data["note"],
         "at": at,
     }
     fields = {
         "amount_fen": outcome.amount,
+        "approvals": list(outcome.approvals),
         "trace": [*claim.get("trace", []), outcome.trace_line],
     }
     events = []
@@ -78,7 +81,7 @@ def apply_review(
     applied = store.record_review(
         claim["_id"],
         review_count=claim.get("review_count"),
-        reviewer=staff.sub,
+        number=number,
         review=review,
         decision_fields=fields,
         events=events,
@@ -89,7 +92,7 @@ def apply_review(
         raise ApiError(409, "conflict", "the claim was reviewed at the same time; reload it")
     store.append_audit(
         {
-            "_id": f"review:{claim['_id']}:{staff.sub}",
+            "_id": f"review:{claim['_id']}:{number}",
             "claim_id": claim["_id"],
             "action": f"review_{data['decision']}",
             "by": staff.sub,
@@ -97,12 +100,35 @@ def apply_review(
             "org": staff.org,
             "amount_fen": outcome.amount,
             "previous_amount_fen": current,
+            "approvals": list(outcome.approvals),
+            "approvals_needed": outcome.needed,
             "note": data["note"],
             "outcome": outcome.final or "awaiting_second_review",
             "at": at,
         }
     )
     return outcome.final, bool(events)
+
+
+def amount_limits(store: MutualAidStore, policies: PolicyBook, claim: dict) -> AmountLimits:
+    """The claim policy's review threshold, the bill's 个人自付, and the member's cap left for
+    this claim: what is free plus what the claim holds already (nothing beyond its current
+    amount when it holds no reservation)."""
+    policy = policies.by_version(claim["policy_version"], claim.get("policy_digest"))
+    current = claim.get("amount_fen") or 0
+    member = (
+        store.membership(claim["period"], claim["member_id_hash"]) if claim.get("period") else None
+    )
+    if member is None or claim["_id"] not in member.get("cap_claims", {}):
+        cap_room = current
+    else:
+        cap = policy.plan(member["plan"]).period_cap
+        cap_room = cap - member["cap_used"] + member["cap_claims"][claim["_id"]]
+    return AmountLimits(
+        threshold=policy.review_threshold,
+        self_pay=claim["self_pay_in_catalogue"],
+        cap_room=cap_room,
+    )
 
 
 def resize_cap(
@@ -115,11 +141,20 @@ def resize_cap(
     member = store.membership(claim["period"], claim["member_id_hash"])
     if member is None or claim["_id"] not in member.get("cap_claims", {}):
         return False
-    cap = policies.by_version(claim["policy_version"]).plan(member["plan"]).period_cap
+    cap = (
+        policies.by_version(claim["policy_version"], claim.get("policy_digest"))
+        .plan(member["plan"])
+        .period_cap
+    )
     if store.resize_reservation(
         claim["period"], claim["member_id_hash"], claim["_id"], old, new, cap
     ):
         return True
     if new > old:
-        raise ApiError(422, "rule_violation", "the raised amount does not fit in the member's cap")
+        raise ApiError(
+            422,
+            "rule_violation",
+            "the raised amount does not fit in the member's cap",
+            {"amount": ["above what the member's cap leaves for this claim"]},
+        )
     return False

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import logging
-from urllib.parse import unquote
 
 from services.mutual_aid.claims import decide_claim
 from services.mutual_aid.domain.payout import period_figures
+from services.mutual_aid.domain.review import approvals_needed
 from services.mutual_aid.enrolment import enroll_rows, window_error
 from services.mutual_aid.payouts import confirm_batch, payout_batch, payout_file
 from services.mutual_aid.policies import PolicyBook
@@ -220,28 +220,33 @@ class MutualAidService(DeadLetterRpc):
 
     @rpc
     def review_queue(self, principal: dict) -> dict:
-        """Claims awaiting review whose member belongs to the reviewer's org scope."""
+        """Claims awaiting review whose member belongs to the reviewer's org scope, each with
+        its maker-checker state: who approved the current amount and how many must."""
         staff = authorized(principal, REVIEW_ROLES + ("city_admin",))
-        claims = [
-            {
-                "claim_id": claim["_id"],
-                "bill_no": claim["bill_no"],
-                "hospital_code": claim["hospital_code"],
-                "member_id_number_masked": claim["member_id_masked"],
-                "member_org": claim.get("member_org"),
-                "amount": claim.get("amount_fen"),
-                "rule_amount": claim.get("rule_amount_fen"),
-                "reason_code": claim.get("reason_code"),
-                "reviews_required": claim.get("reviews_required", 1),
-                "reviewed_by": sorted(unquote(key) for key in claim.get("reviews", {})),
-                "decided_at": claim.get("decided_at"),
-            }
-            for claim in self.store.needs_review()
-            if staff.can_see(claim.get("member_org") or UNKNOWN_MEMBER_ORG)
-        ]
-        for claim in claims:
-            claim["amount"] = format_fen(claim["amount"] or 0)
-            claim["rule_amount"] = format_fen(claim["rule_amount"] or 0)
+        claims = []
+        for claim in self.store.needs_review():
+            if not staff.can_see(claim.get("member_org") or UNKNOWN_MEMBER_ORG):
+                continue
+            amount = claim.get("amount_fen") or 0
+            rule_amount = claim.get("rule_amount_fen") or 0
+            threshold = self.policies.by_version(
+                claim["policy_version"], claim.get("policy_digest")
+            ).review_threshold
+            claims.append(
+                {
+                    "claim_id": claim["_id"],
+                    "bill_no": claim["bill_no"],
+                    "hospital_code": claim["hospital_code"],
+                    "member_id_number_masked": claim["member_id_masked"],
+                    "member_org": claim.get("member_org"),
+                    "amount": format_fen(amount),
+                    "rule_amount": format_fen(rule_amount),
+                    "reason_code": claim.get("reason_code"),
+                    "approvals_needed": approvals_needed(amount, rule_amount, threshold),
+                    "approved_by": claim.get("approvals", []),
+                    "decided_at": claim.get("decided_at"),
+                }
+            )
         return {"claims": claims}
 
     @rpc

@@ -41,11 +41,6 @@ def mask_account(account: str) -> str:
     return account[:4] + "*" * max(4, len(account) - 8) + account[-4:]
 
 
-def reviewer_key(sub: str) -> str:
-    """A staff id as a field name: "." and "$" would split or break the path."""
-    return sub.replace("%", "%25").replace(".", "%2E").replace("$", "%24")
-
-
 def batch_key(month: str) -> str:
     """One payout batch per month: the id is the month, so a rerun finds the same batch."""
     return f"payout-{month}"
@@ -256,27 +251,27 @@ class MutualAidStore:
         claim_id: str,
         *,
         review_count: int | None,
-        reviewer: str,
+        number: int,
         review: dict[str, Any],
         decision_fields: dict[str, Any],
         events: list[Event],
     ) -> bool:
-        """Add one review, and the final outcome when it is one, in one guarded update.
+        """Add review ``number`` (reviews are kept, never overwritten), and the final outcome
+        when it is one, in one guarded update.
 
-        The guard (still ``needs_review``, the review count read, this reviewer absent) makes
-        two concurrent reviews of one claim apply one at a time: the second finds the count
-        moved and is refused instead of applied twice."""
+        The guard (still ``needs_review``, the review count read) makes two concurrent reviews
+        of one claim apply one at a time: the second finds the count moved and is refused
+        instead of being decided on approvals it never saw."""
         result = self.claims.update_one(
             {
                 "_id": claim_id,
                 "status": "needs_review",
                 # Claims decided before reviews existed carry no count yet.
                 "review_count": {"$exists": False} if review_count is None else review_count,
-                f"reviews.{reviewer_key(reviewer)}": {"$exists": False},
             },
             update_with_events(
                 {
-                    "$set": {f"reviews.{reviewer_key(reviewer)}": review, **decision_fields},
+                    "$set": {f"reviews.r{number:04d}": review, **decision_fields},
                     "$inc": {"review_count": 1},
                 },
                 events,

@@ -147,3 +147,73 @@ def test_policy_versions_are_listed_and_loading_needs_city_admin(gateway):
     assert refused.status_code == 403
     invalid = gateway.staff("POST", "/api/v1/mutual-aid/policies", {"document": "version = 1"})
     assert invalid.status_code == 400 and "document" in invalid.json()["error"]["fields"]
+
+
+def test_single_reviewer_raising_a_one_review_claim_above_threshold_refused(gateway, hospital):
+    """The bypass found through the edge: a 9,750.00 duplicate-stay claim (one review) raised
+    to 15,000.00 by its only reviewer. It now waits for a second reviewer of 15,000.00."""
+    id_number = new_id_number()
+    enrolled = gateway.staff(
+        "POST",
+        "/api/v1/mutual-aid/enrollments",
+        {
+            "period": 11,
+            "employer_org": "LY-XL-0042",
+            "plan": "C",
+            "enrolled_on": "2017-11-20",
+            "members": [{"id_number": id_number, "name": "张三明", "coverage_start": "2018-01-01"}],
+        },
+    )
+    assert enrolled.status_code == 201, enrolled.text
+    # Plan C, level 3: (20300 − 800) × 50 % = 9750.00 for each of two bills over one stay.
+    stay = {"self_pay_in_catalogue": "20300.00", "total_cost": "40000.00"}
+    first = gateway.signed(BILLS, bill(id_number, **stay), hospital["secret"])
+    assert decided(gateway, first.json()["claim_id"])["status"] == "approved"
+    overlapping = bill(
+        id_number,
+        **stay,
+        admission_date="2018-05-08",
+        discharge_date="2018-05-12",
+        submitted_on="2018-05-13",
+    )
+    accepted = gateway.signed(BILLS, overlapping, hospital["secret"])
+    assert accepted.status_code == 202, accepted.text
+    claim_id = accepted.json()["claim_id"]
+    claim = decided(gateway, claim_id)
+    assert (claim["status"], claim["reason_code"], claim["amount"]) == (
+        "needs_review",
+        "duplicate_stay",
+        "9750.00",
+    )
+
+    reviews = f"/api/v1/mutual-aid/claims/{claim_id}/reviews"
+    maker = {"role": "reviewer", "sub": "maker-1"}
+    above_self_pay = gateway.staff(
+        "POST", reviews, {"decision": "approve", "amount": "20300.01", "note": "x"}, **maker
+    )
+    assert above_self_pay.status_code == 422, above_self_pay.text
+    assert list(above_self_pay.json()["error"]["fields"]) == ["amount"]
+    raised = gateway.staff(
+        "POST",
+        reviews,
+        {"decision": "approve", "amount": "15000.00", "note": "a second ward bill"},
+        **maker,
+    )
+    assert raised.status_code == 200, raised.text
+    assert (raised.json()["status"], raised.json()["amount"]) == ("needs_review", "15000.00")
+    again = gateway.staff("POST", reviews, {"decision": "approve"}, **maker)
+    assert again.status_code == 409, again.text
+    queue = gateway.staff("GET", "/api/v1/mutual-aid/review-queue", role="reviewer").json()
+    [queued] = [c for c in queue["claims"] if c["claim_id"] == claim_id]
+    assert (queued["approvals_needed"], queued["approved_by"]) == (2, ["maker-1"])
+
+    checked = gateway.staff(
+        "POST", reviews, {"decision": "approve"}, role="reviewer", sub="checker-1"
+    )
+    assert checked.status_code == 200, checked.text
+    assert (checked.json()["status"], checked.json()["amount"]) == ("approved", "15000.00")
+    audit = gateway.staff("GET", f"/api/v1/mutual-aid/claims/{claim_id}/audit", role="auditor")
+    assert [(e["by"], e["outcome"]) for e in audit.json()["entries"]] == [
+        ("maker-1", "awaiting_second_review"),
+        ("checker-1", "approved"),
+    ]

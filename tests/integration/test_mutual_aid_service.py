@@ -270,7 +270,7 @@ def test_rejection_releases_the_reserved_cap_and_raising_needs_a_reason(service,
     with pytest.raises(ApiError) as raised:
         service.review(reviewer("r1"), claim_id, {"decision": "approve", "amount": "15000.00"})
     assert int(raised.value.status) == 422
-    # A staff id with "." and "$" is a field name like any other once quoted.
+    # A staff id with "." and "$" is a value in the review, never a field name.
     rejected = service.review(
         reviewer("wang.wu$1"), claim_id, {"decision": "reject", "note": "forged"}
     )
@@ -279,6 +279,83 @@ def test_rejection_releases_the_reserved_cap_and_raising_needs_a_reason(service,
         {"_id": f"11:{vault.lookup_hash(id_number)}"}
     )
     assert member["cap_used"] == 0 and member["cap_claims"] == {}
+
+
+def overlapping_stay_claim(service) -> tuple[dict, str]:
+    """A plan C member's second bill over the same stay: (20300 − 800) × 50 % = 9750.00, below
+    the threshold, so one review (duplicate_stay) would settle it at that amount."""
+    id_number = new_id_number()
+    enrol(service, id_number, plan="C")
+    decided(service, submit(service, bill(id_number, self_pay="20300.00")))
+    overlapping = bill(
+        id_number,
+        self_pay="20300.00",
+        admission_date="2018-05-08",
+        discharge_date="2018-05-12",
+        submitted_on="2018-05-13",
+    )
+    claim = decided(service, submit(service, overlapping))
+    assert (claim["status"], claim["reason_code"], claim["amount"]) == (
+        "needs_review",
+        "duplicate_stay",
+        "9750.00",
+    )
+    return claim, id_number
+
+
+def test_raising_a_one_review_claim_needs_a_second_reviewer_of_that_amount(service):
+    claim, _ = overlapping_stay_claim(service)
+    claim_id = claim["claim_id"]
+    raised = service.review(
+        reviewer("r1"),
+        claim_id,
+        {"decision": "approve", "amount": "15000.00", "note": "a second ward bill"},
+    )
+    assert (raised["status"], raised["amount"]) == ("needs_review", "15000.00")
+    [queued] = [
+        c for c in service.review_queue(reviewer("r9"))["claims"] if c["claim_id"] == claim_id
+    ]
+    assert (queued["amount"], queued["approvals_needed"], queued["approved_by"]) == (
+        "15000.00",
+        2,
+        ["r1"],
+    )
+    # The checker changes the amount: the maker's approval of 15000.00 no longer counts.
+    changed = service.review(
+        reviewer("r2"), claim_id, {"decision": "approve", "amount": "12000.00", "note": "one line"}
+    )
+    assert (changed["status"], changed["amount"]) == ("needs_review", "12000.00")
+    with pytest.raises(ApiError) as twice:
+        service.review(reviewer("r2"), claim_id, {"decision": "approve"})
+    assert int(twice.value.status) == 409
+    final = service.review(reviewer("r1"), claim_id, {"decision": "approve"})
+    assert (final["status"], final["amount"]) == ("approved", "12000.00")
+    audit = service.audit_log(ADMIN, claim_id)["entries"]
+    assert [(e["by"], e["amount_fen"], e["outcome"]) for e in audit] == [
+        ("r1", 1_500_000, "awaiting_second_review"),
+        ("r2", 1_200_000, "awaiting_second_review"),
+        ("r1", 1_200_000, "approved"),
+    ]
+    assert len({e["id"] for e in audit}) == 3
+
+
+@pytest.mark.parametrize(
+    ("amount", "limit"),
+    [("20300.01", "self-pay in catalogue"), ("20260.00", "cap")],
+    ids=["self_pay_in_catalogue", "remaining_cap"],
+)
+def test_review_above_self_pay_or_remaining_cap_refused(service, amount, limit):
+    """Two bills use 19500.00 of the 30000.00 cap: this claim may reach 20250.00 at most."""
+    claim, _ = overlapping_stay_claim(service)
+    with pytest.raises(ApiError) as refused:
+        service.review(
+            reviewer("r1"),
+            claim["claim_id"],
+            {"decision": "approve", "amount": amount, "note": "x"},
+        )
+    assert (int(refused.value.status), list(refused.value.fields)) == (422, ["amount"])
+    assert limit in refused.value.message
+    assert service.get_claim(ADMIN, claim["claim_id"])["amount"] == "9750.00"
 
 
 def test_concurrent_second_approvals_apply_once(service, settings):

@@ -27,11 +27,14 @@ class Gateway:
         self.jwt_secret = jwt_secret
         self.http = requests.Session()
 
-    def token(self, role: str = "city_admin", org: str = "LY") -> str:
-        return mint_staff_token(self.jwt_secret, sub=f"test-{role}", role=role, org=org)
+    def token(self, role: str = "city_admin", org: str = "LY", sub: str | None = None) -> str:
+        return mint_staff_token(self.jwt_secret, sub=sub or f"test-{role}", role=role, org=org)
 
-    def staff(self, method: str, path: str, body=None, role="city_admin", org="LY", **kwargs):
-        headers = {"Authorization": f"Bearer {self.token(role, org)}"}
+    def staff(
+        self, method: str, path: str, body=None, role="city_admin", org="LY", sub=None, **kwargs
+    ):
+        """A request as a staff member; ``sub`` tells two staff of one role apart."""
+        headers = {"Authorization": f"Bearer {self.token(role, org, sub)}"}
         return self.http.request(
             method, self.base_url + path, json=body, headers=headers, timeout=15, **kwargs
         )
