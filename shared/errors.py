@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from marshmallow import ValidationError
@@ -13,13 +14,21 @@ class ApiError(Exception):
     """A failure the caller can act on. Survives a nameko RPC hop as itself (not RemoteError)."""
 
     def __init__(
-        self, status: int, code: str, message: str, fields: dict[str, Any] | None = None
+        self, status: int | str, code: str, message: str, fields: dict | str | None = None
     ) -> None:
-        super().__init__(status, code, message, fields)
-        self.status = status
+        # nameko sends ``args`` through str() (safe_for_serialization) and rebuilds the error
+        # with ``ApiError(*args)``: a 404 would come back as "404" and no fields as "None".
+        # So the args are strings that read back as what was raised: the status as digits,
+        # the fields as JSON text.
+        if isinstance(fields, str):
+            fields = json.loads(fields)
+        self.status = int(status)
         self.code = code
         self.message = message
         self.fields = fields
+        super().__init__(
+            str(self.status), code, message, json.dumps(fields, ensure_ascii=False, default=str)
+        )
 
     def body(self) -> dict[str, Any]:
         error: dict[str, Any] = {"code": self.code, "message": self.message}

@@ -1,0 +1,37 @@
+"""ApiError crosses a nameko RPC hop (nameko's own exception serialization) unchanged."""
+
+import json
+
+import pytest
+from nameko.exceptions import deserialize, serialize
+
+from shared.errors import ApiError, not_found, validation_error
+
+
+def across_rpc(exc: Exception) -> Exception:
+    """What the caller of an RPC receives: nameko's wire form, through JSON, rebuilt."""
+    return deserialize(json.loads(json.dumps(serialize(exc))))
+
+
+def test_error_without_fields_has_no_fields_after_rpc():
+    received = across_rpc(not_found("dossier"))
+    assert isinstance(received, ApiError)
+    assert received.status == 404
+    assert received.fields is None
+    assert received.body() == {"error": {"code": "not_found", "message": "dossier was not found."}}
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"festival": ["not a festival"]},
+        {"members": {"3": {"id_number": ["invalid check digit"]}}},
+        {"amount": {"max": 1500000, "asked": 1600000}},
+    ],
+)
+def test_error_fields_are_unchanged_after_rpc(fields):
+    raised = validation_error(fields)
+    received = across_rpc(raised)
+    assert (received.status, received.code, received.message) == (400, raised.code, raised.message)
+    assert received.body() == raised.body()
+    assert received.body()["error"]["fields"] == fields
