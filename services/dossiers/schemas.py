@@ -18,7 +18,10 @@ ORG = re.compile(r"^LY-[A-Z]{2}(-\d{4})?$")
 CATEGORIES = ["低保户", "低保边缘户", "意外致困户"]
 RELATIONS = ["self", "spouse", "child", "parent", "other"]
 STATUSES = ["proposed", "open", "declined", "closed"]
-FESTIVAL = re.compile(r"^\d{4}-(spring|new_year)$")
+# Funds are kept for the years 2000 to 2100 (FundRequestSchema): a festival outside them has
+# no fund to pay from, and year 0 has no calendar date at all.
+FUND_YEARS = validate.Range(min=2000, max=2100)
+FESTIVAL = re.compile(r"^(20\d\d|2100)-(spring|new_year)$")
 FUND = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 
 
@@ -232,7 +235,7 @@ class GrantResultSchema(Schema):
 
 class FundRequestSchema(Strict):
     fund = fields.String(required=True, validate=validate.Regexp(FUND))
-    year = fields.Integer(required=True, strict=True, validate=validate.Range(min=2000, max=2100))
+    year = fields.Integer(required=True, strict=True, validate=FUND_YEARS)
     budget = Money(required=True)
 
 
@@ -247,7 +250,9 @@ class FundSchema(Schema):
 class CondolenceBatchRequestSchema(Strict):
     festival = fields.String(
         required=True,
-        validate=validate.Regexp(FESTIVAL, error="must look like 2019-spring or 2019-new_year"),
+        validate=validate.Regexp(
+            FESTIVAL, error="must look like 2019-spring or 2019-new_year, a year from 2000 to 2100"
+        ),
     )
     fund = fields.String(required=True, validate=validate.Regexp(FUND))
 
