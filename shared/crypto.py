@@ -108,6 +108,13 @@ class PiiVault:
         normalized = id_number.strip().upper()
         return hmac.new(self._hash_key, normalized.encode("utf-8"), hashlib.sha256).hexdigest()
 
+    def opaque_id(self, purpose: str, *parts: str) -> str:
+        """A stable id for ``parts`` that reveals none of them to whoever lacks the hash key:
+        HMAC-SHA256 (128 bits, hex) of the purpose and parts joined by a unit separator, so it
+        never equals a lookup hash (no ID number holds that separator) nor another purpose's id."""
+        message = "\x1f".join((purpose, *parts))
+        return hmac.new(self._hash_key, message.encode("utf-8"), hashlib.sha256).hexdigest()[:32]
+
 
 def _split_token(token: str) -> tuple[str, str, str]:
     parts = token.split(".")

@@ -46,6 +46,20 @@ class InboxSchema(Schema):
     messages = fields.List(fields.Nested(InboxMessageSchema))
 
 
+class InboxLookupSchema(Schema):
+    id = fields.String()
+    action = fields.String()
+    by = fields.String()
+    role = fields.String()
+    org = fields.String()
+    messages = fields.Integer()
+    at = fields.String()
+
+
+class InboxLookupsSchema(Schema):
+    entries = fields.List(fields.Nested(InboxLookupSchema))
+
+
 class DeliverySchema(Schema):
     id = fields.String()
     event_id = fields.String()

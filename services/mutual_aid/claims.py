@@ -80,6 +80,7 @@ def decide_claim(
             break
     else:
         raise RuntimeError(f"could not reserve the cap for claim {claim['_id']}; will retry")
+    member_org = member["employer_org"] if member else None
     decided = make_event(
         "claim_decided",
         {
@@ -91,6 +92,7 @@ def decide_claim(
             "reason_code": decision.reason_code,
             "period": period,
             "policy_version": decision.policy_version,
+            "member_org": member_org,
         },
         producer=SERVICE,
         correlation_id=correlation_id,
@@ -110,7 +112,7 @@ def decide_claim(
             "review_count": 0,
             "reviews": {},
             "plan": membership.plan if membership else None,
-            "member_org": member["employer_org"] if member else None,
+            "member_org": member_org,
             "decided_at": now_shanghai().isoformat(timespec="milliseconds"),
         },
         decided,

@@ -86,6 +86,7 @@ def confirm_batch(
                     "batch_id": batch_id,
                     "period": c["period"],
                     "paid_on": paid_on,
+                    "member_org": c.get("member_org"),
                 },
                 producer=SERVICE,
                 correlation_id=correlation_id,

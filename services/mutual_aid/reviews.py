@@ -73,6 +73,7 @@ def apply_review(
                     "reason_code": claim.get("reason_code"),
                     "period": claim.get("period"),
                     "policy_version": claim["policy_version"],
+                    "member_org": claim.get("member_org"),
                 },
                 producer=SERVICE,
                 correlation_id=correlation_id,

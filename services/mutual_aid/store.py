@@ -415,6 +415,7 @@ class MutualAidStore:
                     "member_id_masked": 1,
                     "period": 1,
                     "patient_name": 1,
+                    "member_org": 1,
                 },
             ).sort("_id", 1)
         )

@@ -6,12 +6,27 @@ import logging
 
 from services.notifications.domain.templates import render
 from services.notifications.store import NotificationStore
-from shared.errors import validation_error
+from shared.auth import StaffPrincipal, authorized
+from shared.errors import not_found, validation_error
 from shared.events import Event
 from shared.identity import InvalidIdentifier, validate_id_number
 from shared.messaging import Correlation, DeadLetterRpc, Store, event_handler, rpc
 
 log = logging.getLogger(__name__)
+
+# Who may read what was sent to a worker: the staff who serve workers in their own org subtree
+# (city, county and grassroots unions), and auditors. Reviewers and finance work on claims and
+# payouts, which they read in mutual_aid; a worker's messages are not theirs to browse.
+INBOX_ROLES = ("city_admin", "county_staff", "grassroots_staff", "auditor")
+AUDIT_ROLES = ("auditor", "city_admin")
+INBOX_LIMIT = 100
+# A notice whose event carried no member org (a bill of someone never enrolled, or an event
+# sent before the org travelled with it) is visible at city level only.
+CITY_ORG = "LY"
+
+
+def in_scope(staff: StaffPrincipal, org: str | None) -> bool:
+    return staff.can_see(org or CITY_ORG)
 
 
 class NotificationsService(DeadLetterRpc):
@@ -38,6 +53,7 @@ class NotificationsService(DeadLetterRpc):
             "event_id": event.event_id,
             "event_type": event.event_type,
             "recipient": notice.recipient,
+            "org": notice.org or CITY_ORG,
             "ref": notice.ref,
         }
         # The inbox first: it cannot fail for a provider's reasons, so a worker always has it.
@@ -46,13 +62,50 @@ class NotificationsService(DeadLetterRpc):
         log.info("notice delivered", extra={"ref": notice.ref, "inbox_new": inbox, "sms_new": sms})
 
     @rpc
-    def inbox(self, id_number: str) -> dict:
-        try:
-            clean = validate_id_number(id_number)
-        except InvalidIdentifier as exc:
-            raise validation_error({"id_number": [str(exc)]}) from None
-        return {"messages": self.store.messages_for(clean)}
+    def inbox(self, principal: dict, id_number: str) -> dict:
+        """The worker's messages in the caller's org scope, newest first. None there is a 404,
+        the same answer as for a worker we never wrote to, so scope never reveals existence.
+        Every lookup, found or not, is written to the audit log."""
+        staff = authorized(principal, INBOX_ROLES)
+        recipient = self.store.recipient_hash(_valid_id_number(id_number))
+        messages = [m for m in self.store.messages_for(recipient) if in_scope(staff, m["org"])]
+        self.store.audit_inbox_lookup(
+            by=staff.sub,
+            role=staff.role,
+            org=staff.org,
+            member_id_hash=recipient,
+            messages=len(messages),
+        )
+        if not messages:
+            raise not_found("an inbox message for this worker in your org scope")
+        return {"messages": [_without_org(m) for m in messages[:INBOX_LIMIT]]}
 
     @rpc
-    def deliveries(self, ref: str) -> dict:
-        return {"deliveries": self.store.deliveries_for(ref)}
+    def deliveries(self, principal: dict, ref: str) -> dict:
+        """Deliveries about one business object, in the caller's org scope (else 404)."""
+        staff = authorized(principal, INBOX_ROLES)
+        rows = [d for d in self.store.deliveries_for(ref) if in_scope(staff, d["org"])]
+        if not rows:
+            raise not_found("a delivery about this object in your org scope")
+        return {"deliveries": [_without_org(d) for d in rows]}
+
+    @rpc
+    def inbox_lookups(self, principal: dict, id_number: str) -> dict:
+        """The audit log of lookups of one worker's inbox made by staff in the caller's scope."""
+        staff = authorized(principal, AUDIT_ROLES)
+        recipient = self.store.recipient_hash(_valid_id_number(id_number))
+        return {
+            "entries": [e for e in self.store.inbox_lookups(recipient) if staff.can_see(e["org"])]
+        }
+
+
+def _valid_id_number(id_number: str) -> str:
+    try:
+        return validate_id_number(id_number)
+    except InvalidIdentifier as exc:
+        raise validation_error({"id_number": [str(exc)]}) from None
+
+
+def _without_org(row: dict) -> dict:
+    """The org decides who sees a row; it is not part of what the API answers."""
+    return {k: v for k, v in row.items() if k != "org"}

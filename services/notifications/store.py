@@ -1,6 +1,9 @@
-"""The only code of notifications that speaks pymongo: inbox, delivery log, SMS development sink."""
+"""The only code of notifications that speaks pymongo: inbox, delivery log, SMS development
+sink, and the audit log of inbox lookups."""
 
 from __future__ import annotations
+
+import uuid
 
 from pymongo import DESCENDING
 from pymongo.database import Database
@@ -9,11 +12,6 @@ from pymongo.errors import DuplicateKeyError
 from shared.config import Settings
 from shared.crypto import PiiVault
 from shared.events import now_shanghai
-
-
-def delivery_key(event_id: str, recipient: str, channel: str) -> str:
-    """Exactly one message per (event, recipient, channel): this key is the document id."""
-    return f"{event_id}:{recipient}:{channel}"
 
 
 class SmsProviderError(RuntimeError):
@@ -26,6 +24,7 @@ class NotificationStore:
         self.inbox = db["inbox"]
         self.deliveries = db["deliveries"]
         self.sms_sink = db["sms_sink"]
+        self.inbox_audit = db["inbox_audit"]
         self.vault = PiiVault.from_settings(settings.pii_encryption_keys, settings.pii_hash_key)
 
     def ensure_indexes(self) -> None:
@@ -33,21 +32,31 @@ class NotificationStore:
             [("recipient", 1), ("created_at", DESCENDING)], name="recipient_created_idx"
         )
         self.deliveries.create_index([("ref", 1)], name="ref_idx")
+        self.inbox_audit.create_index([("member_id_hash", 1), ("at", 1)], name="member_at_idx")
+
+    def recipient_hash(self, id_number: str) -> str:
+        return self.vault.lookup_hash(id_number)
+
+    def delivery_id(self, event_id: str, recipient: str, channel: str) -> str:
+        """Exactly one message per (event, recipient, channel): this id is the document id.
+        It is shown to staff, so it is keyed and opaque: it never gives away the recipient."""
+        return self.vault.opaque_id("delivery", event_id, recipient, channel)
 
     def _record(self, key: str, fields: dict) -> None:
         self.deliveries.update_one({"_id": key}, {"$set": fields}, upsert=True)
 
     def deliver_inbox(
-        self, *, event_id: str, event_type: str, recipient: str, ref: str, text: str
+        self, *, event_id: str, event_type: str, recipient: str, org: str, ref: str, text: str
     ) -> bool:
         """Put the message in the worker's inbox once; returns False if it was already there."""
-        key = delivery_key(event_id, recipient, "inbox")
+        key = self.delivery_id(event_id, recipient, "inbox")
         now = now_shanghai().isoformat(timespec="milliseconds")
         try:
             self.inbox.insert_one(
                 {
                     "_id": key,
                     "recipient": recipient,
+                    "org": org,
                     "ref": ref,
                     "event_type": event_type,
                     "text": text,
@@ -61,6 +70,7 @@ class NotificationStore:
             {
                 "event_id": event_id,
                 "event_type": event_type,
+                "org": org,
                 "ref": ref,
                 "channel": "inbox",
                 "status": "delivered",
@@ -70,13 +80,19 @@ class NotificationStore:
         return True
 
     def deliver_sms(
-        self, *, event_id: str, event_type: str, recipient: str, ref: str, text: str
+        self, *, event_id: str, event_type: str, recipient: str, org: str, ref: str, text: str
     ) -> bool:
         """Hand the SMS to the provider once. The development sink records what would be sent,
         keyed by the delivery so a redelivered event cannot send twice."""
-        key = delivery_key(event_id, recipient, "sms")
+        key = self.delivery_id(event_id, recipient, "sms")
         now = now_shanghai().isoformat(timespec="milliseconds")
-        base = {"event_id": event_id, "event_type": event_type, "ref": ref, "channel": "sms"}
+        base = {
+            "event_id": event_id,
+            "event_type": event_type,
+            "org": org,
+            "ref": ref,
+            "channel": "sms",
+        }
         if self.settings.sms_sink_fail:
             self._record(key, {**base, "status": "failed", "updated_at": now})
             raise SmsProviderError("SMS development sink is set to fail (SMS_SINK_FAIL=1)")
@@ -89,14 +105,13 @@ class NotificationStore:
         self._record(key, {**base, "status": "sent", "updated_at": now})
         return True
 
-    def messages_for(self, id_number: str, limit: int = 100) -> list[dict]:
-        recipient = self.vault.lookup_hash(id_number)
-        cursor = (
-            self.inbox.find({"recipient": recipient}).sort("created_at", DESCENDING).limit(limit)
-        )
+    def messages_for(self, recipient: str) -> list[dict]:
+        """Every inbox message of one worker (by ID-number hash), newest first, with its org."""
+        cursor = self.inbox.find({"recipient": recipient}).sort("created_at", DESCENDING)
         return [
             {
                 "id": m["_id"],
+                "org": m.get("org"),
                 "ref": m["ref"],
                 "event_type": m["event_type"],
                 "text": m["text"],
@@ -109,6 +124,7 @@ class NotificationStore:
         return [
             {
                 "id": d["_id"],
+                "org": d.get("org"),
                 "event_id": d["event_id"],
                 "event_type": d["event_type"],
                 "ref": d["ref"],
@@ -117,4 +133,37 @@ class NotificationStore:
                 "updated_at": d["updated_at"],
             }
             for d in self.deliveries.find({"ref": ref}).sort("_id", 1)
+        ]
+
+    def audit_inbox_lookup(
+        self, *, by: str, role: str, org: str, member_id_hash: str, messages: int
+    ) -> None:
+        """Append one entry per inbox lookup; the log is insert-only (nothing updates it)."""
+        self.inbox_audit.insert_one(
+            {
+                "_id": uuid.uuid4().hex,
+                "action": "inbox_lookup",
+                "by": by,
+                "role": role,
+                "org": org,
+                "member_id_hash": member_id_hash,
+                "messages": messages,
+                "at": now_shanghai().isoformat(timespec="milliseconds"),
+            }
+        )
+
+    def inbox_lookups(self, member_id_hash: str) -> list[dict]:
+        """The lookups of one worker's inbox, oldest first (the worker is the caller's question,
+        so the hash is not repeated in the answer)."""
+        return [
+            {
+                "id": e["_id"],
+                "action": e["action"],
+                "by": e["by"],
+                "role": e["role"],
+                "org": e["org"],
+                "messages": e["messages"],
+                "at": e["at"],
+            }
+            for e in self.inbox_audit.find({"member_id_hash": member_id_hash}).sort("at", 1)
         ]

@@ -1,4 +1,9 @@
-"""Events published by mutual_aid (exchange ``mutual_aid.events``). No diagnosis ever rides in one."""
+"""Events published by mutual_aid (exchange ``mutual_aid.events``). No diagnosis ever rides in one.
+
+``member_org`` (the member's employer org unit; None for a bill of someone never enrolled) was
+added to ``claim_decided`` and ``claim_paid`` as an optional field, a compatible change within
+v1: readers that keep these events scope what they show by it, and treat an event without it
+as visible at city level only."""
 
 from __future__ import annotations
 
@@ -30,6 +35,7 @@ class ClaimDecidedV1(Payload):
     reason_code = fields.String(allow_none=True, load_default=None)
     period = fields.Integer(allow_none=True, load_default=None)
     policy_version = fields.String(required=True)
+    member_org = fields.String(allow_none=True, load_default=None)
 
 
 @register("claim_paid", 1)
@@ -43,3 +49,4 @@ class ClaimPaidV1(Payload):
     batch_id = fields.String(required=True)
     period = fields.Integer(required=True)
     paid_on = fields.Date(required=True)
+    member_org = fields.String(allow_none=True, load_default=None)

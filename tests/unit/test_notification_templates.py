@@ -53,3 +53,10 @@ def test_claim_paid_says_paid_with_amount_and_day_and_no_diagnosis():
     assert "660.00" not in notice.sms_text
     for text in (notice.inbox_text, notice.sms_text):
         assert "ABCDEF01" in text and "K35" not in text
+
+
+def test_notice_keeps_the_members_org_so_reads_can_be_scoped():
+    assert render("mutual_aid", "claim_decided", {**PAYLOAD, "member_org": "LY-XL-0042"}).org == (
+        "LY-XL-0042"
+    )
+    assert render("mutual_aid", "claim_decided", PAYLOAD).org is None

@@ -1,4 +1,4 @@
-"""Notification endpoints: a worker's inbox, the delivery log, dead letters."""
+"""Notification endpoints: a worker's inbox and who looked at it, the delivery log, dead letters."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from services.gateway.http import api, json_response, read_json
 from services.gateway.schemas import (
     DeadLettersSchema,
     DeliveriesSchema,
+    InboxLookupsSchema,
     InboxQuerySchema,
     InboxSchema,
 )
@@ -28,9 +29,25 @@ class NotificationRoutes(Edge):
         responses={200: InboxSchema},
     )
     def inbox(self, request):
-        self._staff(request)
+        principal = self._staff(request)
         body = validated(InboxQuerySchema(), read_json(request))
-        return json_response(200, self._call("notifications", "inbox", body["id_number"]))
+        return json_response(
+            200, self._call("notifications", "inbox", principal, body["id_number"])
+        )
+
+    @api(
+        "POST",
+        "/api/v1/notifications/inbox/lookups/query",
+        summary="The audit log of lookups of a worker's inbox (auditor, city_admin).",
+        request=InboxQuerySchema,
+        responses={200: InboxLookupsSchema},
+    )
+    def inbox_lookups(self, request):
+        principal = self._staff(request)
+        body = validated(InboxQuerySchema(), read_json(request))
+        return json_response(
+            200, self._call("notifications", "inbox_lookups", principal, body["id_number"])
+        )
 
     @api(
         "GET",
@@ -39,11 +56,11 @@ class NotificationRoutes(Edge):
         responses={200: DeliveriesSchema},
     )
     def deliveries(self, request):
-        self._staff(request)
+        principal = self._staff(request)
         ref = request.args.get("ref")
         if not ref:
             raise validation_error({"ref": ["required"]})
-        return json_response(200, self._call("notifications", "deliveries", ref))
+        return json_response(200, self._call("notifications", "deliveries", principal, ref))
 
     @api(
         "GET",

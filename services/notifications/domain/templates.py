@@ -14,6 +14,7 @@ SIGNATURE = "【龙岩市总工会】"
 @dataclass(frozen=True)
 class Notice:
     recipient: str  # the member's ID-number lookup hash; never the number itself
+    org: str | None  # the member's org unit: who may read the notice; None when unknown
     ref: str  # the business object the notice is about
     inbox_text: str
     sms_text: str
@@ -42,7 +43,11 @@ def _claim_decided(payload: dict) -> Notice:
         )
     sms = f"{SIGNATURE}您的职工医疗互助补助申请（编号 {reference}）有新进展，请登录{PORTAL}查看。"
     return Notice(
-        recipient=payload["member_id_hash"], ref=payload["claim_id"], inbox_text=inbox, sms_text=sms
+        recipient=payload["member_id_hash"],
+        org=payload.get("member_org"),
+        ref=payload["claim_id"],
+        inbox_text=inbox,
+        sms_text=sms,
     )
 
 
@@ -56,7 +61,11 @@ def _claim_paid(payload: dict) -> Notice:
     # A payout is its own notice about the same claim: the ref stays the claim, the delivery
     # key (event, recipient, channel) keeps it apart from the decision notice.
     return Notice(
-        recipient=payload["member_id_hash"], ref=payload["claim_id"], inbox_text=inbox, sms_text=sms
+        recipient=payload["member_id_hash"],
+        org=payload.get("member_org"),
+        ref=payload["claim_id"],
+        inbox_text=inbox,
+        sms_text=sms,
     )
 
 

@@ -210,3 +210,31 @@ def test_generated_keys_build_a_working_vault():
     vault = PiiVault.from_settings(f"k1:{generate_key_b64()}", generate_key_b64())
 
     assert vault.decrypt(vault.encrypt(ID_NUMBER)) == ID_NUMBER
+
+
+def test_opaque_id_is_stable_and_reveals_no_part_nor_the_lookup_hash():
+    vault = _vault()
+    recipient = vault.lookup_hash(ID_NUMBER)
+    delivery = vault.opaque_id("delivery", "event-1", recipient, "inbox")
+
+    assert delivery == vault.opaque_id("delivery", "event-1", recipient, "inbox")
+    assert re.fullmatch(r"[0-9a-f]{32}", delivery)
+    assert recipient not in delivery and recipient[:16] not in delivery
+    assert "event-1" not in delivery
+    assert delivery != _vault(hash_key=b"k" * 32).opaque_id(
+        "delivery", "event-1", recipient, "inbox"
+    )
+
+
+def test_opaque_id_differs_by_every_part_and_by_purpose():
+    vault = _vault()
+    ids = {
+        vault.opaque_id("delivery", "e1", "r1", "inbox"),
+        vault.opaque_id("delivery", "e2", "r1", "inbox"),
+        vault.opaque_id("delivery", "e1", "r2", "inbox"),
+        vault.opaque_id("delivery", "e1", "r1", "sms"),
+        vault.opaque_id("other", "e1", "r1", "inbox"),
+        # The separator keeps ("e1r", "1") apart from ("e1", "r1").
+        vault.opaque_id("delivery", "e1r", "1", "inbox"),
+    }
+    assert len(ids) == 6

@@ -1,0 +1,181 @@
+"""The notifications service on the real broker and nx-27017: notices keep the member's org,
+inbox and deliveries are answered in the caller's org scope only, every inbox lookup is
+audited, and delivery ids are opaque while a redelivered event still notifies once."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import pytest
+from nameko.standalone.rpc import ClusterRpcProxy
+
+from services.notifications.service import NotificationsService
+from shared.crypto import PiiVault
+from shared.errors import ApiError
+from shared.events import make_event
+from shared.outbox import ConfirmedPublisher
+from shared.runner import nameko_config
+from tests.support.client import new_id_number
+from tests.support.principals import staff
+
+pytestmark = pytest.mark.integration
+
+CITY = staff("city_admin", "LY")
+
+
+@pytest.fixture
+def service(run_service, settings):
+    run_service(NotificationsService)
+    with ClusterRpcProxy(nameko_config(settings), context_data={"correlation_id": "it"}) as rpc:
+        yield rpc.notifications
+
+
+@pytest.fixture
+def vault(settings):
+    return PiiVault.from_settings(settings.pii_encryption_keys, settings.pii_hash_key)
+
+
+@pytest.fixture
+def notifications_db(db, settings):
+    return db.client[settings.database_name("notifications")]
+
+
+def decided_event(vault, id_number, member_org, claim_id=None):
+    payload = {
+        "claim_id": claim_id or uuid.uuid4().hex,
+        "member_id_hash": vault.lookup_hash(id_number),
+        "member_id_masked": id_number[:6] + "********" + id_number[-4:],
+        "status": "approved",
+        "amount_fen": 66000,
+        "reason_code": None,
+        "period": 11,
+        "policy_version": "mutual_aid/2018-v1",
+    }
+    if member_org is not None:
+        payload["member_org"] = member_org
+    return make_event("claim_decided", payload, producer="mutual_aid", correlation_id="it")
+
+
+def wait_for(predicate, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while not predicate() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return predicate()
+
+
+def notified(service, amqp_uri, event, id_number):
+    ConfirmedPublisher(amqp_uri).publish(event)
+
+    def delivered():
+        try:
+            rows = service.deliveries(CITY, event.payload["claim_id"])["deliveries"]
+        except ApiError:
+            return False
+        return [d["event_id"] for d in rows].count(event.event_id) == 2
+
+    assert wait_for(delivered), "the notice was not delivered"
+    return service.inbox(CITY, id_number)["messages"]
+
+
+def status_of(call) -> int:
+    with pytest.raises(ApiError) as refused:
+        call()
+    return int(refused.value.status)
+
+
+def test_inbox_outside_the_callers_org_scope_is_404_and_inside_is_answered(
+    service, amqp_uri, vault
+):
+    id_number = new_id_number()
+    event = decided_event(vault, id_number, "LY-XL-0042")
+    notified(service, amqp_uri, event, id_number)
+
+    assert status_of(lambda: service.inbox(staff("county_staff", "LY-YD"), id_number)) == 404
+    assert (
+        status_of(lambda: service.inbox(staff("grassroots_staff", "LY-XL-0043"), id_number)) == 404
+    )
+    for principal in (
+        staff("county_staff", "LY-XL"),
+        staff("grassroots_staff", "LY-XL-0042"),
+        staff("auditor", "LY"),
+    ):
+        messages = service.inbox(principal, id_number)["messages"]
+        assert [m["ref"] for m in messages] == [event.payload["claim_id"]]
+        assert "org" not in messages[0]
+
+
+def test_inbox_of_a_worker_never_notified_is_the_same_404(service):
+    assert status_of(lambda: service.inbox(staff("county_staff", "LY-YD"), new_id_number())) == 404
+
+
+def test_inbox_is_refused_to_roles_that_do_not_serve_workers(service):
+    for role in ("reviewer", "finance"):
+        assert status_of(lambda role=role: service.inbox(staff(role), new_id_number())) == 403
+
+
+def test_deliveries_outside_the_callers_org_scope_are_404(service, amqp_uri, vault):
+    id_number = new_id_number()
+    event = decided_event(vault, id_number, "LY-XL-0042")
+    notified(service, amqp_uri, event, id_number)
+    claim_id = event.payload["claim_id"]
+
+    assert status_of(lambda: service.deliveries(staff("county_staff", "LY-YD"), claim_id)) == 404
+    rows = service.deliveries(staff("county_staff", "LY-XL"), claim_id)["deliveries"]
+    assert sorted(d["channel"] for d in rows) == ["inbox", "sms"]
+    assert status_of(lambda: service.deliveries(staff("finance"), claim_id)) == 403
+
+
+def test_every_inbox_lookup_is_audited_with_who_and_how_many(
+    service, amqp_uri, vault, notifications_db
+):
+    id_number = new_id_number()
+    notified(service, amqp_uri, decided_event(vault, id_number, "LY-XL-0042"), id_number)
+    status_of(lambda: service.inbox(staff("county_staff", "LY-YD", "clerk-yd"), id_number))
+    service.inbox(staff("county_staff", "LY-XL", "clerk-xl"), id_number)
+
+    entries = service.inbox_lookups(staff("auditor"), id_number)["entries"]
+    assert [(e["by"], e["role"], e["org"], e["messages"]) for e in entries] == [
+        ("it-city_admin", "city_admin", "LY", 1),
+        ("clerk-yd", "county_staff", "LY-YD", 0),
+        ("clerk-xl", "county_staff", "LY-XL", 1),
+    ]
+    raw = notifications_db["inbox_audit"].find_one({"by": "clerk-yd"})
+    assert raw["member_id_hash"] == vault.lookup_hash(id_number) and raw["at"]
+    assert id_number not in str(raw)
+    # A county auditor sees the lookups made in the county only.
+    county = service.inbox_lookups(staff("auditor", "LY-XL"), id_number)["entries"]
+    assert [e["by"] for e in county] == ["clerk-xl"]
+    assert status_of(lambda: service.inbox_lookups(staff("county_staff"), id_number)) == 403
+
+
+def test_notice_without_a_member_org_is_visible_at_city_level_only(service, amqp_uri, vault):
+    id_number = new_id_number()
+    notified(service, amqp_uri, decided_event(vault, id_number, None), id_number)
+
+    assert status_of(lambda: service.inbox(staff("county_staff", "LY-XL"), id_number)) == 404
+    assert len(service.inbox(staff("auditor", "LY"), id_number)["messages"]) == 1
+
+
+def test_delivery_id_does_not_contain_the_recipient_hash_and_a_redelivery_notifies_once(
+    service, amqp_uri, vault, notifications_db
+):
+    id_number = new_id_number()
+    recipient = vault.lookup_hash(id_number)
+    event = decided_event(vault, id_number, "LY-XL-0042")
+    notified(service, amqp_uri, event, id_number)
+    ConfirmedPublisher(amqp_uri).publish(event)  # the same event again
+    later = decided_event(vault, id_number, "LY-XL-0042", claim_id=event.payload["claim_id"])
+    notified(service, amqp_uri, later, id_number)  # a newer event about the same claim
+
+    messages = service.inbox(CITY, id_number)["messages"]
+    rows = service.deliveries(CITY, event.payload["claim_id"])["deliveries"]
+    assert len(rows) == 4
+    assert len(messages) == 2 and len({m["id"] for m in messages}) == 2
+    for shown in [m["id"] for m in messages] + [d["id"] for d in rows]:
+        assert recipient not in shown and event.event_id not in shown
+    stored = list(notifications_db["deliveries"].find({"event_id": event.event_id}))
+    assert sorted(d["channel"] for d in stored) == ["inbox", "sms"]
+    assert all(recipient not in d["_id"] for d in stored)
+    assert notifications_db["inbox"].count_documents({"recipient": recipient}) == 2
+    assert notifications_db["sms_sink"].count_documents({"recipient": recipient}) == 2
