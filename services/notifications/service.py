@@ -6,6 +6,7 @@ import logging
 
 from services.notifications.domain.templates import render
 from services.notifications.store import NotificationStore
+from shared import orgs
 from shared.auth import StaffPrincipal, authorized
 from shared.errors import not_found, validation_error
 from shared.events import Event
@@ -22,7 +23,7 @@ AUDIT_ROLES = ("auditor", "city_admin")
 INBOX_LIMIT = 100
 # A notice whose event carried no member org (a bill of someone never enrolled, or an event
 # sent before the org travelled with it) is visible at city level only.
-CITY_ORG = "LY"
+CITY_ORG = orgs.city_root()
 
 
 def in_scope(staff: StaffPrincipal, org: str | None) -> bool:
