@@ -149,6 +149,12 @@ class IdNumber(fields.String):
     so that full views are explicit where they happen (and audited there).
     """
 
+    def __init__(self, **kwargs):
+        # What the OpenAPI document states (apispec reads metadata): the shape as a pattern;
+        # the format names the GB 11643 check digit and birth date, which no pattern can say.
+        published = {"pattern": f"^{_ID_NUMBER_SHAPE.pattern}$", "format": "gb11643"}
+        super().__init__(**{**kwargs, "metadata": {**published, **kwargs.get("metadata", {})}})
+
     def _serialize(self, value, attr, obj, **kwargs):
         return None if value is None else mask_id_number(value)
 

@@ -10,6 +10,7 @@ from marshmallow import ValidationError, fields
 # [0-9] and \Z, not \d and $: \d takes any Unicode digit (Decimal reads "1٢3" as 123), and $
 # also matches just before a trailing newline.
 _YUAN = re.compile(r"^(0|[1-9][0-9]{0,11})(\.[0-9]{1,2})?\Z")
+YUAN_PATTERN = _YUAN.pattern.replace("\\Z", "$")  # the same in JSON Schema's (ECMA) dialect
 
 
 def parse_yuan(text: str) -> int:
@@ -44,6 +45,11 @@ class Money(fields.Field):
     default_error_messages = {
         "invalid": 'must be a non-negative yuan amount with at most two decimals, e.g. "1234.50"'
     }
+
+    def __init__(self, **kwargs):
+        # What the OpenAPI document states (apispec reads metadata): a string shaped like _YUAN.
+        published = {"type": "string", "pattern": YUAN_PATTERN, "example": "1234.50"}
+        super().__init__(**{**kwargs, "metadata": {**published, **kwargs.get("metadata", {})}})
 
     def _serialize(self, value, attr, obj, **kwargs):
         return None if value is None else format_fen(value)

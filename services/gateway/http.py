@@ -18,7 +18,7 @@ from nameko.web.server import WebServer, WsgiApp
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
-from shared.errors import ApiError
+from shared.errors import ApiError, validated
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +68,7 @@ class Route:
     auth: str  # "staff", "webhook" or "none"
     request: type[Schema] | None = None
     responses: dict[int, type[Schema] | str] = field(default_factory=dict)
+    query: type[Schema] | None = None
 
 
 ROUTES: list[Route] = []
@@ -125,10 +126,12 @@ def api(
     auth: str = "staff",
     request: type[Schema] | None = None,
     responses: dict | None = None,
+    query: type[Schema] | None = None,
 ):
     """Declare an endpoint: the nameko HTTP entrypoint plus what OpenAPI says about it.
-    ``path`` uses werkzeug converters (``<claim_id>``)."""
-    ROUTES.append(Route(method, path, summary, auth, request, responses or {}))
+    ``path`` uses werkzeug converters (``<claim_id>``); ``query`` is the schema of the query
+    string (read it with ``read_query``)."""
+    ROUTES.append(Route(method, path, summary, auth, request, responses or {}, query))
     register = ApiHandler.decorator(method, path)
 
     def decorate(handler):
@@ -156,3 +159,8 @@ def read_json(request) -> dict:
     if not isinstance(body, dict):
         raise ApiError(400, "invalid_json", "The body must be a JSON object.")
     return body
+
+
+def read_query(request, schema: type[Schema]) -> dict:
+    """The query string loaded with ``schema`` (what OpenAPI publishes), or a 400 naming it."""
+    return validated(schema(), request.args.to_dict())

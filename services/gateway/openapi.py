@@ -7,11 +7,31 @@ import re
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
-from services.gateway.http import ROUTES
+from services.gateway.http import ROUTES, Route
 from services.gateway.schemas import ErrorSchema
 
-_CONVERTER = re.compile(r"<(?:[a-z]+:)?([a-z_]+)>")
-_ERROR_STATUSES = {"staff": (400, 401, 403, 404, 503), "webhook": (400, 401, 413, 503), "none": ()}
+_CONVERTER = re.compile(r"<(?:([a-z]+):)?([a-z_]+)>")
+_PATH_TYPES = {"int": {"type": "integer", "minimum": 0}}  # werkzeug's int: digits only
+
+
+def error_content() -> dict:
+    return {"application/json": {"schema": "Error"}}
+
+
+def error_statuses(route: Route) -> set[int]:
+    """The error statuses an endpoint can answer, each with the Error body."""
+    statuses = {400}  # a malformed body, query string or header, on any endpoint
+    if route.auth == "staff":
+        # 404 also answers a record outside the caller's org scope; 429 throttles failed
+        # authentication; 503 is a service past its RPC deadline.
+        statuses |= {401, 403, 404, 429, 503}
+    if route.auth == "webhook":
+        statuses |= {401, 429, 503}
+    if route.request is not None:
+        statuses.add(413)
+    if route.auth != "none" and route.method == "POST":
+        statuses |= {409, 422}  # a write can conflict with the current state or break a rule
+    return statuses
 
 
 def build_spec() -> dict:
@@ -28,12 +48,19 @@ def build_spec() -> dict:
     spec.components.schema("Error", schema=ErrorSchema)
     paths: dict[str, dict] = {}
     for route in ROUTES:
-        path = _CONVERTER.sub(r"{\1}", route.path)
+        path = _CONVERTER.sub(r"{\2}", route.path)
         operation: dict = {"summary": route.summary, "responses": {}}
         parameters = [
-            {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-            for name in _CONVERTER.findall(route.path)
+            {
+                "name": name,
+                "in": "path",
+                "required": True,
+                "schema": _PATH_TYPES.get(converter, {"type": "string"}),
+            }
+            for converter, name in _CONVERTER.findall(route.path)
         ]
+        if route.query is not None:
+            parameters.append({"in": "query", "schema": route.query})
         if route.auth == "webhook":
             parameters += [
                 {"name": header, "in": "header", "required": True, "schema": {"type": "string"}}
@@ -50,17 +77,25 @@ def build_spec() -> dict:
             }
         for status, schema in route.responses.items():
             if isinstance(schema, str):
-                operation["responses"][str(status)] = {"description": schema}
+                response = {"description": schema}
+                if status >= 400:
+                    response["content"] = error_content()
+                operation["responses"][str(status)] = response
             else:
                 operation["responses"][str(status)] = {
                     "description": schema.__doc__ or "OK",
                     "content": {"application/json": {"schema": schema}},
                 }
-        for status in _ERROR_STATUSES[route.auth]:
-            operation["responses"].setdefault(
-                str(status),
-                {"description": "Error", "content": {"application/json": {"schema": "Error"}}},
-            )
+        for status in sorted(error_statuses(route)):
+            response = {"description": "Error", "content": error_content()}
+            if status == 429:
+                response["headers"] = {
+                    "Retry-After": {
+                        "description": "Seconds to wait before trying again.",
+                        "schema": {"type": "integer"},
+                    }
+                }
+            operation["responses"].setdefault(str(status), response)
         paths.setdefault(path, {})[route.method.lower()] = operation
     for path, operations in paths.items():
         spec.path(path=path, operations=operations)

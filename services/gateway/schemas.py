@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
+from shared.identity import IdNumber
+
 
 class PartnerRequestSchema(Schema):
     class Meta:
@@ -31,7 +33,13 @@ class InboxQuerySchema(Schema):
     class Meta:
         unknown = RAISE
 
-    id_number = fields.String(required=True)
+    id_number = IdNumber(required=True)
+
+
+class DeliveriesQuerySchema(Schema):
+    """The query string of the delivery log: the business object's reference."""
+
+    ref = fields.String(required=True, validate=validate.Length(min=1, max=200))
 
 
 class InboxMessageSchema(Schema):

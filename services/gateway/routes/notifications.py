@@ -5,15 +5,16 @@ from __future__ import annotations
 from nameko.rpc import RpcProxy
 
 from services.gateway.edge import Edge
-from services.gateway.http import api, json_response, read_json
+from services.gateway.http import api, json_response, read_json, read_query
 from services.gateway.schemas import (
     DeadLettersSchema,
+    DeliveriesQuerySchema,
     DeliveriesSchema,
     InboxLookupsSchema,
     InboxQuerySchema,
     InboxSchema,
 )
-from shared.errors import ApiError, validated, validation_error
+from shared.errors import ApiError, validated
 
 DEAD_LETTER_ROLES = ("city_admin",)
 
@@ -53,13 +54,12 @@ class NotificationRoutes(Edge):
         "GET",
         "/api/v1/notifications/deliveries",
         summary="Deliveries about one business object.",
+        query=DeliveriesQuerySchema,
         responses={200: DeliveriesSchema},
     )
     def deliveries(self, request):
         principal = self._staff(request)
-        ref = request.args.get("ref")
-        if not ref:
-            raise validation_error({"ref": ["required"]})
+        ref = read_query(request, DeliveriesQuerySchema)["ref"]
         return json_response(200, self._call("notifications", "deliveries", principal, ref))
 
     @api(

@@ -1,0 +1,85 @@
+"""The OpenAPI document states what the endpoints enforce and every status they answer."""
+
+import pytest
+
+from services.gateway.openapi import build_spec
+from services.gateway.service import GatewayService  # noqa: F401 - registers every route
+
+ERROR_REF = {"$ref": "#/components/schemas/Error"}
+
+
+@pytest.fixture(scope="module")
+def spec():
+    return build_spec()
+
+
+def operations(spec):
+    for path, methods in spec["paths"].items():
+        for method, operation in methods.items():
+            yield f"{method.upper()} {path}", operation
+
+
+def properties(spec, name):
+    return spec["components"]["schemas"][name]["properties"]
+
+
+def test_id_numbers_are_published_with_their_pattern(spec):
+    for schema, field in [("Member", "id_number"), ("DischargeBill", "patient_id_number")]:
+        published = properties(spec, schema)[field]
+        assert published["pattern"] == "^[0-9]{17}[0-9Xx]$"
+        assert published["format"] == "gb11643"
+
+
+def test_money_is_published_as_a_yuan_string(spec):
+    amount = properties(spec, "GrantRequest")["amount"]
+    assert amount["type"] == "string"
+    assert amount["pattern"] == "^(0|[1-9][0-9]{0,11})(\\.[0-9]{1,2})?$"
+
+
+def test_codes_enums_and_ranges_are_published(spec):
+    assert properties(spec, "PartnerRequest")["code"]["pattern"] == "^[A-Z][A-Z0-9]{1,15}$"
+    assert properties(spec, "DischargeBill")["bill_no"]["pattern"] == "^[A-Za-z0-9_-]{1,40}$"
+    assert properties(spec, "DischargeBill")["hospital_level"]["enum"] == [1, 2, 3]
+    festival = properties(spec, "CondolenceBatchRequest")["festival"]["pattern"]
+    assert festival == "^(20\\d\\d|2100)-(spring|new_year)$"
+    year = properties(spec, "FundRequest")["year"]
+    assert (year["minimum"], year["maximum"]) == (2000, 2100)
+
+
+def test_query_parameters_are_published(spec):
+    parameters = spec["paths"]["/api/v1/notifications/deliveries"]["get"]["parameters"]
+    assert [(p["in"], p["name"], p["required"]) for p in parameters] == [("query", "ref", True)]
+
+
+def test_int_path_parameters_are_published_as_integers(spec):
+    parameters = spec["paths"]["/api/v1/assistance-funds/{fund}/{year}"]["get"]["parameters"]
+    assert {p["name"]: p["schema"]["type"] for p in parameters} == {
+        "fund": "string",
+        "year": "integer",
+    }
+
+
+def test_every_staff_endpoint_documents_its_errors_with_the_error_body(spec):
+    for name, operation in operations(spec):
+        if "security" not in operation:
+            continue
+        responses = operation["responses"]
+        expected = {"400", "401", "403", "404", "429", "503"}
+        if name.startswith("POST"):
+            expected |= {"409", "422"}
+        if "requestBody" in operation:
+            expected.add("413")
+        assert expected <= set(responses), name
+        for status in expected:
+            assert responses[status]["content"]["application/json"]["schema"] == ERROR_REF
+
+
+def test_throttled_answers_document_retry_after(spec):
+    throttled = spec["paths"]["/api/v1/dossiers"]["get"]["responses"]["429"]
+    assert throttled["headers"]["Retry-After"]["schema"] == {"type": "integer"}
+
+
+def test_error_fields_are_an_object_never_a_string(spec):
+    detail = spec["components"]["schemas"]["ErrorDetail"]
+    assert detail["properties"]["fields"]["type"] == "object"
+    assert set(detail["required"]) == {"code", "message"}
