@@ -178,6 +178,20 @@ def authorized(claims: Mapping[str, str], roles: Sequence[str]) -> StaffPrincipa
     return principal
 
 
+def authorized_at_city(claims: Mapping[str, str], roles: Sequence[str]) -> StaffPrincipal:
+    """The forwarded principal, if it holds one of ``roles`` at the city root org (else a
+    403): for the federation's own money (payout batches, fund budgets), which no county or
+    unit moves."""
+    principal = authorized(claims, roles)
+    if not orgs.is_city_root(principal.org):
+        raise ApiError(
+            403,
+            "forbidden",
+            f"only {' or '.join(roles)} at the city org {orgs.city_root()} may do this",
+        )
+    return principal
+
+
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] = os.environ) -> int:
     """``python -m shared.auth mint --role city_admin --org LY``: print a token for local use."""
     parser = argparse.ArgumentParser(prog="python -m shared.auth", description=__doc__)

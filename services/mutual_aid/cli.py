@@ -186,7 +186,7 @@ def payout_command(args: argparse.Namespace) -> int:
             raise SystemExit(f"month: {' '.join(errors['month'])}")
         print(json.dumps(payout_batch(store, args.target, CLI_USER)))
     elif args.action == "file":
-        text = payout_file(store, args.target)
+        text = payout_file(store, args.target, CLI_USER)
         if args.out:
             Path(args.out).write_text(text, encoding="utf-8")
         else:

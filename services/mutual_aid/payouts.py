@@ -38,11 +38,24 @@ def batch_view(batch: dict) -> dict:
     )
 
 
-def payout_file(store: MutualAidStore, batch_id: str) -> str:
-    """The bank's CSV for a batch: masked member, masked account, amount, claim ids."""
-    if store.batch(batch_id) is None:
+def payout_file(store: MutualAidStore, batch_id: str, downloaded_by: str) -> str:
+    """The bank's CSV for a batch: masked member, masked account, amount, claim ids. Every
+    download is in the audit log: the file is what the bank pays from."""
+    batch = store.batch(batch_id)
+    if batch is None:
         raise not_found("payout batch")
     claims = store.batch_claims(batch_id)
+    store.append_audit(
+        {
+            "_id": f"payout-file:{batch_id}:{uuid.uuid4().hex}",
+            "batch_id": batch_id,
+            "action": "payout_file_downloaded",
+            "by": downloaded_by,
+            "batch_status": batch["status"],
+            "claims": len(claims),
+            "at": now_shanghai().isoformat(timespec="milliseconds"),
+        }
+    )
     accounts = store.accounts(
         sorted({member_key(c["period"], c["member_id_hash"]) for c in claims})
     )
@@ -63,11 +76,16 @@ def confirm_batch(
     store: MutualAidStore, batch_id: str, confirmed_by: str, correlation_id: str
 ) -> tuple[dict, int]:
     """Mark the batch's claims paid, each with its ``claim_paid`` event; a repeat pays
-    nobody twice (each claim moves from approved to paid once). Returns the batch and how
-    many claims were paid now (their events wait in the outbox for the relay)."""
+    nobody twice (each claim moves from approved to paid once). The confirmer is a second
+    person: the batch's creator is refused (409). Returns the batch and how many claims were
+    paid now (their events wait in the outbox for the relay)."""
     batch = store.batch(batch_id)
     if batch is None:
         raise not_found("payout batch")
+    if batch["created_by"] == confirmed_by:
+        raise ApiError(
+            409, "conflict", "you created this batch: another finance user must confirm it"
+        )
     if batch["status"] == "assigning":
         raise ApiError(409, "conflict", "the batch is still being assembled; create it again")
     if batch["status"] == "paid":

@@ -23,7 +23,7 @@ from services.mutual_aid.schemas import (
 )
 from services.mutual_aid.store import MutualAidStore
 from shared import orgs
-from shared.auth import authorized
+from shared.auth import authorized, authorized_at_city
 from shared.errors import ApiError, not_found, validated, validation_error
 from shared.events import Event, make_event, today_shanghai
 from shared.messaging import (
@@ -45,8 +45,15 @@ REVIEW_ROLES = ("reviewer",)
 POLICY_ROLES = ("city_admin",)
 FINANCE_ROLES = ("finance",)
 FIGURE_ROLES = ("city_admin", "county_staff", "finance", "auditor")
+AUDIT_ROLES = ("auditor", "city_admin")
 # A bill from someone we never enrolled: visible at city level only.
 UNKNOWN_MEMBER_ORG = orgs.city_root()
+
+
+def audit_view(entries: list[dict]) -> dict:
+    return {
+        "entries": [{"id": e["_id"], **{k: v for k, v in e.items() if k != "_id"}} for e in entries]
+    }
 
 
 class MutualAidService(DeadLetterRpc):
@@ -266,34 +273,35 @@ class MutualAidService(DeadLetterRpc):
 
     @rpc
     def audit_log(self, principal: dict, claim_id: str) -> dict:
-        authorized(principal, ("auditor", "city_admin"))
-        entries = self.store.audit_entries(claim_id)
-        return {
-            "entries": [
-                {"id": e["_id"], **{k: v for k, v in e.items() if k != "_id"}} for e in entries
-            ]
-        }
+        authorized(principal, AUDIT_ROLES)
+        return audit_view(self.store.audit_entries(claim_id))
 
     # ---- payout ----------------------------------------------------------------------------
 
     @rpc
     def create_payout_batch(self, principal: dict, request: dict) -> dict:
-        staff = authorized(principal, FINANCE_ROLES)
+        staff = authorized_at_city(principal, FINANCE_ROLES)
         data = validated(PayoutBatchRequestSchema(), request)
         return payout_batch(self.store, data["month"], staff.sub)
 
     @rpc
     def payout_file(self, principal: dict, batch_id: str) -> str:
-        authorized(principal, FINANCE_ROLES + ("auditor",))
-        return payout_file(self.store, batch_id)
+        staff = authorized_at_city(principal, FINANCE_ROLES + ("auditor",))
+        return payout_file(self.store, batch_id, staff.sub)
 
     @rpc
     def confirm_payout_batch(self, principal: dict, batch_id: str) -> dict:
-        staff = authorized(principal, FINANCE_ROLES)
+        staff = authorized_at_city(principal, FINANCE_ROLES)
         batch, paid = confirm_batch(self.store, batch_id, staff.sub, self.correlation_id)
         if paid:
             self.wake_relay()
         return batch
+
+    @rpc
+    def payout_audit(self, principal: dict, batch_id: str) -> dict:
+        """Who downloaded the batch's bank file and who confirmed it, when."""
+        authorized(principal, AUDIT_ROLES)
+        return audit_view(self.store.batch_audit_entries(batch_id))
 
     # ---- figures ---------------------------------------------------------------------------
 

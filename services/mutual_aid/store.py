@@ -77,6 +77,7 @@ class MutualAidStore:
         )
         self.dossier_heads.create_index([("head_id_hash", 1)], name="head_id_hash_idx")
         self.audit_log.create_index([("claim_id", 1)], name="audit_claim_idx")
+        self.audit_log.create_index([("batch_id", 1)], name="audit_batch_idx", sparse=True)
 
     # ---- enrolment -------------------------------------------------------------------------
 
@@ -288,6 +289,9 @@ class MutualAidStore:
 
     def audit_entries(self, claim_id: str) -> list[dict]:
         return list(self.audit_log.find({"claim_id": claim_id}).sort("at", 1))
+
+    def batch_audit_entries(self, batch_id: str) -> list[dict]:
+        return list(self.audit_log.find({"batch_id": batch_id}).sort("at", 1))
 
     def resize_reservation(
         self, period: int, id_hash: str, claim_id: str, old: int, new: int, cap: int

@@ -8,6 +8,7 @@ import uuid
 
 import pytest
 
+from shared import orgs
 from tests.e2e.test_bill_to_notice import BILLS, bill, decided, inbox_after
 from tests.support.client import new_id_number
 
@@ -15,9 +16,12 @@ pytestmark = pytest.mark.e2e
 
 
 def test_enrolment_bill_review_payout_paid_notice(gateway, hospital):
+    # A random unit of a real county (scope fails closed on made-up ones): figures asked at
+    # this employer's scope are ours.
+    counties = sorted(orgs.tree().counties)
     n = uuid.uuid4().int
-    county = "LY-" + chr(65 + n % 26) + chr(65 + n // 26 % 26)
-    employer = f"{county}-{n % 10000:04d}"  # figures asked at this employer's scope are ours
+    county = counties[n % len(counties)]
+    employer = f"{county}-{n // len(counties) % 10000:04d}"
     id_number = new_id_number()
     enrolled = gateway.staff(
         "POST",
@@ -103,7 +107,10 @@ def test_enrolment_bill_review_payout_paid_notice(gateway, hospital):
     assert id_number not in file.text and "6222020200112233445" not in file.text
 
     confirmed = gateway.staff(
-        "POST", f"/api/v1/mutual-aid/payout-batches/{batch_id}/confirm", role="finance"
+        "POST",
+        f"/api/v1/mutual-aid/payout-batches/{batch_id}/confirm",
+        role="finance",
+        sub="finance-checker",
     )
     assert confirmed.status_code == 200, confirmed.text
     assert gateway.staff("GET", f"/api/v1/mutual-aid/claims/{claim_id}").json()["status"] == "paid"
@@ -128,6 +135,30 @@ def test_enrolment_bill_review_payout_paid_notice(gateway, hospital):
     }
     audit = gateway.staff("GET", f"/api/v1/mutual-aid/claims/{claim_id}/audit", role="auditor")
     assert [e["outcome"] for e in audit.json()["entries"]] == ["awaiting_second_review", "approved"]
+
+
+def test_payout_batch_by_county_finance_or_confirmed_by_its_creator_refused(gateway):
+    batches = "/api/v1/mutual-aid/payout-batches"
+    month = {"month": f"{3000 + uuid.uuid4().int % 5000}-07"}
+    county = gateway.staff("POST", batches, month, role="finance", org="LY-XL")
+    assert county.status_code == 403, county.text
+    maker = {"role": "finance", "sub": "finance-maker"}
+    created = gateway.staff("POST", batches, month, **maker)
+    assert created.status_code == 201, created.text
+    batch_id = created.json()["batch_id"]
+    confirm = f"{batches}/{batch_id}/confirm"
+    assert gateway.staff("POST", confirm, role="finance", org="LY-XL").status_code == 403
+    own = gateway.staff("POST", confirm, **maker)
+    assert own.status_code == 409, own.text
+    assert gateway.staff("GET", f"{batches}/{batch_id}/file", **maker).status_code == 200
+    checked = gateway.staff("POST", confirm, role="finance", sub="finance-checker")
+    assert checked.status_code == 200 and checked.json()["status"] == "paid", checked.text
+    audit = gateway.staff("GET", f"{batches}/{batch_id}/audit", role="auditor")
+    assert audit.status_code == 200, audit.text
+    assert [(e["action"], e["by"]) for e in audit.json()["entries"]] == [
+        ("payout_file_downloaded", "finance-maker"),
+        ("payout_confirmed", "finance-checker"),
+    ]
 
 
 def checker_token(gateway, org: str) -> str:

@@ -20,11 +20,13 @@ from shared.events import make_event
 from shared.outbox import ConfirmedPublisher
 from shared.runner import nameko_config
 from tests.support.client import new_id_number
+from tests.support.principals import staff
 
 pytestmark = pytest.mark.integration
 
 ADMIN = {"sub": "admin-1", "role": "city_admin", "org": "LY"}
-FINANCE = {"sub": "fin-1", "role": "finance", "org": "LY"}
+FINANCE = staff("finance", "LY", "fin-1")
+CHECKER = staff("finance", "LY", "fin-2")
 
 
 def rpc_proxy(settings) -> ClusterRpcProxy:
@@ -425,10 +427,10 @@ def test_payout_batch_once_per_month_file_confirm_and_figures(service):
         },
     }
 
-    confirmed = service.confirm_payout_batch(FINANCE, batch["batch_id"])
+    confirmed = service.confirm_payout_batch(CHECKER, batch["batch_id"])
     assert confirmed["status"] == "paid"
     assert {service.get_claim(ADMIN, i)["status"] for i in ids} == {"paid"}
-    assert service.confirm_payout_batch(FINANCE, batch["batch_id"])["claims"] == batch["claims"]
+    assert service.confirm_payout_batch(CHECKER, batch["batch_id"])["claims"] == batch["claims"]
     stats = service.period_stats({"sub": "c", "role": "county_staff", "org": employer}, 11)
     assert (stats["person_times"], stats["paid_total"]) == (3, "1980.00")
 
@@ -446,6 +448,46 @@ def test_two_months_batched_at_once_never_share_a_claim(service, settings):
     first, second = eventlet.GreenPool(2).imap(create, months)
     assert not first & second
     assert len(first | second) >= 4
+
+
+def test_payout_confirmed_by_its_creator_refused(service):
+    approved_claims(service, new_employer(), 1)
+    batch = service.create_payout_batch(FINANCE, {"month": unique_month()})
+    with pytest.raises(ApiError) as refused:
+        service.confirm_payout_batch(FINANCE, batch["batch_id"])
+    assert int(refused.value.status) == 409
+    assert service.payout_audit(ADMIN, batch["batch_id"])["entries"] == []
+    assert service.confirm_payout_batch(CHECKER, batch["batch_id"])["status"] == "paid"
+    [confirmed] = service.payout_audit(ADMIN, batch["batch_id"])["entries"]
+    assert (confirmed["action"], confirmed["by"]) == ("payout_confirmed", "fin-2")
+
+
+def test_payout_file_download_is_audited(service):
+    approved_claims(service, new_employer(), 1)
+    batch = service.create_payout_batch(FINANCE, {"month": unique_month()})
+    service.payout_file(FINANCE, batch["batch_id"])
+    service.payout_file(staff("auditor", "LY", "aud-1"), batch["batch_id"])
+    entries = service.payout_audit(staff("auditor"), batch["batch_id"])["entries"]
+    assert [(e["action"], e["by"], e["batch_id"]) for e in entries] == [
+        ("payout_file_downloaded", "fin-1", batch["batch_id"]),
+        ("payout_file_downloaded", "aud-1", batch["batch_id"]),
+    ]
+    assert all(e["at"] for e in entries)
+
+
+@pytest.mark.parametrize("org", ["LY-XL", "LY-XL-0042"])
+def test_payouts_by_finance_below_the_city_org_refused(service, org):
+    county_finance = staff("finance", org, "fin-county")
+    with pytest.raises(ApiError) as created:
+        service.create_payout_batch(county_finance, {"month": unique_month()})
+    approved_claims(service, new_employer(), 1)
+    batch = service.create_payout_batch(FINANCE, {"month": unique_month()})
+    with pytest.raises(ApiError) as confirmed:
+        service.confirm_payout_batch(county_finance, batch["batch_id"])
+    with pytest.raises(ApiError) as downloaded:
+        service.payout_file(county_finance, batch["batch_id"])
+    assert [int(e.value.status) for e in (created, confirmed, downloaded)] == [403, 403, 403]
+    assert service.payout_audit(ADMIN, batch["batch_id"])["entries"] == []
 
 
 def test_only_finance_runs_payouts(service):

@@ -143,6 +143,16 @@ class MutualAidRoutes(Edge):
         )
 
     @api(
+        "GET",
+        "/api/v1/mutual-aid/payout-batches/<batch_id>/audit",
+        summary="The append-only audit log of a payout batch: file downloads, confirmation.",
+        responses={200: "entries"},
+    )
+    def payout_audit(self, request, batch_id):
+        principal = self._staff(request, roles=("auditor", "city_admin"))
+        return json_response(200, self._call("mutual_aid", "payout_audit", principal, batch_id))
+
+    @api(
         "POST",
         "/api/v1/mutual-aid/payout-batches/<batch_id>/confirm",
         summary="Finance confirms the bank paid the batch: its claims become paid.",
