@@ -70,6 +70,7 @@ def dossier_batches(ctx: Context) -> Result:
     secret = ctx.env.settings.staff_jwt_secret
     admin = {"Authorization": "Bearer " + mint_staff_token(secret, sub="bench-admin", role="city_admin", org="LY")}  # fmt: skip
     finance = {"Authorization": "Bearer " + mint_staff_token(secret, sub="bench-finance", role="finance", org="LY-XL")}  # fmt: skip
+    city_finance = {"Authorization": "Bearer " + mint_staff_token(secret, sub="bench-city-finance", role="finance", org="LY")}  # fmt: skip
     client = HttpClient(ctx.env.gateway_port)
     try:
         started = time.perf_counter()
@@ -84,7 +85,7 @@ def dossier_batches(ctx: Context) -> Result:
             f"{campaign['tasks']} tasks in {campaign_seconds:.2f} s (limit {campaign_limit:.2f} s)"
         )
         fund = {"fund": FUND, "year": 2019, "budget": "100000000.00"}
-        status, body = client.json("POST", "/api/v1/assistance-funds", fund, admin)
+        status, body = client.json("POST", "/api/v1/assistance-funds", fund, city_finance)
         if status != 200:
             raise HarnessError(f"setting the fund answered {status}: {str(body)[:300]}")
         request = {"festival": FESTIVAL, "fund": FUND}

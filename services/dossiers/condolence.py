@@ -1,10 +1,14 @@
-"""The condolence batch (两节慰问): every open dossier in scope paid its tier's amount, once.
+"""The condolence batch (两节慰问): every open dossier in scope not yet paid for the festival
+gets its tier's amount, once.
 
 Plain Python over the store (no nameko), so the service's RPC and the CLI run the same steps:
-list the households and fix the total; reserve the whole total on the fund in one conditional
-write (refused whole when it cannot cover it); pay each household under a ledger key of the
-batch (a second run pays nobody twice); give back what households that closed meanwhile did
-not take; mark the batch paid."""
+list the households of the scope that hold no condolence of the festival and fix the total;
+reserve the whole total on the fund in one conditional write (refused whole when it cannot
+cover it); pay each household under the festival's ledger key (one per household and
+festival, whatever the fund and whoever runs the batch: a second or overlapping run pays
+nobody twice); give back what households paid meanwhile by another run, or closed, did not
+take; mark the batch paid. A unit's or county's run never blocks the city's: the city's run
+covers the households still unpaid."""
 
 from __future__ import annotations
 
@@ -33,13 +37,15 @@ class Scope:
         return orgs.scope_filter(self.org)
 
 
-def batch_id_of(festival: str, fund: str) -> str:
-    return f"{festival}:{fund}"
+def batch_id_of(festival: str, scope: str) -> str:
+    """One batch per festival and scope: a rerun of the same scope finds it again."""
+    return f"{festival}:{scope}"
 
 
-def ledger_key_of(festival: str, fund: str) -> str:
-    """One ledger key per batch on every household: what makes a second run pay nobody twice."""
-    return f"condolence-{festival}-{fund}"
+def ledger_key_of(festival: str) -> str:
+    """One ledger key per household and festival: what makes any later run, from any fund or
+    scope, pay that household nobody twice."""
+    return f"condolence-{festival}"
 
 
 def run_condolence_batch(
@@ -54,12 +60,13 @@ def run_condolence_batch(
     correlation_id: str,
     progress: Progress | None = None,
 ) -> dict:
-    batch_id = batch_id_of(festival, fund)
+    batch_id = batch_id_of(festival, scope.org)
     year = int(festival[:4])
     batch = store.batch(batch_id)
     if batch is None:
         entries, total = [], 0
-        query = {"status": "open", **scope.query()}
+        unpaid = {f"ledger.{ledger_key_of(festival)}": {"$exists": False}}
+        query = {"status": "open", **scope.query(), **unpaid}
         for doc in store.iter_dossiers(query, {"tier": 1, "county": 1, "head_id_hash": 1}):
             amount = policy.condolence[doc["tier"]]
             entries.append([doc["_id"], doc["tier"], doc["county"], doc["head_id_hash"], amount])
@@ -81,12 +88,12 @@ def run_condolence_batch(
             }
         )
         batch = store.batch(batch_id)  # ours, or the one a concurrent run inserted first
-    if batch["scope"] != scope.org:
+    if batch["fund"] != fund:
         raise ApiError(
             409,
             "conflict",
-            f"慰问批次 {festival} / {fund} 已按 {batch['scope']} 范围发放：每个节日每个基金只发一批。",
-            {"fund": [f"batch already run for {batch['scope']}"]},
+            f"慰问批次 {festival} / {scope.org} 已从基金 {batch['fund']} 发放：每个节日每个范围只发一批。",
+            {"fund": [f"the batch of {festival} for {scope.org} was paid from {batch['fund']}"]},
         )
     if batch["status"] == "reserving":
         if not store.reserve(fund, year, batch["total_fen"], batch_id):
@@ -111,7 +118,7 @@ def run_condolence_batch(
 
 
 def _pay(store, batch, actor, paid_on, correlation_id, progress) -> None:
-    key = ledger_key_of(batch["festival"], batch["fund"])
+    key = ledger_key_of(batch["festival"])
     done = 0
     for part in chunks(batch["entries"]):
         writes = []
@@ -147,13 +154,15 @@ def _pay(store, batch, actor, paid_on, correlation_id, progress) -> None:
         done += len(part)
         if progress:
             progress(done, batch["households"])
-    # Exactly what landed (households closed since the listing took nothing): count it from the
-    # ledgers themselves, so a resumed or concurrent run reaches the same figures.
+    # Exactly what this batch landed (households closed since the listing, or paid by another
+    # run of the festival meanwhile, took nothing from it): count it from the ledgers
+    # themselves, so a resumed or concurrent run reaches the same figures.
     paid_households = paid_fen = 0
     for part in chunks([entry[0] for entry in batch["entries"]]):
         for doc in store.holding(part, key):
-            paid_households += 1
-            paid_fen += doc["ledger"][key]["amount_fen"]
+            if doc["ledger"][key]["batch_id"] == batch["_id"]:
+                paid_households += 1
+                paid_fen += doc["ledger"][key]["amount_fen"]
     unpaid = batch["total_fen"] - paid_fen
     if unpaid:
         store.release(batch["fund"], batch["year"], unpaid, batch["_id"])

@@ -37,7 +37,7 @@ from services.dossiers.schemas import (
 )
 from services.dossiers.store import DossierStore, MemberAlreadyInDossier, now_iso
 from shared import orgs
-from shared.auth import StaffPrincipal, authorized
+from shared.auth import StaffPrincipal, authorized, authorized_at_city
 from shared.errors import ApiError, conflict, not_found, rule_violation, validated, validation_error
 from shared.events import Event, make_event, today_shanghai
 from shared.identity import mask_id_number
@@ -59,7 +59,8 @@ INTAKE_ROLES = ("city_admin", "county_staff", "grassroots_staff")
 READING_ROLES = ("city_admin", "county_staff", "grassroots_staff", "reviewer", "finance", "auditor")
 FULL_ID_ROLES = ("city_admin", "county_staff", "grassroots_staff")
 GRANT_ROLES = ("city_admin", "county_staff", "finance")
-FUND_ROLES = ("city_admin", "finance")
+BUDGET_ROLES = ("finance",)  # at the city org only
+CONDOLENCE_ROLES = ("city_admin", "finance")
 CAMPAIGN_ROLES = ("city_admin",)
 EXPORT_ROLES = ("city_admin", "county_staff", "grassroots_staff", "auditor")
 AUDIT_ROLES = ("auditor",)
@@ -551,7 +552,7 @@ class DossiersService(DeadLetterRpc):
 
     @rpc
     def set_fund(self, principal: dict, request: dict) -> dict:
-        staff = authorized(principal, FUND_ROLES)
+        staff = authorized_at_city(principal, BUDGET_ROLES)
         data = validated(FundRequestSchema(), request)
         try:
             fund = self.store.set_fund(data["fund"], data["year"], data["budget"])
@@ -630,7 +631,7 @@ class DossiersService(DeadLetterRpc):
 
     @rpc
     def condolence_batch(self, principal: dict, request: dict) -> dict:
-        staff = authorized(principal, FUND_ROLES)
+        staff = authorized(principal, CONDOLENCE_ROLES)
         data = validated(CondolenceBatchRequestSchema(), request)
         year = int(data["festival"][:4])
         result = run_condolence_batch(

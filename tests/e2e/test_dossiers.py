@@ -235,7 +235,17 @@ def test_grants_never_overdraw_their_fund_even_at_the_same_moment(gateway):
     assert gateway.staff("POST", "/api/v1/assistance", grant, role="reviewer").status_code == 403
 
 
-def test_condolence_batch_pays_once_per_festival_and_fund_and_is_refused_whole(gateway):
+def test_fund_budget_set_by_anyone_but_city_finance_refused(gateway):
+    fund = {"fund": "E2E-budget", "year": 2019, "budget": "1000.00"}
+    for who in ({"role": "finance", "org": "LY-XL"}, {"role": "city_admin"}):
+        refused = gateway.staff("POST", "/api/v1/assistance-funds", fund, **who)
+        assert refused.status_code == 403, (who, refused.text)
+    assert gateway.staff("GET", "/api/v1/assistance-funds/E2E-budget/2019").status_code == 404
+    city = gateway.staff("POST", "/api/v1/assistance-funds", fund, role="finance")
+    assert city.status_code == 200 and city.json()["budget"] == "1000.00", city.text
+
+
+def test_condolence_batch_pays_once_per_festival_and_is_refused_whole(gateway):
     finance = {"role": "finance", "org": "LY-LC"}
     ids = [open_dossier(gateway, household(county="LY-LC")) for _ in range(3)]
     fund = {"fund": "E2E-festival", "year": 2019, "budget": "8999.99"}

@@ -1,5 +1,6 @@
 """dossiers' store on nx-27017: one live dossier per member under concurrent intake, funds never
-overdrawn under concurrent grants, condolence batches refused whole or paid exactly once."""
+overdrawn under concurrent grants, condolence batches refused whole and paying each household
+once per festival, whatever the fund and whoever runs them."""
 
 from __future__ import annotations
 
@@ -151,11 +152,11 @@ def test_a_budget_cannot_drop_below_what_is_spent(store):
         store.set_fund("F-cut", 2019, 50_000)
 
 
-def run_batch(store, policy, fund, scope="LY"):
+def run_batch(store, policy, fund, scope="LY", festival="2019-spring"):
     return run_condolence_batch(
         store,
         policy,
-        festival="2019-spring",
+        festival=festival,
         fund=fund,
         scope=Scope(scope),
         actor=ACTOR,
@@ -173,7 +174,7 @@ def test_condolence_batch_pays_each_tier_its_amount_once_even_when_run_twice(sto
     assert (first["status"], first["households"], first["paid_households"]) == ("paid", 3, 3)
     assert first["total"] == first["paid_total"] == 600_000  # 3000 + 2000 + 1000 yuan
     assert store.fund("F-cond", 2019)["spent_fen"] == 600_000
-    key = ledger_key_of("2019-spring", "F-cond")
+    key = ledger_key_of("2019-spring")
     amounts = {d["_id"]: d["assistance_total_fen"] for d in store.dossiers.find()}
     assert sorted(amounts[i] for i in ids) == [100_000, 200_000, 300_000]
     assert all(len(d["ledger"]) == 1 and key in d["ledger"] for d in store.dossiers.find())
@@ -218,8 +219,8 @@ def test_condolence_batch_covers_only_the_scope_and_refunds_households_gone_mean
     store.set_fund("F-late", 2019, 1_000_000)
     store.batches.insert_one(
         {
-            "_id": "2019-spring:F-late",
-            "festival": "2019-spring",
+            "_id": "2019-new_year:LY-XL",
+            "festival": "2019-new_year",
             "fund": "F-late",
             "year": 2019,
             "scope": "LY-XL",
@@ -229,12 +230,65 @@ def test_condolence_batch_covers_only_the_scope_and_refunds_households_gone_mean
             "total_fen": 400_000,
         }
     )
-    late = run_batch(store, policy, "F-late", scope="LY-XL")
+    late = run_batch(store, policy, "F-late", scope="LY-XL", festival="2019-new_year")
     assert (late["paid_households"], late["paid_total"]) == (1, 200_000)
     assert store.fund("F-late", 2019)["spent_fen"] == 200_000
-    with pytest.raises(ApiError) as other_scope:  # one batch per festival and fund
-        run_batch(store, policy, "F-late", scope="LY-YD")
-    assert other_scope.value.status == 409
+    with pytest.raises(ApiError) as other_fund:  # one batch per festival and scope
+        run_batch(store, policy, "F-scope", scope="LY-XL", festival="2019-new_year")
+    assert (other_fund.value.status, list(other_fund.value.fields)) == (409, ["fund"])
+
+
+def condolences(store, festival="2019-spring") -> dict[str, int]:
+    """Each household's condolence of the festival in fen, whatever batch paid it."""
+    key = ledger_key_of(festival)
+    return {
+        d["_id"]: d["ledger"][key]["amount_fen"]
+        for d in store.dossiers.find({f"ledger.{key}": {"$exists": True}})
+    }
+
+
+def test_condolence_unit_run_does_not_block_the_city_run(store, policy):
+    unit = seed_open(store, {"LY-XL": ["local", "local"]})
+    rest = seed_open(store, {"LY-YD": ["national"], "LY-SH": ["grassroots"]})
+    store.set_fund("F-one", 2019, 1_000_000)
+    assert run_batch(store, policy, "F-one", scope="LY-XL-0042")["paid_households"] == 2
+    city = run_batch(store, policy, "F-one", scope="LY")
+    assert (city["households"], city["paid_households"], city["paid_total"]) == (2, 2, 400_000)
+    assert condolences(store) == {
+        unit[0]: 200_000,
+        unit[1]: 200_000,
+        rest[0]: 300_000,
+        rest[1]: 100_000,
+    }
+    assert store.fund("F-one", 2019)["spent_fen"] == 800_000
+
+
+def test_condolence_household_paid_twice_for_one_festival_from_another_fund_refused(store, policy):
+    county = seed_open(store, {"LY-XL": ["local"]})
+    other = seed_open(store, {"LY-YD": ["local"]})
+    store.set_fund("F-county", 2019, 1_000_000)
+    store.set_fund("F-city", 2019, 1_000_000)
+    run_batch(store, policy, "F-county", scope="LY-XL")
+    city = run_batch(store, policy, "F-city", scope="LY")
+    assert (city["households"], city["paid_total"]) == (1, 200_000)
+    assert condolences(store) == {county[0]: 200_000, other[0]: 200_000}
+    assert all(d["assistance_total_fen"] == 200_000 for d in store.dossiers.find())
+    assert store.fund("F-city", 2019)["spent_fen"] == 200_000
+    # Another festival is another condolence.
+    assert run_batch(store, policy, "F-city", festival="2019-new_year")["paid_households"] == 2
+
+
+def test_condolence_unit_and_city_runs_at_once_pay_each_household_once(store, policy):
+    seed_open(store, {"LY-XL": ["local"] * 20, "LY-YD": ["local"] * 5})
+    store.set_fund("F-unit", 2019, 10_000_000)
+    store.set_fund("F-all", 2019, 10_000_000)
+    runs = [("F-unit", "LY-XL-0042"), ("F-all", "LY")]
+    results = list(eventlet.GreenPool(2).imap(lambda run: run_batch(store, policy, *run), runs))
+    assert sum(r["paid_households"] for r in results) == 25
+    assert sum(r["paid_total"] for r in results) == 25 * 200_000
+    assert len(condolences(store)) == 25
+    spent = store.fund("F-unit", 2019)["spent_fen"] + store.fund("F-all", 2019)["spent_fen"]
+    assert spent == 25 * 200_000  # what a run listed but another paid went back to its fund
 
 
 def test_audit_log_is_append_only_entries(store):
