@@ -68,7 +68,7 @@ class DossierRequestSchema(Strict):
     assets = fields.Nested(AssetsSchema, required=True)
     address = fields.String(required=True, validate=validate.Length(min=1, max=200))
     phone = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=20))
-    intake_date = fields.Date(required=True)
+    intake_date = fields.Date(load_default=None)  # today unless backdating is allowed
 
     @validates_schema
     def check_household(self, data, **kwargs):

@@ -38,6 +38,7 @@ from services.dossiers.schemas import (
 from services.dossiers.store import DossierStore, MemberAlreadyInDossier, now_iso
 from shared import orgs
 from shared.auth import StaffPrincipal, authorized, authorized_at_city
+from shared.business_dates import BusinessDate, business_date
 from shared.errors import ApiError, conflict, not_found, rule_violation, validated, validation_error
 from shared.events import Event, make_event, today_shanghai
 from shared.identity import mask_id_number
@@ -119,6 +120,8 @@ class DossiersService(DeadLetterRpc):
         data = validated(DossierRequestSchema(), request)
         if not staff.can_see(data["org"]):
             raise ApiError(403, "forbidden", "org is outside your org unit")
+        intake = self._business_date(staff, data, "intake_date")
+        data["intake_date"] = intake.day
         policy = policy_on(self.policy_dir, data["intake_date"])
         vault = self.store.vault
         members = [
@@ -182,6 +185,7 @@ class DossiersService(DeadLetterRpc):
                 "another open or proposed dossier",
                 {f"members.{index}.id_number": [f"already in dossier {exc.dossier_id}"]},
             ) from None
+        self._audit_backdating(staff, intake, "intake_date", doc["_id"], doc["org"])
         log.info("dossier proposed", extra={"dossier_id": doc["_id"], "tier": proposal.tier})
         return {
             "dossier_id": doc["_id"],
@@ -464,7 +468,8 @@ class DossiersService(DeadLetterRpc):
         staff = authorized(principal, INTAKE_ROLES)
         data = validated(ExitSchema(), request)
         dossier = self._open(staff, dossier_id)
-        on = data["exited_on"] or today_shanghai()
+        exited_on = self._business_date(staff, data, "exited_on")
+        on = exited_on.day
         exited = self._event(
             "dossier_exited",
             {
@@ -493,6 +498,7 @@ class DossiersService(DeadLetterRpc):
         self.store.release_members(dossier_id)
         self.wake_relay()
         self._audit(staff, "exit", dossier_id, dossier["org"], {"reason": data["reason"]})
+        self._audit_backdating(staff, exited_on, "exited_on", dossier_id, dossier["org"])
         return {
             "dossier_id": dossier_id,
             "status": "closed",
@@ -508,7 +514,8 @@ class DossiersService(DeadLetterRpc):
         dossier = self._open(staff, dossier_id)
         if data["county"] == dossier["county"] and data["org"] == dossier["org"]:
             raise rule_violation("the dossier is already there", {"county": ["unchanged"]})
-        on = data["transferred_on"] or today_shanghai()
+        transferred_on = self._business_date(staff, data, "transferred_on")
+        on = transferred_on.day
         transferred = self._event(
             "dossier_transferred",
             {
@@ -537,6 +544,7 @@ class DossiersService(DeadLetterRpc):
             dossier["org"],
             {"county_from": dossier["county"], "county": data["county"]},
         )
+        self._audit_backdating(staff, transferred_on, "transferred_on", dossier_id, dossier["org"])
         return {"dossier_id": dossier_id, "county": data["county"], "org": data["org"]}
 
     def _open(self, staff: StaffPrincipal, dossier_id: str) -> dict:
@@ -584,7 +592,8 @@ class DossiersService(DeadLetterRpc):
         staff = authorized(principal, GRANT_ROLES)
         data = validated(GrantRequestSchema(), request)
         dossier = self._open(staff, data["dossier_id"])
-        granted_on = data["granted_on"] or today_shanghai()
+        stated = self._business_date(staff, data, "granted_on")
+        granted_on = stated.day
         grant = grant_from_fund(
             self.store, dossier, data, staff.sub, granted_on, self.correlation_id
         )
@@ -602,6 +611,7 @@ class DossiersService(DeadLetterRpc):
             dossier["org"],
             {"grant_id": grant_id, "amount_fen": amount, "fund": fund, "type": data["type"]},
         )
+        self._audit_backdating(staff, stated, "granted_on", dossier["_id"], dossier["org"])
         fund_doc = self.store.fund(fund, year)
         return GrantResultSchema().dump(
             {
@@ -739,6 +749,20 @@ class DossiersService(DeadLetterRpc):
             log.info("closed dossiers purged", extra={"count": len(purged)})
 
     # ---- audit ----------------------------------------------------------------------------
+
+    def _business_date(self, staff: StaffPrincipal, data: dict, field: str) -> BusinessDate:
+        return business_date(
+            data[field],
+            field,
+            staff.role,
+            allow_backdated=self.store.settings.allow_backdated_input,
+        )
+
+    def _audit_backdating(
+        self, staff: StaffPrincipal, stated: BusinessDate, field: str, target: str, org
+    ) -> None:
+        if stated.backdated_by_role:
+            self._audit(staff, "backdate", target, org, stated.audit_detail(field))
 
     def _audit(self, staff: StaffPrincipal, action: str, target: str, org, detail: dict) -> None:
         self.store.audit(

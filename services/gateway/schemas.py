@@ -24,6 +24,35 @@ class PartnerRequestSchema(Schema):
             raise ValidationError({"level": ["required for a hospital (1, 2 or 3)"]})
 
 
+class PartnerLevelSchema(Schema):
+    """Re-registering a hospital's level: nothing else about the partner changes."""
+
+    class Meta:
+        unknown = RAISE
+
+    level = fields.Integer(required=True, strict=True, validate=validate.OneOf([1, 2, 3]))
+
+
+class PartnerSchema(Schema):
+    code = fields.String()
+    kind = fields.String()
+    name = fields.String()
+    level = fields.Integer(allow_none=True)
+
+
+class PartnerAuditEntrySchema(Schema):
+    id = fields.String()
+    at = fields.String()
+    actor = fields.String()
+    role = fields.String()
+    action = fields.String()
+    detail = fields.Dict()
+
+
+class PartnerAuditSchema(Schema):
+    entries = fields.List(fields.Nested(PartnerAuditEntrySchema))
+
+
 class PartnerCreatedSchema(Schema):
     code = fields.String()
     secret = fields.String()

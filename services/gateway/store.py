@@ -1,8 +1,10 @@
-"""The only code of the gateway that speaks pymongo: partner hospitals and platforms."""
+"""The only code of the gateway that speaks pymongo: partner hospitals and platforms, and the
+audit log of their re-registrations."""
 
 from __future__ import annotations
 
 import time
+import uuid
 
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
@@ -22,13 +24,14 @@ class GatewayStore:
     def __init__(self, db: Database, settings: Settings):
         self.settings = settings
         self.partners = db["partners"]
+        self.audit_log = db["audit_log"]
         self._cache: dict[str, tuple[float, dict | None]] = {}
         # Partner secrets are sealed with the same vault as ID numbers: a database dump alone
         # does not let anyone sign bills.
         self.vault = PiiVault.from_settings(settings.pii_encryption_keys, settings.pii_hash_key)
 
     def ensure_indexes(self) -> None:
-        pass  # partners are found by _id only
+        self.audit_log.create_index([("target", 1), ("at", 1)], name="audit_target_idx")
 
     def add_partner(
         self, *, code: str, kind: str, name: str, level: int | None, secret: str
@@ -59,3 +62,32 @@ class GatewayStore:
             doc["secret"] = self.vault.decrypt(doc.pop("secret_enc"))
         self._cache[code] = (now, doc)
         return doc
+
+    def set_partner_level(self, code: str, level: int, actor: dict) -> dict | None:
+        """Re-register a hospital at another level, with an audit entry naming who did it and
+        the level before. Returns the partner as it was, or None when no such hospital."""
+        before = self.partners.find_one_and_update(
+            {"_id": code, "kind": "hospital"}, {"$set": {"level": level}}, {"secret_enc": 0}
+        )
+        if before is None:
+            return None
+        # This process stops serving the old level at once; other gateway processes within
+        # PARTNER_CACHE_SECONDS.
+        self._cache.pop(code, None)
+        if before["level"] != level:
+            self.audit_log.insert_one(
+                {
+                    "_id": uuid.uuid4().hex,
+                    "at": now_shanghai().isoformat(timespec="milliseconds"),
+                    "actor": actor["sub"],
+                    "role": actor["role"],
+                    "actor_org": actor["org"],
+                    "action": "partner_reregistered",
+                    "target": code,
+                    "detail": {"level_from": before["level"], "level_to": level},
+                }
+            )
+        return before
+
+    def audit_entries(self, target: str) -> list[dict]:
+        return list(self.audit_log.find({"target": target}).sort("at", 1))

@@ -25,11 +25,12 @@ from collections.abc import Iterator, Sequence
 from datetime import date
 from pathlib import Path
 
-from services.mutual_aid.enrolment import enroll_rows, window_error
+from services.mutual_aid.enrolment import audit_backdated_enrolment, enroll_rows, window_error
 from services.mutual_aid.payouts import confirm_batch, payout_batch, payout_file
 from services.mutual_aid.policies import PolicyBook
 from services.mutual_aid.schemas import PayoutBatchRequestSchema
 from services.mutual_aid.store import MutualAidStore
+from shared.business_dates import business_date
 from shared.config import load_settings
 from shared.errors import ApiError
 from shared.events import now_shanghai
@@ -40,6 +41,7 @@ COLUMNS = ("id_number", "name", "coverage_start")
 OPTIONAL_COLUMNS = ("plan", "bank_account")
 CHUNK = 500
 CLI_USER = "cli:" + os.environ.get("USER", "staff")
+CLI_ROLE = "city_admin"
 
 
 def open_store() -> MutualAidStore:
@@ -120,13 +122,31 @@ def progress(done: int, total: int) -> None:
 def enroll_command(args: argparse.Namespace) -> int:
     store = open_store()
     policy = PolicyBook(store).for_period(args.period)
-    enrolled_on = args.enrolled_on or now_shanghai().date()
+    # The command line runs with the service's own credentials, held by city-level operators:
+    # it may backdate as city_admin does, and each backdating is audited under the OS user.
+    stated = business_date(
+        args.enrolled_on,
+        "enrolled_on",
+        CLI_ROLE,
+        allow_backdated=store.settings.allow_backdated_input,
+    )
+    enrolled_on = stated.day
     if args.plan not in policy.plans:
         raise SystemExit(f"unknown plan {args.plan}: the policy has {', '.join(policy.plans)}")
     closed = window_error(policy, args.period, enrolled_on)
     if closed:
         raise SystemExit(closed.message)
     rows = list(read_rows(Path(args.file)))
+    if stated.backdated_by_role:
+        audit_backdated_enrolment(
+            store,
+            stated,
+            by=CLI_USER,
+            role=CLI_ROLE,
+            org="LY",
+            period=args.period,
+            employer_org=args.employer_org,
+        )
     enrolled = already = 0
     errors: list[dict] = []
     progress(0, len(rows))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import date
 
@@ -10,7 +11,9 @@ from marshmallow import ValidationError
 from services.mutual_aid.domain.policy import MutualAidPolicy
 from services.mutual_aid.schemas import EnrollmentMemberSchema
 from services.mutual_aid.store import MutualAidStore, NewMember
+from shared.business_dates import BusinessDate
 from shared.errors import ApiError, validation_error
+from shared.events import now_shanghai
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,32 @@ def window_error(policy: MutualAidPolicy, period: int, enrolled_on: date) -> Api
         "enrolment_closed",
         f"period {period} enrols from {opens} to {closes}; enrolled_on is {enrolled_on}",
         {"enrolled_on": [f"must be within {opens}..{closes}"]},
+    )
+
+
+def audit_backdated_enrolment(
+    store: MutualAidStore,
+    enrolled_on: BusinessDate,
+    *,
+    by: str,
+    role: str,
+    org: str,
+    period: int,
+    employer_org: str,
+) -> None:
+    """A past ``enrolled_on`` allowed by the caller's role goes in the audit log, written before
+    the members are, so no backdated enrolment exists without its entry."""
+    store.append_audit(
+        {
+            "_id": uuid.uuid4().hex,
+            "action": "backdate",
+            "target": f"enrolment/{period}/{employer_org}",
+            "by": by,
+            "role": role,
+            "org": org,
+            **enrolled_on.audit_detail("enrolled_on"),
+            "at": now_shanghai().isoformat(timespec="milliseconds"),
+        }
     )
 
 

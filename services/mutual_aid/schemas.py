@@ -93,7 +93,11 @@ class DischargeBillSchema(Schema):
     fund_paid = Money(required=True)
     self_pay_in_catalogue = Money(required=True)
     self_pay_out_of_catalogue = Money(required=True)
-    single_disease_code = fields.String(load_default=None, allow_none=True)
+    single_disease_code = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Regexp(ICD10, error="must be an ICD-10 code such as K35"),
+    )
     submitted_on = fields.Date(load_default=None)
     flags = fields.Nested(BillFlagsSchema, load_default=dict)
 

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import logging
 
+from services.mutual_aid.bills import accept_bill
 from services.mutual_aid.claims import decide_claim
 from services.mutual_aid.domain.payout import period_figures
 from services.mutual_aid.domain.review import approvals_needed
-from services.mutual_aid.enrolment import enroll_rows, window_error
+from services.mutual_aid.enrolment import audit_backdated_enrolment, enroll_rows, window_error
 from services.mutual_aid.payouts import confirm_batch, payout_batch, payout_file
 from services.mutual_aid.policies import PolicyBook
 from services.mutual_aid.reviews import apply_review
 from services.mutual_aid.schemas import (
     ClaimSchema,
     ContributionsSchema,
-    DischargeBillSchema,
     EnrollmentRequestSchema,
     PayoutBatchRequestSchema,
     PeriodStatsSchema,
@@ -24,8 +24,9 @@ from services.mutual_aid.schemas import (
 from services.mutual_aid.store import MutualAidStore
 from shared import orgs
 from shared.auth import authorized, authorized_at_city
+from shared.business_dates import business_date
 from shared.errors import ApiError, not_found, validated, validation_error
-from shared.events import Event, make_event, today_shanghai
+from shared.events import Event
 from shared.messaging import (
     Correlation,
     DeadLetterRpc,
@@ -75,13 +76,29 @@ class MutualAidService(DeadLetterRpc):
         data = validated(EnrollmentRequestSchema(), request)
         if not staff.can_see(data["employer_org"]):
             raise ApiError(403, "forbidden", "employer_org is outside your org unit")
-        enrolled_on = data["enrolled_on"] or today_shanghai()
+        stated = business_date(
+            data["enrolled_on"],
+            "enrolled_on",
+            staff.role,
+            allow_backdated=self.store.settings.allow_backdated_input,
+        )
+        enrolled_on = stated.day
         policy = self.policies.for_period(data["period"])
         if data["plan"] not in policy.plans:
             raise validation_error({"plan": [f"must be one of {', '.join(policy.plans)}"]})
         closed = window_error(policy, data["period"], enrolled_on)
         if closed:
             raise closed
+        if stated.backdated_by_role:
+            audit_backdated_enrolment(
+                self.store,
+                stated,
+                by=staff.sub,
+                role=staff.role,
+                org=staff.org,
+                period=data["period"],
+                employer_org=data["employer_org"],
+            )
         outcome = enroll_rows(
             self.store,
             policy=policy,
@@ -135,35 +152,11 @@ class MutualAidService(DeadLetterRpc):
     # ---- bills and claims ------------------------------------------------------------------
 
     @rpc
-    def submit_bill(self, hospital_code: str, webhook_id: str, bill: dict) -> dict:
-        """Durably accept a discharge bill; adjudication follows from its event."""
-        data = validated(DischargeBillSchema(), bill)
-        stored = {
-            "bill_no": data["bill_no"],
-            "patient_id_number": data["patient_id_number"],
-            "patient_name": data["patient_name"],
-            "hospital_level": data["hospital_level"],
-            "admission_date": data["admission_date"].isoformat(),
-            "discharge_date": data["discharge_date"].isoformat(),
-            "diagnoses": list(data["diagnoses"]),
-            "total_cost": data["total_cost"],
-            "fund_paid": data["fund_paid"],
-            "self_pay_in_catalogue": data["self_pay_in_catalogue"],
-            "self_pay_out_of_catalogue": data["self_pay_out_of_catalogue"],
-            "single_disease_code": data["single_disease_code"],
-            "submitted_on": (data["submitted_on"] or today_shanghai()).isoformat(),
-            "flags": data["flags"],
-        }
-        claim_id, status, created = self.store.accept_bill(
-            hospital_code,
-            webhook_id,
-            stored,
-            lambda claim_id: make_event(
-                "claim_received",
-                {"claim_id": claim_id, "hospital_code": hospital_code, "bill_no": data["bill_no"]},
-                producer=SERVICE,
-                correlation_id=self.correlation_id,
-            ),
+    def submit_bill(self, partner: dict, webhook_id: str, bill: dict) -> dict:
+        """Durably accept a discharge bill; adjudication follows from its event. ``partner`` is
+        the hospital as the gateway registered it: ``{"code", "kind", "level"}``."""
+        claim_id, status, created = accept_bill(
+            self.store, self.policies, partner, webhook_id, bill, self.correlation_id
         )
         self.wake_relay()
         log.info("discharge bill accepted", extra={"claim_id": claim_id, "new_claim": created})

@@ -20,7 +20,7 @@ from shared.events import make_event
 from shared.outbox import ConfirmedPublisher
 from shared.runner import nameko_config
 from tests.support.client import new_id_number
-from tests.support.principals import staff
+from tests.support.principals import hospital, staff
 
 pytestmark = pytest.mark.integration
 
@@ -99,7 +99,7 @@ def bill(id_number, month=5, self_pay="3000.00", **overrides) -> dict:
 
 
 def submit(service, body) -> str:
-    return service.submit_bill("H0001", f"msg_{uuid.uuid4().hex}", body)["claim_id"]
+    return service.submit_bill(hospital(), f"msg_{uuid.uuid4().hex}", body)["claim_id"]
 
 
 def decided(service, claim_id, timeout=15.0) -> dict:

@@ -37,14 +37,20 @@ class MutualAidRoutes(Edge):
         auth="webhook",
         summary="A partner hospital pushes a signed discharge bill.",
         request=DischargeBillSchema,
-        responses={202: BillAcceptedSchema, 200: BillAcceptedSchema},
+        responses={
+            202: BillAcceptedSchema,
+            200: BillAcceptedSchema,
+            422: "hospital_level_mismatch: the bill states another level than the registered one",
+        },
     )
     def discharge_bill(self, request, hospital_code):
-        _, webhook_id = self._partner(request, hospital_code, "hospital")
+        partner, webhook_id = self._partner(request, hospital_code, "hospital")
         body = read_json(request)
-        # mutual_aid validates the body (its 400 naming the fields comes back over RPC) and
-        # records the webhook id with the claim, so a replay gets the first answer.
-        result = self._call("mutual_aid", "submit_bill", hospital_code, webhook_id, body)
+        # mutual_aid validates the body (its 400 naming the fields comes back over RPC) against
+        # the hospital as we registered it (its level is ours, not the bill's), and records the
+        # webhook id with the claim, so a replay gets the first answer.
+        registered = {"code": hospital_code, "kind": partner["kind"], "level": partner["level"]}
+        result = self._call("mutual_aid", "submit_bill", registered, webhook_id, body)
         status = 202 if result["created"] else 200
         return json_response(status, {"claim_id": result["claim_id"], "status": result["status"]})
 

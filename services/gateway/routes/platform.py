@@ -1,4 +1,5 @@
-"""Platform endpoints: liveness, health, the OpenAPI document, partner registration."""
+"""Platform endpoints: liveness, health, the OpenAPI document, partner registration and
+re-registration of a hospital's level."""
 
 from __future__ import annotations
 
@@ -9,9 +10,16 @@ from eventlet.greenpool import GreenPool
 from services.gateway.edge import Edge
 from services.gateway.http import api, json_response, read_json
 from services.gateway.openapi import build_spec
-from services.gateway.schemas import HealthSchema, PartnerCreatedSchema, PartnerRequestSchema
+from services.gateway.schemas import (
+    HealthSchema,
+    PartnerAuditSchema,
+    PartnerCreatedSchema,
+    PartnerLevelSchema,
+    PartnerRequestSchema,
+    PartnerSchema,
+)
 from services.gateway.store import PartnerExists
-from shared.errors import ApiError, validated
+from shared.errors import ApiError, not_found, validated
 from shared.webhooks import generate_webhook_secret
 
 HEALTH_TIMEOUT_SECONDS = 2.0
@@ -80,3 +88,33 @@ class PlatformRoutes(Edge):
                 {"code": ["already registered"]},
             ) from None
         return json_response(201, {"code": data["code"], "secret": secret})
+
+    @api(
+        "PATCH",
+        "/api/v1/partners/<code>",
+        summary="Re-register a hospital at another level (audited); its secret is unchanged.",
+        request=PartnerLevelSchema,
+        responses={200: PartnerSchema, 404: "no such hospital"},
+    )
+    def reregister_partner(self, request, code):
+        staff = self._staff(request, roles=("city_admin",))
+        data = validated(PartnerLevelSchema(), read_json(request))
+        before = self.store.set_partner_level(code, data["level"], staff)
+        if before is None:
+            raise not_found("hospital")
+        partner = {"code": code, "kind": before["kind"], "name": before["name"], **data}
+        return json_response(200, PartnerSchema().dump(partner))
+
+    @api(
+        "GET",
+        "/api/v1/partners/<code>/audit",
+        summary="The audit log of a partner's re-registrations, oldest first.",
+        responses={200: PartnerAuditSchema},
+    )
+    def partner_audit(self, request, code):
+        self._staff(request, roles=("auditor", "city_admin"))
+        entries = [
+            {"id": e["_id"], **{k: v for k, v in e.items() if k != "_id"}}
+            for e in self.store.audit_entries(code)
+        ]
+        return json_response(200, PartnerAuditSchema().dump({"entries": entries}))

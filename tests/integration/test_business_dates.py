@@ -1,0 +1,267 @@
+"""Business dates as production keeps them (ALLOW_BACKDATED_INPUT off): the day we received
+a bill; enrolment, grant and intake dates never in the future, in the past only for city_admin
+and then audited. The services run in-process with those settings on a broker vhost of their
+own, because the end-to-end stack (replay allowed) may serve the same names on the suite's."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import pytest
+from nameko.standalone.rpc import ClusterRpcProxy
+
+from services.dossiers.service import DossiersService
+from services.mutual_aid import cli
+from services.mutual_aid.service import MutualAidService
+from shared.config import load_settings
+from shared.errors import ApiError
+from shared.events import today_shanghai
+from shared.mongo import get_database
+from shared.runner import nameko_config
+from tests.integration.test_dossiers_service import household
+from tests.support.client import new_id_number
+from tests.support.infra import RabbitVhost
+from tests.support.principals import hospital, staff
+
+pytestmark = pytest.mark.integration
+
+CITY_ADMIN = staff("city_admin", "LY", sub="it-dates-admin")
+COUNTY = staff("county_staff", "LY-XL", sub="it-dates-county")
+AUDITOR = staff("auditor", "LY", sub="it-dates-auditor")
+FUTURE = "2999-01-01"
+
+
+@pytest.fixture(scope="module")
+def amqp_uri():
+    vhost = RabbitVhost()
+    yield vhost.create()
+    vhost.delete()
+
+
+@pytest.fixture
+def settings(mongo_uri, amqp_uri):
+    return load_settings(
+        {
+            "APP_ENV": "test",
+            "ALLOW_BACKDATED_INPUT": "false",
+            "MONGO_URI": mongo_uri,
+            "AMQP_URI": amqp_uri,
+            "EVENT_RETRY_DELAYS_MS": "100,200",
+            "OUTBOX_POLL_SECONDS": "0.2",
+        }
+    )
+
+
+@pytest.fixture
+def cluster(run_service, settings):
+    run_service(MutualAidService)
+    run_service(DossiersService)
+    with ClusterRpcProxy(
+        nameko_config(settings), context_data={"correlation_id": "it-dates"}
+    ) as proxy:
+        yield proxy
+
+
+def mutual_aid_audit(settings, target: str) -> list[dict]:
+    db = get_database(settings.mongo_uri, settings.database_name("mutual_aid"))
+    return list(db["audit_log"].find({"target": target}))
+
+
+def enrolment(employer: str, id_number: str, **fields) -> dict:
+    return {
+        "period": 11,
+        "employer_org": employer,
+        "plan": "A",
+        "members": [{"id_number": id_number, "name": "张三明", "coverage_start": "2018-01-01"}],
+        **fields,
+    }
+
+
+def new_employer() -> str:
+    return f"LY-XL-{uuid.uuid4().int % 10000:04d}"
+
+
+def refusal(call) -> ApiError:
+    with pytest.raises(ApiError) as refused:
+        call()
+    return refused.value
+
+
+# ---- mutual aid ------------------------------------------------------------------------------
+
+
+def test_submitted_on_stated_by_the_hospital_is_ignored_for_the_day_we_received_it(cluster):
+    id_number = new_id_number()
+    employer = new_employer()
+    enrolled = cluster.mutual_aid.enroll(
+        CITY_ADMIN, enrolment(employer, id_number, enrolled_on="2017-11-20")
+    )
+    assert enrolled["enrolled"] == 1
+    bill = {
+        "bill_no": f"ZY-{uuid.uuid4().hex[:12]}",
+        "patient_id_number": id_number,
+        "patient_name": "张三明",
+        "hospital_level": 3,
+        "admission_date": "2018-05-02",
+        "discharge_date": "2018-05-09",
+        "diagnoses": ["K80.1"],
+        "total_cost": "9000.00",
+        "fund_paid": "4000.00",
+        "self_pay_in_catalogue": "3000.00",
+        "self_pay_out_of_catalogue": "1000.00",
+        "submitted_on": "2018-05-10",
+    }
+    claim_id = cluster.mutual_aid.submit_bill(hospital(), f"msg_{uuid.uuid4().hex}", bill)[
+        "claim_id"
+    ]
+    deadline = time.monotonic() + 15
+    claim = cluster.mutual_aid.get_claim(CITY_ADMIN, claim_id)
+    while claim["status"] == "received" and time.monotonic() < deadline:
+        time.sleep(0.05)
+        claim = cluster.mutual_aid.get_claim(CITY_ADMIN, claim_id)
+    # Received today, years after period 11's deadline (2019-03-31), whatever the bill said.
+    assert claim["reason_code"] == "late_submission", claim
+    assert any(
+        f"submitted {today_shanghai()} after the deadline" in line for line in claim["trace"]
+    )
+
+
+def test_enrolled_on_in_the_future_refused(cluster):
+    error = refusal(
+        lambda: cluster.mutual_aid.enroll(
+            CITY_ADMIN, enrolment(new_employer(), new_id_number(), enrolled_on=FUTURE)
+        )
+    )
+    assert (int(error.status), list(error.fields)) == (422, ["enrolled_on"])
+
+
+def test_enrolled_on_in_the_past_refused_for_county_staff(cluster, settings):
+    employer = new_employer()
+    error = refusal(
+        lambda: cluster.mutual_aid.enroll(
+            COUNTY, enrolment(employer, new_id_number(), enrolled_on="2017-11-20")
+        )
+    )
+    assert (int(error.status), list(error.fields)) == (403, ["enrolled_on"])
+    assert mutual_aid_audit(settings, f"enrolment/11/{employer}") == []
+
+
+def test_enrolled_on_in_the_past_by_city_admin_is_audited(cluster, settings):
+    employer = new_employer()
+    result = cluster.mutual_aid.enroll(
+        CITY_ADMIN, enrolment(employer, new_id_number(), enrolled_on="2017-11-20")
+    )
+    assert result["enrolled"] == 1
+    [entry] = mutual_aid_audit(settings, f"enrolment/11/{employer}")
+    assert (entry["action"], entry["by"], entry["role"]) == (
+        "backdate",
+        CITY_ADMIN["sub"],
+        "city_admin",
+    )
+    assert (entry["field"], entry["stated"], entry["received_on"]) == (
+        "enrolled_on",
+        "2017-11-20",
+        today_shanghai().isoformat(),
+    )
+
+
+def test_cli_enrolled_on_in_the_future_refused_and_the_past_audited(
+    settings, monkeypatch, tmp_path, capsys
+):
+    for name, value in (
+        ("APP_ENV", "test"),
+        ("ALLOW_BACKDATED_INPUT", "false"),
+        ("MONGO_URI", settings.mongo_uri),
+        ("AMQP_URI", settings.amqp_uri),
+    ):
+        monkeypatch.setenv(name, value)
+    path = tmp_path / "staff.csv"
+    path.write_text(f"id_number,name,coverage_start\n{new_id_number()},张三,2018-01-01\n")
+    employer = new_employer()
+    args = ["enroll", str(path), "--period", "11", "--plan", "A", "--employer-org", employer]
+
+    assert cli.main([*args, "--enrolled-on", FUTURE]) == 2
+    assert "enrolled_on" in capsys.readouterr().err
+
+    assert cli.main([*args, "--enrolled-on", "2017-11-20"]) == 0
+    [entry] = mutual_aid_audit(settings, f"enrolment/11/{employer}")
+    assert (entry["action"], entry["by"], entry["stated"]) == (
+        "backdate",
+        cli.CLI_USER,
+        "2017-11-20",
+    )
+
+
+# ---- dossiers --------------------------------------------------------------------------------
+
+
+def open_dossier(cluster) -> str:
+    # Taken in on the household's 2018 date: the shipped policy knows 低保 lines for 2018-2019.
+    proposal = cluster.dossiers.submit(CITY_ADMIN, household())
+    confirm = {"tier": proposal["proposed_tier"]}
+    cluster.dossiers.confirm(CITY_ADMIN, proposal["dossier_id"], confirm)
+    return proposal["dossier_id"]
+
+
+def funded(cluster) -> str:
+    fund = f"IT-{uuid.uuid4().hex[:8]}"
+    for year in {2018, today_shanghai().year}:
+        cluster.dossiers.set_fund(
+            staff("finance", "LY"), {"fund": fund, "year": year, "budget": "10000.00"}
+        )
+    return fund
+
+
+def grant(dossier_id: str, fund: str, **fields) -> dict:
+    return {"dossier_id": dossier_id, "type": "living", "amount": "100.00", "fund": fund, **fields}
+
+
+def backdatings(cluster, target: str, field: str) -> list[dict]:
+    entries = cluster.dossiers.audit_log(AUDITOR, {"action": "backdate", "target": target})
+    return [e for e in entries["entries"] if e["detail"]["field"] == field]
+
+
+def test_granted_on_in_the_future_refused(cluster):
+    dossier_id, fund = open_dossier(cluster), funded(cluster)
+    error = refusal(
+        lambda: cluster.dossiers.grant(CITY_ADMIN, grant(dossier_id, fund, granted_on=FUTURE))
+    )
+    assert (int(error.status), list(error.fields)) == (422, ["granted_on"])
+
+
+def test_granted_on_in_the_past_refused_for_county_staff(cluster):
+    dossier_id, fund = open_dossier(cluster), funded(cluster)
+    error = refusal(
+        lambda: cluster.dossiers.grant(COUNTY, grant(dossier_id, fund, granted_on="2018-06-01"))
+    )
+    assert (int(error.status), list(error.fields)) == (403, ["granted_on"])
+    assert backdatings(cluster, dossier_id, "granted_on") == []
+
+
+def test_granted_on_in_the_past_by_city_admin_is_audited(cluster):
+    dossier_id, fund = open_dossier(cluster), funded(cluster)
+    result = cluster.dossiers.grant(CITY_ADMIN, grant(dossier_id, fund, granted_on="2018-06-01"))
+    assert result["year"] == 2018
+    [entry] = backdatings(cluster, dossier_id, "granted_on")
+    assert (entry["actor"], entry["role"]) == (CITY_ADMIN["sub"], "city_admin")
+    assert entry["detail"] == {
+        "field": "granted_on",
+        "stated": "2018-06-01",
+        "received_on": today_shanghai().isoformat(),
+    }
+
+
+def test_intake_date_in_the_future_refused(cluster):
+    error = refusal(
+        lambda: cluster.dossiers.submit(CITY_ADMIN, household() | {"intake_date": FUTURE})
+    )
+    assert (int(error.status), list(error.fields)) == (422, ["intake_date"])
+
+
+def test_intake_date_in_the_past_refused_for_county_staff_and_audited_for_city_admin(cluster):
+    error = refusal(lambda: cluster.dossiers.submit(COUNTY, household()))
+    assert (int(error.status), list(error.fields)) == (403, ["intake_date"])
+    proposal = cluster.dossiers.submit(CITY_ADMIN, household())
+    [entry] = backdatings(cluster, proposal["dossier_id"], "intake_date")
+    assert entry["detail"]["stated"] == "2018-03-02"
