@@ -172,9 +172,12 @@ def require(principal: StaffPrincipal, roles: Sequence[str]) -> None:
 
 
 def authorized(claims: Mapping[str, str], roles: Sequence[str]) -> StaffPrincipal:
-    """The forwarded principal, if it holds one of ``roles`` (else a 403)."""
+    """The forwarded principal, if it holds one of ``roles`` and its org is in the org tree
+    (else a 403: an org the tree does not know sees nothing, whatever its role)."""
     principal = principal_from(claims)
     require(principal, roles)
+    if not orgs.is_known(principal.org):
+        raise ApiError(403, "forbidden", f"org {principal.org[:40]} is not an org unit of the city")
     return principal
 
 

@@ -17,7 +17,7 @@ COUNTY = re.compile(r"^LY-[A-Z]{2}$")
 ORG = re.compile(r"^LY-[A-Z]{2}(-\d{4})?$")
 CATEGORIES = ["低保户", "低保边缘户", "意外致困户"]
 RELATIONS = ["self", "spouse", "child", "parent", "other"]
-STATUSES = ["proposed", "open", "declined", "closed"]
+STATUSES = ["proposed", "open", "declined", "expired", "closed"]
 # Funds are kept for the years 2000 to 2100 (FundRequestSchema): a festival outside them has
 # no fund to pay from, and year 0 has no calendar date at all.
 FUND_YEARS = validate.Range(min=2000, max=2100)

@@ -15,8 +15,10 @@ from services.dossiers.condolence import Scope, run_condolence_batch
 from services.dossiers.domain.policy import DossierPolicy
 from services.dossiers.domain.tiers import TIER_RANK, Assets, Household, propose_tier
 from services.dossiers.domain.verification import (
+    ProposalExpiry,
     campaign_due_on,
     evaluate_visit,
+    proposal_expiry,
     retention_cutoff,
 )
 from services.dossiers.grants import grant_from_fund, record_mutual_aid_grant
@@ -176,14 +178,22 @@ class DossiersService(DeadLetterRpc):
             tier=None,
         )
         try:
-            self.store.create_dossier(doc, [m["id_hash"] for m in members])
+            self.store.create_dossier(doc, [m["id_hash"] for m in members], self._expiry())
         except MemberAlreadyInDossier as exc:
             member = next(m for m in members if m["id_hash"] == exc.id_hash)
             index = members.index(member)
+            # The other dossier's id only for a caller who may read it: its existence and id
+            # must not leak to another county.
+            holder = self.store.dossier(exc.dossier_id)
+            where = (
+                f"already in dossier {exc.dossier_id}"
+                if holder is not None and staff.can_see(holder["org"])
+                else "already in a live dossier outside your org unit"
+            )
             raise conflict(
                 f"household member {member['name']} ({member['id_masked']}) is already in "
                 "another open or proposed dossier",
-                {f"members.{index}.id_number": [f"already in dossier {exc.dossier_id}"]},
+                {f"members.{index}.id_number": [where]},
             ) from None
         self._audit_backdating(staff, intake, "intake_date", doc["_id"], doc["org"])
         log.info("dossier proposed", extra={"dossier_id": doc["_id"], "tier": proposal.tier})
@@ -304,7 +314,18 @@ class DossiersService(DeadLetterRpc):
         # Existence must not leak across org units: outside your scope reads as not found.
         if dossier is None or not staff.can_see(dossier["org"]):
             raise not_found("dossier")
+        if dossier["status"] == "proposed":
+            # Expiry is also evaluated here, so no read or confirmation sees a stale proposal
+            # between two scheduler ticks.
+            expiry = self._expiry()
+            if expiry and expiry.is_due(dossier["created_at"]):
+                self.store.expire_proposal(dossier_id, expiry)
+                dossier = self.store.dossier(dossier_id)
         return dossier
+
+    def _expiry(self) -> ProposalExpiry | None:
+        today = today_shanghai()
+        return proposal_expiry(today, policy_on(self.policy_dir, today))
 
     def _view(self, doc: dict, reveal: bool = False) -> dict:
         vault = self.store.vault
@@ -704,8 +725,9 @@ class DossiersService(DeadLetterRpc):
 
     @timer(interval=SCHEDULE_SECONDS)
     def scheduled(self) -> None:
-        """Open the campaign on its day, resume or close campaigns, purge old closed dossiers.
-        Every step is idempotent, so several replicas running it at once do each thing once."""
+        """Open the campaign on its day, resume or close campaigns, expire unconfirmed
+        proposals, purge old closed dossiers. Every step is idempotent or guarded by a status
+        compare-and-set, so several replicas running it at once do each thing once."""
         self.run_schedule(today_shanghai())
 
     def run_schedule(self, day: date) -> None:
@@ -714,6 +736,7 @@ class DossiersService(DeadLetterRpc):
             ("open", self._open_due_campaign),
             ("resume", self._resume_openings),
             ("close", self._close_due_campaigns),
+            ("expire", self._expire_proposals),
             ("purge", self._purge),
         ]
         for name, step in steps:
@@ -741,6 +764,14 @@ class DossiersService(DeadLetterRpc):
         for campaign in self.store.campaigns_in("open") + self.store.campaigns_in("closing"):
             if campaign["closes_on"] <= day.isoformat():
                 self._close_campaign(campaign)
+
+    def _expire_proposals(self, day: date, policy: DossierPolicy) -> None:
+        expiry = proposal_expiry(day, policy)
+        if expiry is None:
+            return
+        expired = self.store.expire_proposals(expiry)
+        if expired:
+            log.info("unconfirmed proposals expired", extra={"count": len(expired)})
 
     def _purge(self, day: date, policy: DossierPolicy) -> None:
         cutoff = retention_cutoff(day, policy)

@@ -12,6 +12,7 @@ from pymongo import DESCENDING, ReturnDocument, UpdateOne
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
+from services.dossiers.domain.verification import ProposalExpiry
 from shared.config import Settings
 from shared.crypto import PiiVault
 from shared.events import Event, now_shanghai
@@ -80,11 +81,15 @@ class DossierStore:
 
     # ---- intake: member claims, then the dossier -----------------------------------------------
 
-    def claim_members(self, dossier_id: str, id_hashes: list[str]) -> None:
+    def claim_members(
+        self, dossier_id: str, id_hashes: list[str], expiry: ProposalExpiry | None = None
+    ) -> None:
         """Reserve every member's ID hash for ``dossier_id`` (unique ``_id``), all or none.
 
         Two intakes racing for one member collide on the claim's ``_id``: exactly one wins. A
-        claim left by an intake that died before writing its dossier is taken over."""
+        claim left by an intake that died before writing its dossier is taken over, and so is
+        the claim of a dossier that no longer holds its members: closed, declined, or a
+        proposal that ``expiry`` says has expired (it is marked expired here, lazily)."""
         for _ in range(3):
             docs = [
                 {"_id": h, "dossier_id": dossier_id, "claimed_at": now_iso()} for h in id_hashes
@@ -103,8 +108,17 @@ class DossierStore:
                 holder = self.member_claims.find_one({"_id": id_hash})
                 if holder is None:
                     continue  # released meanwhile: try again
-                if self.dossiers.count_documents({"_id": holder["dossier_id"]}, limit=1):
-                    raise MemberAlreadyInDossier(id_hash, holder["dossier_id"])
+                holding = self.dossiers.find_one(
+                    {"_id": holder["dossier_id"]}, {"status": 1, "created_at": 1}
+                )
+                if holding is not None:
+                    if self._still_holds(holding, expiry):
+                        raise MemberAlreadyInDossier(id_hash, holder["dossier_id"])
+                    # Its release did not finish (a crash after the status change): finish it.
+                    self.member_claims.delete_one(
+                        {"_id": id_hash, "dossier_id": holder["dossier_id"]}
+                    )
+                    continue
                 # No dossier yet: an intake in flight (it writes its dossier milliseconds after
                 # its claims) or an orphan of one that died. Only a claim older than the grace
                 # period is an orphan; taking over a fresh one would let both intakes through.
@@ -119,12 +133,22 @@ class DossierStore:
                     raise MemberAlreadyInDossier(id_hash, holder["dossier_id"])
         raise RuntimeError(f"could not claim the members of dossier {dossier_id}")
 
+    def _still_holds(self, dossier: dict, expiry: ProposalExpiry | None) -> bool:
+        if dossier["status"] == "open":
+            return True
+        if dossier["status"] != "proposed":
+            return False
+        # Not expired now: either not due, or confirmed (open) meanwhile.
+        return not (expiry and self.expire_proposal(dossier["_id"], expiry))
+
     def release_members(self, dossier_id: str) -> None:
         self.member_claims.delete_many({"dossier_id": dossier_id})
 
-    def create_dossier(self, doc: dict[str, Any], member_hashes: list[str]) -> None:
+    def create_dossier(
+        self, doc: dict[str, Any], member_hashes: list[str], expiry: ProposalExpiry | None = None
+    ) -> None:
         """Claim the members, then insert the dossier; on any failure release the claims."""
-        self.claim_members(doc["_id"], member_hashes)
+        self.claim_members(doc["_id"], member_hashes, expiry)
         try:
             self.dossiers.insert_one(insert_with_events(doc, []))
         except Exception:
@@ -172,14 +196,47 @@ class DossierStore:
             return_document=ReturnDocument.AFTER,
         )
 
+    def expire_proposal(self, dossier_id: str, expiry: ProposalExpiry) -> bool:
+        """Mark the proposal ``expired`` if it still is one and is due, then free its members;
+        True when this call expired it. The status guard makes it once across replicas."""
+        expired = self.dossiers.find_one_and_update(
+            {
+                "_id": dossier_id,
+                "status": "proposed",
+                "created_at": {"$lt": expiry.received_before_at},
+            },
+            {
+                "$set": {
+                    "status": "expired",
+                    "closed_on": expiry.today.isoformat(),
+                    "expired_under": expiry.policy_version,
+                },
+                "$inc": {"revision": 1},
+            },
+            projection={"_id": 1},
+        )
+        if expired is None:
+            return False
+        self.release_members(dossier_id)
+        return True
+
+    def expire_proposals(self, expiry: ProposalExpiry, limit: int = CHUNK) -> list[str]:
+        """Expire up to ``limit`` due proposals; returns those this call expired."""
+        due = self.dossiers.find(
+            {"status": "proposed", "created_at": {"$lt": expiry.received_before_at}},
+            {"_id": 1},
+        ).limit(limit)
+        return [d["_id"] for d in list(due) if self.expire_proposal(d["_id"], expiry)]
+
     def purge_closed(self, closed_on_or_before: str, limit: int = CHUNK) -> list[str]:
-        """Delete dossiers closed (or declined) on or before ``closed_on_or_before`` (ISO date) whose events have all
-        left, and their tasks; returns their ids. The audit log keeps its entries."""
+        """Delete dossiers closed (declined, expired) on or before ``closed_on_or_before`` (ISO
+        date) whose events have all left, and their tasks; returns their ids. The audit log
+        keeps its entries."""
         ids = [
             d["_id"]
             for d in self.dossiers.find(
                 {
-                    "status": {"$in": ["closed", "declined"]},
+                    "status": {"$in": ["closed", "declined", "expired"]},
                     "closed_on": {"$lte": closed_on_or_before},
                     "outbox_pending": {"$exists": False},
                 },

@@ -19,7 +19,8 @@ from nameko.testing.services import entrypoint_hook
 
 import services.dossiers.service as dossiers_service
 from services.dossiers.service import DossiersService
-from shared.events import make_event
+from shared.errors import ApiError
+from shared.events import make_event, today_shanghai
 from shared.identity import make_id_number
 from shared.messaging import Store
 from shared.outbox import ConfirmedPublisher, exchange_for
@@ -250,3 +251,81 @@ def test_closed_dossiers_are_purged_ten_years_after_closure(service, monkeypatch
     assert store.dossier(old) is None
     assert store.dossier(recent)["status"] == "closed"
     assert store.audit_log.count_documents({"action": "exit", "target": old}) == 1
+
+
+# ---- unconfirmed proposals expire (config/policy/dossiers/2026-v2: proposal_expiry_days) ----------
+
+
+def test_an_unconfirmed_proposal_expires_after_the_policy_days_and_frees_its_members(
+    service, monkeypatch
+):
+    _, store, rpc = service
+    body = household()
+    stale = rpc.submit(CITY, body)["dossier_id"]
+    received = today_shanghai()
+    again = {**body, "intake_date": "2018-04-02"}
+
+    on_day(monkeypatch, received + timedelta(days=29))
+    with pytest.raises(ApiError) as held:
+        rpc.submit(CITY, again)
+    assert held.value.status == 409
+    assert rpc.get_dossier(CITY, stale)["status"] == "proposed"
+
+    on_day(monkeypatch, received + timedelta(days=30))
+    fresh = rpc.submit(CITY, again)
+    assert fresh["status"] == "proposed"
+    expired = rpc.get_dossier(CITY, stale)
+    assert (expired["status"], expired["closed_on"]) == (
+        "expired",
+        (received + timedelta(days=30)).isoformat(),
+    )
+    assert store.dossier(stale)["expired_under"] == "dossiers/2026-v2"
+    assert store.member_claims.count_documents({"dossier_id": stale}) == 0
+
+
+def test_confirming_an_expired_proposal_is_refused(service, monkeypatch):
+    _, _, rpc = service
+    proposal = rpc.submit(CITY, household())
+    on_day(monkeypatch, today_shanghai() + timedelta(days=30))
+    with pytest.raises(ApiError) as refused:
+        rpc.confirm(CITY, proposal["dossier_id"], {"tier": proposal["proposed_tier"]})
+    assert refused.value.status == 409 and "expired" in refused.value.message
+
+
+def test_the_scheduler_expires_unconfirmed_proposals_once_across_replicas(
+    service, run_service, replica_class, monkeypatch
+):
+    first, store, rpc = service
+    second = run_service(replica_class)
+    proposals = [rpc.submit(CITY, household())["dossier_id"] for _ in range(3)]
+    confirmed, _ = open_dossier(rpc)
+    received = today_shanghai()
+
+    def tick_on(container):
+        with entrypoint_hook(container, "scheduled") as tick:
+            tick()
+
+    on_day(monkeypatch, received + timedelta(days=29))
+    tick_on(first)
+    assert {store.dossier(d)["status"] for d in proposals} == {"proposed"}
+
+    on_day(monkeypatch, received + timedelta(days=30))
+    list(eventlet.GreenPool(4).imap(tick_on, [first, second, first, second]))
+    for dossier_id in proposals:
+        dossier = store.dossier(dossier_id)
+        # One replica's compare-and-set expired it: one revision step, not four.
+        assert (dossier["status"], dossier["revision"]) == ("expired", 2)
+        assert store.member_claims.count_documents({"dossier_id": dossier_id}) == 0
+    assert store.dossier(confirmed)["status"] == "open"
+    assert store.member_claims.count_documents({"dossier_id": confirmed}) == 2
+
+
+def test_a_claim_left_by_an_expired_proposal_is_freed_at_intake(service, monkeypatch):
+    """A crash between marking a proposal expired and releasing its members leaves its claims:
+    the next intake of the same member frees them instead of answering 409 forever."""
+    _, store, rpc = service
+    body = household()
+    stale = rpc.submit(CITY, body)["dossier_id"]
+    store.dossiers.update_one({"_id": stale}, {"$set": {"status": "expired"}})
+    assert rpc.submit(CITY, {**body, "intake_date": "2018-04-02"})["status"] == "proposed"
+    assert store.member_claims.count_documents({"dossier_id": stale}) == 0

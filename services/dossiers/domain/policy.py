@@ -50,6 +50,9 @@ class DossierPolicy:
     campaign_days: int
     retention_years: int
     condolence: Mapping[str, int]  # tier → fen
+    # Days a proposal may wait for staff confirmation before it expires; None: it never does
+    # (versions before dossiers/2026-v2 set no limit).
+    proposal_expiry_days: int | None = None
 
     @classmethod
     def from_document(cls, document: PolicyDocument) -> DossierPolicy:
@@ -65,6 +68,7 @@ class DossierPolicy:
                 "reference_line_yuan",
                 "condolence_yuan",
                 "tier_rules",
+                "proposal_expiry_days",
             )
         )
         if service_of(document.version) != SERVICE:
@@ -85,6 +89,11 @@ class DossierPolicy:
             campaign_days=root.integer("campaign_days", minimum=1),
             retention_years=root.integer("retention_years", minimum=1),
             condolence=MappingProxyType({t: condolence_table.yuan(t) for t in TIERS}),
+            proposal_expiry_days=(
+                root.integer("proposal_expiry_days", minimum=1)
+                if root.has("proposal_expiry_days")
+                else None
+            ),
         )
 
     def reference_line(self, county: str, year: int) -> tuple[int, int]:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 from services.dossiers.domain.policy import DossierPolicy
 from services.dossiers.domain.tiers import TierProposal
+from shared.events import SHANGHAI
 
 # Exit reasons a staff member may give; a move inside the city is a transfer, never an exit.
 STAFF_EXIT_REASONS = ("income_above_line", "death_or_dissolved", "moved_out_of_city", "fraud")
@@ -38,6 +39,39 @@ def retention_cutoff(today: date, policy: DossierPolicy) -> date:
 
 def purge_due(closed_on: date, today: date, policy: DossierPolicy) -> bool:
     return closed_on <= retention_cutoff(today, policy)
+
+
+@dataclass(frozen=True)
+class ProposalExpiry:
+    """On ``today``, a proposal received (recorded) on a day before ``received_before`` has
+    waited the policy's ``proposal_expiry_days`` unconfirmed: it expires under ``policy_version``."""
+
+    today: date
+    received_before: date
+    policy_version: str
+
+    @property
+    def received_before_at(self) -> str:
+        """Midnight starting ``received_before`` in the form of ``created_at`` (ISO with
+        milliseconds, Asia/Shanghai), so the two compare as strings of one length: nx-27017
+        misorders a string against its own prefix in an update's filter."""
+        midnight = datetime.combine(self.received_before, time(), tzinfo=SHANGHAI)
+        return midnight.isoformat(timespec="milliseconds")
+
+    def is_due(self, received_at: str) -> bool:
+        """``received_at``: the proposal's ``created_at``."""
+        return received_at < self.received_before_at
+
+
+def proposal_expiry(today: date, policy: DossierPolicy) -> ProposalExpiry | None:
+    """Which proposals expire on ``today`` (received ``proposal_expiry_days`` or more days
+    before it); None when the policy in force sets no limit. The age counts from the day the
+    proposal was recorded, not its stated ``intake_date``, so a replay of a past year's intakes
+    does not expire them on arrival."""
+    if policy.proposal_expiry_days is None:
+        return None
+    received_before = today - timedelta(days=policy.proposal_expiry_days - 1)
+    return ProposalExpiry(today, received_before, policy.version)
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from services.dossiers.domain.verification import (
     campaign_due_on,
     campaign_id,
     evaluate_visit,
+    proposal_expiry,
     purge_due,
 )
 from shared.policy import PolicyError, PolicyStore, read_policy
@@ -82,3 +83,27 @@ def test_policy_refuses_an_unknown_cause(tmp_path):
     bad.write_text(source.replace('"accident", "disaster"', '"accident", "flood"'))
     with pytest.raises(PolicyError, match="flood"):
         DossierPolicy.from_document(read_policy(bad))
+
+
+def test_proposals_expire_only_under_a_policy_that_sets_a_limit(policy):
+    store = PolicyStore.for_service(ROOT / "config" / "policy", "dossiers")
+    before = DossierPolicy.from_document(store.by_version("dossiers/2018-v1"))
+
+    assert (policy.version, policy.proposal_expiry_days) == ("dossiers/2026-v2", 30)
+    assert proposal_expiry(date(2026, 12, 31), before) is None
+
+
+@pytest.mark.parametrize(
+    ("received_at", "due"),
+    [
+        ("2026-11-01T23:59:59.999+08:00", True),  # 30 days waited on 1 December
+        ("2026-11-02T00:00:00.000+08:00", False),  # 29 days
+    ],
+)
+def test_an_unconfirmed_proposal_expires_on_the_policy_day_after_it_was_recorded(
+    policy, received_at, due
+):
+    expiry = proposal_expiry(date(2026, 12, 1), policy)
+
+    assert expiry.is_due(received_at) is due
+    assert expiry.policy_version == "dossiers/2026-v2"

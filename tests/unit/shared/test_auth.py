@@ -13,6 +13,7 @@ from shared.auth import (
     AuthError,
     Forbidden,
     StaffPrincipal,
+    authorized,
     bearer_token,
     decode_staff_token,
     main,
@@ -20,6 +21,7 @@ from shared.auth import (
     require_role,
 )
 from shared.config import DEVELOPMENT_SECRETS
+from shared.errors import ApiError
 
 SECRET = "s" * 32
 OTHER_SECRET = "t" * 32
@@ -211,6 +213,14 @@ def test_an_org_outside_the_tree_sees_nothing_not_even_itself(staff_org, target_
     principal = StaffPrincipal(sub="staff-7", role="city_admin", org=staff_org)
 
     assert principal.can_see(target_org) is False
+
+
+@pytest.mark.parametrize("org", ["LY-ZZ", "XX", "LY-XL-42"])
+def test_a_principal_of_an_org_outside_the_tree_is_refused_whatever_its_role(org):
+    with pytest.raises(ApiError) as refused:
+        authorized({"sub": "staff-7", "role": "city_admin", "org": org}, ["city_admin"])
+
+    assert refused.value.status == 403
 
 
 def test_principal_is_immutable():
