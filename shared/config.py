@@ -11,6 +11,8 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from limits import parse as parse_rate_limit
+
 ENVIRONMENTS = ("development", "test", "production")
 
 # Well-known values that let a newcomer run the stack locally. They are refused outside
@@ -114,6 +116,11 @@ class Settings:
     # Business dates stated by callers (submitted_on, enrolled_on, ...) honoured as sent, so a
     # past year can be replayed (API.md "Conventions"); never in production.
     allow_backdated_input: bool = False
+    # The gateway under abuse (README "Configuration"): rates in the `limits` notation.
+    rate_limit_requests: str = "1000/second"
+    rate_limit_failures: str = "20/minute"
+    client_timeout_seconds: float = 10.0
+    partner_cache_size: int = 1000
 
     @property
     def is_development(self) -> bool:
@@ -168,6 +175,18 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             raise ConfigError(f"{name} must be true or false, got {raw!r}")
         return raw == "true"
 
+    def rate(name: str, default: str) -> str:
+        raw = env.get(name) or default
+        try:
+            valid = parse_rate_limit(raw).amount > 0
+        except ValueError:
+            valid = False
+        if not valid:
+            raise ConfigError(
+                f"{name} must be a rate such as 20/minute or 1000/second, got {raw!r}"
+            )
+        return raw
+
     allow_backdated_input = flag("ALLOW_BACKDATED_INPUT", development)
     if allow_backdated_input and not development:
         raise ConfigError(
@@ -190,4 +209,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         outbox_poll_seconds=number("OUTBOX_POLL_SECONDS", "1", float),
         sms_sink_fail=env.get("SMS_SINK_FAIL", "") == "1" and development,
         allow_backdated_input=allow_backdated_input,
+        rate_limit_requests=rate("RATE_LIMIT_REQUESTS", "1000/second"),
+        rate_limit_failures=rate("RATE_LIMIT_FAILURES", "20/minute"),
+        client_timeout_seconds=number("GATEWAY_CLIENT_TIMEOUT_SECONDS", "10", float),
+        partner_cache_size=number("PARTNER_CACHE_SIZE", "1000", int),
     )

@@ -34,20 +34,16 @@ class WebhookVerificationError(Exception):
         self.reason = reason
 
 
-def verify_webhook(
-    secret: str,
+def check_webhook_headers(
     headers: Mapping[str, str],
-    body: bytes,
     *,
     now: float | None = None,
     tolerance_seconds: int = DEFAULT_TOLERANCE_SECONDS,
-) -> str:
-    """Check a signed request and return its ``webhook-id``.
-
-    The timestamp may be at most ``tolerance_seconds`` away from ``now`` either way; the
-    request passes when any ``v1`` entry of ``webhook-signature`` matches.
-    """
-    key = _secret_key(secret)
+) -> tuple[str, str, str]:
+    """The checks that need neither the secret nor the body, so a receiver makes them before
+    looking up the sender or reading the body: the three headers are there and the timestamp
+    is at most ``tolerance_seconds`` away from ``now`` either way. Returns the headers' values
+    (``webhook-id``, ``webhook-timestamp``, ``webhook-signature``)."""
     lowercase_headers = {name.lower(): value for name, value in headers.items()}
     webhook_id = lowercase_headers.get("webhook-id")
     timestamp = lowercase_headers.get("webhook-timestamp")
@@ -62,7 +58,26 @@ def verify_webhook(
         raise WebhookVerificationError(TIMESTAMP_TOO_OLD)
     if int(timestamp) > current_time + tolerance_seconds:
         raise WebhookVerificationError(TIMESTAMP_TOO_NEW)
+    return webhook_id, timestamp, signatures
 
+
+def verify_webhook(
+    secret: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    now: float | None = None,
+    tolerance_seconds: int = DEFAULT_TOLERANCE_SECONDS,
+) -> str:
+    """Check a signed request and return its ``webhook-id``.
+
+    The headers as ``check_webhook_headers`` checks them; the request passes when any ``v1``
+    entry of ``webhook-signature`` matches.
+    """
+    key = _secret_key(secret)
+    webhook_id, timestamp, signatures = check_webhook_headers(
+        headers, now=now, tolerance_seconds=tolerance_seconds
+    )
     expected = _mac(key, webhook_id, timestamp, body)
     for entry in signatures.split():
         version, _, encoded = entry.partition(",")

@@ -6,11 +6,18 @@ from __future__ import annotations
 import eventlet
 from nameko.exceptions import UnknownService
 
+from services.gateway.http import read_body
+from services.gateway.schemas import is_partner_code
 from services.gateway.store import GatewayStore
 from shared.auth import AuthError, StaffPrincipal, bearer_token, decode_staff_token
 from shared.errors import ApiError
 from shared.messaging import Correlation, Store
-from shared.webhooks import WebhookVerificationError, verify_webhook
+from shared.webhooks import (
+    INVALID_SIGNATURE,
+    WebhookVerificationError,
+    check_webhook_headers,
+    verify_webhook,
+)
 
 
 class Edge:
@@ -45,15 +52,17 @@ class Edge:
         return principal.to_claims()
 
     def _partner(self, request, code: str, kind: str) -> tuple[dict, str]:
-        partner = self.store.partner(code)
-        if partner is None or partner["kind"] != kind:
-            raise ApiError(
-                401, "unauthorized", f"{code} is not a registered {kind.replace('_', ' ')}."
-            )
+        # In the order of their cost, nothing read or looked up before it is needed; an unknown
+        # partner and a wrong signature get the same answer, so codes cannot be enumerated.
         try:
-            webhook_id = verify_webhook(
-                partner["secret"], request.headers, request.get_data(cache=True)
-            )
+            check_webhook_headers(request.headers)
+        except WebhookVerificationError as exc:
+            raise ApiError(401, "invalid_signature", f"Webhook rejected: {exc.reason}.") from None
+        partner = self.store.partner(code) if is_partner_code(code) else None
+        try:
+            if partner is None or partner["kind"] != kind:
+                raise WebhookVerificationError(INVALID_SIGNATURE)
+            webhook_id = verify_webhook(partner["secret"], request.headers, read_body(request))
         except WebhookVerificationError as exc:
             raise ApiError(401, "invalid_signature", f"Webhook rejected: {exc.reason}.") from None
         return partner, webhook_id

@@ -1,29 +1,40 @@
 """The gateway's HTTP entrypoint: JSON errors in the API.md format, a 1 MiB body limit,
-a correlation id per request, and route metadata that the OpenAPI document is built from."""
+rate limits, client timeouts, a correlation id per request, and route metadata that the
+OpenAPI document is built from."""
 
 from __future__ import annotations
 
 import functools
 import json
 import logging
+import re
 import uuid
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
+import eventlet
 from eventlet.event import Event
 from marshmallow import Schema
 from nameko.web.handlers import HttpRequestHandler
-from nameko.web.server import WebServer, WsgiApp
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from nameko.web.server import HttpOnlyProtocol, WebServer, WsgiApp
+from werkzeug.exceptions import HTTPException, NotFound, RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
-from shared.errors import ApiError, validated
+from services.gateway.schemas import is_partner_code
+from services.gateway.throttle import RateLimited, Throttle
+from shared.errors import ApiError, validated, validation_error
+from shared.messaging import settings_of
 
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1024 * 1024
+# Our bodies nest three levels at most; a deeper one is an attack on the parser and on every
+# recursive step after it (marshmallow, the RPC serializer), which would fail as a 500.
+MAX_JSON_DEPTH = 32
 REQUEST_ID_HEADER = "X-Request-Id"
+# The correlation id lands in every log line and message header: short, and nothing to inject.
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}", re.ASCII)
 
 _HTTP_CODES = {
     400: "bad_request",
@@ -43,6 +54,8 @@ def json_response(status: int, body: Any, headers: dict | None = None) -> Respon
 
 
 def error_response(exc: Exception) -> Response:
+    if isinstance(exc, RateLimited):
+        return json_response(429, exc.body(), {"Retry-After": str(exc.retry_after)})
     if isinstance(exc, ApiError):
         return json_response(exc.status, exc.body())
     if isinstance(exc, RequestEntityTooLarge):
@@ -83,10 +96,41 @@ class JsonWsgiApp(WsgiApp):
             adapter.match()
         except HTTPException as exc:
             return error_response(exc)(environ, start_response)
+        except ValueError:  # an <int:...> of more digits than int() parses: no such resource
+            return error_response(NotFound())(environ, start_response)
         return super().__call__(environ, start_response)
 
 
+class DeadlineProtocol(HttpOnlyProtocol):
+    """The request line, then the headers, must each arrive within the client timeout: the
+    per-read socket timeout alone lets a client trickle one byte at a time for ever."""
+
+    def _read_request_line(self):
+        with eventlet.Timeout(self.server.socket_timeout, False):
+            return super()._read_request_line()
+        return ""  # eventlet closes the connection
+
+    def parse_request(self):
+        with eventlet.Timeout(self.server.socket_timeout, False):
+            return super().parse_request()
+        self.close_connection = True
+        return False
+
+
 class JsonWebServer(WebServer):
+    """One per gateway process: its rate limits, and the client timeout on every socket."""
+
+    def setup(self):
+        super().setup()
+        settings = settings_of(self.container)
+        self.throttle = Throttle(settings)
+        self.client_timeout = settings.client_timeout_seconds
+
+    def get_wsgi_server(self, sock, wsgi_app, protocol=DeadlineProtocol, debug=False):
+        server = super().get_wsgi_server(sock, wsgi_app, protocol, debug)
+        server.socket_timeout = self.client_timeout  # each read; nameko sets it on accept
+        return server
+
     def get_wsgi_app(self):
         return JsonWsgiApp(self)
 
@@ -94,11 +138,28 @@ class JsonWebServer(WebServer):
 class ApiHandler(HttpRequestHandler):
     server = JsonWebServer()
 
+    def __init__(self, method, url, partner_param: str | None = None, **kwargs):
+        super().__init__(method, url, **kwargs)
+        self.partner_param = partner_param  # the path parameter naming a signed route's partner
+
     def handle_request(self, request):
         request.shallow = False
         request.max_content_length = MAX_BODY_BYTES
-        correlation_id = request.headers.get(REQUEST_ID_HEADER) or str(uuid.uuid4())
+        request.client_timeout = self.server.client_timeout
+        throttle = self.server.throttle
+        address = request.remote_addr or "unknown"
+        code = request.path_values.get(self.partner_param) if self.partner_param else None
+        partner = code if code is not None and is_partner_code(code) else None
+        given_id = request.headers.get(REQUEST_ID_HEADER)
+        correlation_id = str(uuid.uuid4())
         try:
+            throttle.admit(address, partner)
+            if given_id and not _REQUEST_ID.fullmatch(given_id):
+                raise validation_error(
+                    {REQUEST_ID_HEADER: ["at most 128 of A-Z a-z 0-9 . _ : -"]},
+                    f"The {REQUEST_ID_HEADER} header is invalid.",
+                )
+            correlation_id = given_id or correlation_id
             if (request.content_length or 0) > MAX_BODY_BYTES:
                 raise RequestEntityTooLarge()
             args, kwargs = self.get_entrypoint_parameters(request)
@@ -114,6 +175,12 @@ class ApiHandler(HttpRequestHandler):
             response = self.response_from_result(done.wait())
         except Exception as exc:  # noqa: BLE001 - every failure becomes a JSON error body
             response = error_response(exc)
+        if response.status_code == 401:
+            limited = throttle.failed(address, partner)
+            if limited is not None:
+                response = error_response(limited)
+        elif partner is not None and response.status_code < 400:
+            throttle.answered(partner)
         response.headers[REQUEST_ID_HEADER] = correlation_id
         return response
 
@@ -130,9 +197,13 @@ def api(
 ):
     """Declare an endpoint: the nameko HTTP entrypoint plus what OpenAPI says about it.
     ``path`` uses werkzeug converters (``<claim_id>``); ``query`` is the schema of the query
-    string (read it with ``read_query``)."""
+    string (read it with ``read_query``); a signed (``webhook``) route names its partner in
+    its one path parameter."""
     ROUTES.append(Route(method, path, summary, auth, request, responses or {}, query))
-    register = ApiHandler.decorator(method, path)
+    partner_param = None
+    if auth == "webhook":
+        (partner_param,) = re.findall(r"<(?:\w+:)?(\w+)>", path)
+    register = ApiHandler.decorator(method, path, partner_param=partner_param)
 
     def decorate(handler):
         @functools.wraps(handler)
@@ -149,13 +220,27 @@ def api(
     return decorate
 
 
+def read_body(request) -> bytes:
+    """The raw body, read only when a route asks (after the caller's credentials) and within
+    the client timeout as a whole: a client that trickles its body is answered 408."""
+    try:
+        with eventlet.Timeout(request.client_timeout):
+            return request.get_data(cache=True)
+    except (eventlet.Timeout, OSError):
+        raise ApiError(408, "request_timeout", "The request body did not arrive in time.") from None
+
+
 def read_json(request) -> dict:
     """The request body as a JSON object, or a 400 naming what is wrong."""
-    data = request.get_data(cache=True)
+    data = read_body(request)
     try:
         body = json.loads(data or b"null")
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except RecursionError:
+        raise _too_deep() from None
+    except ValueError as exc:  # bad JSON or UTF-8, or an integer longer than int() parses
         raise ApiError(400, "invalid_json", f"The body is not valid JSON: {exc}") from None
+    if _nests_deeper_than(body, MAX_JSON_DEPTH):
+        raise _too_deep()
     if not isinstance(body, dict):
         raise ApiError(400, "invalid_json", "The body must be a JSON object.")
     return body
@@ -164,3 +249,19 @@ def read_json(request) -> dict:
 def read_query(request, schema: type[Schema]) -> dict:
     """The query string loaded with ``schema`` (what OpenAPI publishes), or a 400 naming it."""
     return validated(schema(), request.args.to_dict())
+
+
+def _too_deep() -> ApiError:
+    return ApiError(400, "invalid_json", f"The body nests deeper than {MAX_JSON_DEPTH} levels.")
+
+
+def _nests_deeper_than(value: Any, limit: int) -> bool:
+    pending = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, dict | list):
+            if depth > limit:
+                return True
+            children = item.values() if isinstance(item, dict) else item
+            pending.extend((child, depth + 1) for child in children)
+    return False

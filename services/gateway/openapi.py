@@ -20,15 +20,17 @@ def error_content() -> dict:
 
 def error_statuses(route: Route) -> set[int]:
     """The error statuses an endpoint can answer, each with the Error body."""
-    statuses = {400}  # a malformed body, query string or header, on any endpoint
+    # 400: a malformed body, query string or header; 429: too many requests from an address
+    # (or failed authentications), on any endpoint.
+    statuses = {400, 429}
     if route.auth == "staff":
-        # 404 also answers a record outside the caller's org scope; 429 throttles failed
-        # authentication; 503 is a service past its RPC deadline.
-        statuses |= {401, 403, 404, 429, 503}
+        # 404 also answers a record outside the caller's org scope; 503 is a service past its
+        # RPC deadline.
+        statuses |= {401, 403, 404, 503}
     if route.auth == "webhook":
-        statuses |= {401, 429, 503}
+        statuses |= {401, 503}
     if route.request is not None:
-        statuses.add(413)
+        statuses |= {408, 413}  # a body that arrives too slowly, or is too large
     if route.auth != "none" and route.method == "POST":
         statuses |= {409, 422}  # a write can conflict with the current state or break a rule
     return statuses

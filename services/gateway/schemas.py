@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import re
+
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from shared.identity import IdNumber
+
+# A partner's code, as registered and as named in a signed request's path (checked there
+# before any lookup).
+PARTNER_CODE = re.compile(r"[A-Z][A-Z0-9]{1,15}", re.ASCII)
+
+
+def is_partner_code(text: str) -> bool:
+    return PARTNER_CODE.fullmatch(text) is not None
 
 
 class PartnerRequestSchema(Schema):

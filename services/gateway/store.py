@@ -3,9 +3,9 @@ audit log of their re-registrations."""
 
 from __future__ import annotations
 
-import time
 import uuid
 
+from cachetools import TTLCache
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
@@ -25,7 +25,9 @@ class GatewayStore:
         self.settings = settings
         self.partners = db["partners"]
         self.audit_log = db["audit_log"]
-        self._cache: dict[str, tuple[float, dict | None]] = {}
+        self._cache: TTLCache[str, dict] = TTLCache(
+            maxsize=settings.partner_cache_size, ttl=PARTNER_CACHE_SECONDS
+        )
         # Partner secrets are sealed with the same vault as ID numbers: a database dump alone
         # does not let anyone sign bills.
         self.vault = PiiVault.from_settings(settings.pii_encryption_keys, settings.pii_hash_key)
@@ -52,15 +54,17 @@ class GatewayStore:
 
     def partner(self, code: str) -> dict | None:
         """The partner with its clear secret. Kept in memory for PARTNER_CACHE_SECONDS: every
-        signed request needs it, and a partner changes rarely (a new secret waits that long)."""
-        now = time.monotonic()
+        signed request needs it, and a partner changes rarely (a new secret waits that long).
+        The cache is bounded and holds found partners only: unknown codes cannot fill it, and a
+        partner registered a moment after a miss is found at once."""
         cached = self._cache.get(code)
-        if cached is not None and now - cached[0] < PARTNER_CACHE_SECONDS:
-            return cached[1]
+        if cached is not None:
+            return cached
         doc = self.partners.find_one({"_id": code})
-        if doc is not None:
-            doc["secret"] = self.vault.decrypt(doc.pop("secret_enc"))
-        self._cache[code] = (now, doc)
+        if doc is None:
+            return None
+        doc["secret"] = self.vault.decrypt(doc.pop("secret_enc"))
+        self._cache[code] = doc
         return doc
 
     def set_partner_level(self, code: str, level: int, actor: dict) -> dict | None:
