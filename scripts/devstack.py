@@ -122,9 +122,14 @@ class Stack:
             "or set AMQP_URI to a running broker."
         )
 
-    def start_service(self, name: str, extra_env: dict[str, str] | None = None) -> subprocess.Popen:
+    def start_service(
+        self, name: str, extra_env: dict[str, str] | None = None, *, instance: str | None = None
+    ) -> subprocess.Popen:
+        """Start ``name``; ``instance`` names a second process of the same service (its log
+        file and its key for ``stop_service``)."""
+        instance = instance or name
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - the child owns it
+        log = open(self.log_dir / f"{instance}.log", "ab")  # noqa: SIM115 - the child owns it
         process = subprocess.Popen(
             [str(PYTHON), "-m", "shared.runner", name],
             cwd=ROOT,
@@ -133,7 +138,7 @@ class Stack:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        self.processes[name] = process
+        self.processes[instance] = process
         return process
 
     def stop_service(self, name: str, sig: int = signal.SIGTERM, timeout: float = 15) -> None:

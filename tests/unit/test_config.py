@@ -137,3 +137,21 @@ def test_backdated_input_in_production_refused():
 def test_backdated_input_flag_must_be_true_or_false():
     with pytest.raises(ConfigError, match="ALLOW_BACKDATED_INPUT must be true or false"):
         load_settings({"ALLOW_BACKDATED_INPUT": "yes"})
+
+
+@pytest.mark.parametrize(
+    "name", ["RATE_LIMIT_REQUESTS", "RATE_LIMIT_FAILURES"], ids=["requests", "failures"]
+)
+@pytest.mark.parametrize("value", ["lots", "0/second", "-1/minute", "5/fortnight"])
+def test_rate_limits_must_be_rates(name, value):
+    with pytest.raises(ConfigError, match=f"{name} must be a rate"):
+        load_settings({name: value})
+
+
+def test_gateway_abuse_settings_have_their_defaults():
+    settings = load_settings({})
+    assert (settings.rate_limit_requests, settings.rate_limit_failures) == (
+        "1000/second",
+        "20/minute",
+    )
+    assert (settings.client_timeout_seconds, settings.partner_cache_size) == (10.0, 1000)

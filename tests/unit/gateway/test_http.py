@@ -1,11 +1,16 @@
-"""The gateway's error format (API.md "Conventions"): every failure is a JSON error body."""
+"""The gateway's error format (API.md "Conventions"): every failure is a JSON error body, and
+hostile input is a 400, never a 500."""
 
 import json
+from urllib.parse import urlencode
 
 import pytest
 from werkzeug.exceptions import MethodNotAllowed, NotFound, RequestEntityTooLarge
+from werkzeug.test import EnvironBuilder
+from werkzeug.wrappers import Request
 
-from services.gateway.http import error_response
+from services.gateway.http import MAX_JSON_DEPTH, error_response, query_limit, read_json
+from services.gateway.throttle import RateLimited
 from shared.errors import ApiError
 
 
@@ -41,3 +46,49 @@ def test_unexpected_exception_is_500_without_a_stack_trace():
     assert body(response) == {
         "error": {"code": "internal_error", "message": "Something went wrong on our side."}
     }
+
+
+def json_request(data: bytes, query: str = ""):
+    request = Request(EnvironBuilder(method="POST", data=data, query_string=query).get_environ())
+    request.client_timeout = 5.0
+    return request
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"[" * 10_000 + b"]" * 10_000,
+        b'{"a": ' + b"[" * (MAX_JSON_DEPTH) + b"]" * (MAX_JSON_DEPTH) + b"}",
+        b'{"period": ' + b"9" * 5_000 + b"}",
+        b'{"name": "\xff"}',
+    ],
+    ids=["10000-levels", "one-level-too-deep", "5000-digit-integer", "not-utf-8"],
+)
+def test_hostile_json_bodies_are_400(data):
+    with pytest.raises(ApiError) as raised:
+        read_json(json_request(data))
+    assert (raised.value.status, raised.value.code) == (400, "invalid_json")
+
+
+def test_json_at_the_depth_limit_is_read():
+    nested = b"[" * (MAX_JSON_DEPTH - 1) + b"]" * (MAX_JSON_DEPTH - 1)
+    assert read_json(json_request(b'{"a": ' + nested + b"}"))["a"] is not None
+
+
+@pytest.mark.parametrize("limit", ["abc", "-1", "0", "1001", "9" * 5_000, "²", "١", "1.5", " 1"])
+def test_bad_limit_is_400_naming_limit(limit):
+    with pytest.raises(ApiError) as raised:
+        query_limit(json_request(b"", urlencode({"limit": limit})), 1000)
+    assert raised.value.status == 400 and list(raised.value.fields) == ["limit"]
+
+
+def test_limit_absent_or_in_range_is_read():
+    assert query_limit(json_request(b""), 1000) is None
+    assert query_limit(json_request(b"", "limit=1000"), 1000) == 1000
+
+
+def test_rate_limited_answer_carries_retry_after():
+    response = error_response(RateLimited(7, "Too many."))
+    assert response.status_code == 429
+    assert response.headers["Retry-After"] == "7"
+    assert body(response)["error"]["code"] == "rate_limited"
