@@ -17,6 +17,9 @@ def is_partner_code(text: str) -> bool:
     return PARTNER_CODE.fullmatch(text) is not None
 
 
+AUDIT_LOG_MAX_LIMIT = 1000  # what dossiers answers at most
+
+
 class PartnerRequestSchema(Schema):
     class Meta:
         unknown = RAISE
@@ -79,6 +82,14 @@ class DeliveriesQuerySchema(Schema):
     """The query string of the delivery log: the business object's reference."""
 
     ref = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+class AuditLogQuerySchema(Schema):
+    """The query string of the audit log: filters and a page size."""
+
+    action = fields.String(validate=validate.Length(min=1, max=100))
+    target = fields.String(validate=validate.Length(min=1, max=200))
+    limit = fields.Integer(validate=validate.Range(min=1, max=AUDIT_LOG_MAX_LIMIT))
 
 
 class InboxMessageSchema(Schema):

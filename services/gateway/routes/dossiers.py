@@ -30,11 +30,11 @@ from services.dossiers.schemas import (
     VisitSchema,
 )
 from services.gateway.edge import Edge
-from services.gateway.http import api, json_response, query_limit, read_json
+from services.gateway.http import api, json_response, read_json, read_query
+from services.gateway.schemas import AuditLogQuerySchema
 from shared.errors import validation_error
 
 LIST_FILTERS = ("county", "status", "tier")
-AUDIT_LOG_MAX_LIMIT = 1000  # what dossiers.audit_log answers at most
 
 
 def list_filters(request) -> dict:
@@ -243,12 +243,10 @@ class DossierRoutes(Edge):
         "GET",
         "/api/v1/audit-log",
         summary="The append-only audit log (auditor): full ID views, exports, exits, grants.",
+        query=AuditLogQuerySchema,
         responses={200: AuditLogSchema},
     )
     def audit_log(self, request):
         principal = self._staff(request, roles=("auditor",))
-        filters = {k: request.args[k] for k in ("action", "target") if request.args.get(k)}
-        limit = query_limit(request, AUDIT_LOG_MAX_LIMIT)
-        if limit is not None:
-            filters["limit"] = limit
+        filters = read_query(request, AuditLogQuerySchema)
         return json_response(200, self._call("dossiers", "audit_log", principal, filters))
