@@ -17,12 +17,24 @@ SERVICE = "mutual_aid"
 
 def payout_batch(store: MutualAidStore, month: str, created_by: str) -> dict:
     """The month's batch: new (created) with every approved claim not yet in a batch, or the
-    one made before, unchanged. A batch left half-assigned by a crash is completed."""
+    one made before, unchanged. A batch left half-assigned by a crash is completed. The audit
+    log gets who created it, once (the id is the batch's)."""
     batch, created = store.open_batch(month, created_by)
     if batch["status"] == "assigning":
         store.assign_to_batch(batch["_id"])
         claims = store.batch_claims(batch["_id"])
         batch = store.finish_batch(batch["_id"], len(claims), sum(c["amount_fen"] for c in claims))
+        store.append_audit(
+            {
+                "_id": f"payout-created:{batch['_id']}",
+                "batch_id": batch["_id"],
+                "action": "payout_created",
+                "by": batch["created_by"],
+                "claims": batch["claims"],
+                "total_fen": batch["total_fen"],
+                "at": batch["created_at"],
+            }
+        )
     return {**batch_view(batch), "created": created}
 
 

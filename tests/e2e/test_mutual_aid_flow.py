@@ -156,6 +156,7 @@ def test_payout_batch_by_county_finance_or_confirmed_by_its_creator_refused(gate
     audit = gateway.staff("GET", f"{batches}/{batch_id}/audit", role="auditor")
     assert audit.status_code == 200, audit.text
     assert [(e["action"], e["by"]) for e in audit.json()["entries"]] == [
+        ("payout_created", "finance-maker"),
         ("payout_file_downloaded", "finance-maker"),
         ("payout_confirmed", "finance-checker"),
     ]

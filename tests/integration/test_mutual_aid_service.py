@@ -456,10 +456,12 @@ def test_payout_confirmed_by_its_creator_refused(service):
     with pytest.raises(ApiError) as refused:
         service.confirm_payout_batch(FINANCE, batch["batch_id"])
     assert int(refused.value.status) == 409
-    assert service.payout_audit(ADMIN, batch["batch_id"])["entries"] == []
     assert service.confirm_payout_batch(CHECKER, batch["batch_id"])["status"] == "paid"
-    [confirmed] = service.payout_audit(ADMIN, batch["batch_id"])["entries"]
-    assert (confirmed["action"], confirmed["by"]) == ("payout_confirmed", "fin-2")
+    entries = service.payout_audit(ADMIN, batch["batch_id"])["entries"]
+    assert [(e["action"], e["by"]) for e in entries] == [
+        ("payout_created", "fin-1"),
+        ("payout_confirmed", "fin-2"),
+    ]
 
 
 def test_payout_file_download_is_audited(service):
@@ -467,7 +469,7 @@ def test_payout_file_download_is_audited(service):
     batch = service.create_payout_batch(FINANCE, {"month": unique_month()})
     service.payout_file(FINANCE, batch["batch_id"])
     service.payout_file(staff("auditor", "LY", "aud-1"), batch["batch_id"])
-    entries = service.payout_audit(staff("auditor"), batch["batch_id"])["entries"]
+    entries = service.payout_audit(staff("auditor"), batch["batch_id"])["entries"][1:]
     assert [(e["action"], e["by"], e["batch_id"]) for e in entries] == [
         ("payout_file_downloaded", "fin-1", batch["batch_id"]),
         ("payout_file_downloaded", "aud-1", batch["batch_id"]),
@@ -487,7 +489,8 @@ def test_payouts_by_finance_below_the_city_org_refused(service, org):
     with pytest.raises(ApiError) as downloaded:
         service.payout_file(county_finance, batch["batch_id"])
     assert [int(e.value.status) for e in (created, confirmed, downloaded)] == [403, 403, 403]
-    assert service.payout_audit(ADMIN, batch["batch_id"])["entries"] == []
+    entries = service.payout_audit(ADMIN, batch["batch_id"])["entries"]
+    assert [e["action"] for e in entries] == ["payout_created"]
 
 
 def test_only_finance_runs_payouts(service):
