@@ -29,7 +29,7 @@ from bench.harness import (
     wait_for,
 )
 from shared.auth import mint_staff_token
-from shared.identity import make_id_number
+from shared.identity import make_id_number, mask_name
 from shared.webhooks import sign_webhook
 
 HOSPITAL_CODE = "H9001"
@@ -546,7 +546,7 @@ def _seed_approved_claims(ctx: Context, count: int) -> None:
                         "webhook_id": f"msg_pay_{run}_{n}",
                         "member_id_hash": f"bench-hash-{run}-{n}",
                         "member_id_masked": id_number[:6] + "********" + id_number[-4:],
-                        "patient_name": f"压测职工{n}",
+                        "patient_name_masked": mask_name(f"压测职工{n}"),
                         "status": "approved",
                         "amount_fen": 66000 + n % 1000,
                         "period": PERIOD,

@@ -19,8 +19,9 @@ from shared.events import make_event, now_shanghai
 SERVICE = "mutual_aid"
 
 
-def bill_from_claim(claim: dict) -> DischargeBill:
-    """The discharge bill as the rules see it, from the stored claim."""
+def bill_from_claim(store: MutualAidStore, claim: dict) -> DischargeBill:
+    """The discharge bill as the rules see it (diagnoses in clear), from the stored claim."""
+    diagnoses, single_disease_code = store.medical_facts(claim)
     return DischargeBill(
         hospital_code=claim["hospital_code"],
         bill_no=claim["bill_no"],
@@ -28,12 +29,12 @@ def bill_from_claim(claim: dict) -> DischargeBill:
         patient_id_hash=claim["member_id_hash"],
         admission_date=date.fromisoformat(claim["admission_date"]),
         discharge_date=date.fromisoformat(claim["discharge_date"]),
-        diagnoses=tuple(claim["diagnoses"]),
+        diagnoses=diagnoses,
         total_cost=claim["total_cost"],
         fund_paid=claim["fund_paid"],
         self_pay_in_catalogue=claim["self_pay_in_catalogue"],
         self_pay_out_of_catalogue=claim["self_pay_out_of_catalogue"],
-        single_disease_code=claim["single_disease_code"],
+        single_disease_code=single_disease_code,
         submitted_on=date.fromisoformat(claim["submitted_on"]),
         drunk_driving=claim["flags"].get("drunk_driving", False),
         crime=claim["flags"].get("crime", False),
@@ -47,7 +48,7 @@ def decide_claim(
     """Adjudicate a received claim, reserve its share of the member's cap, and record the
     decision with its ``claim_decided`` event in one write (only from ``received``, so a
     redelivered event decides nothing twice). Returns the decision and whether it was recorded."""
-    bill = bill_from_claim(claim)
+    bill = bill_from_claim(store, claim)
     policy = policies.in_force_on(bill.discharge_date)
     period = policy.period_for_date(bill.discharge_date)
     overlapping = store.overlapping_bill_nos(claim)
@@ -105,7 +106,7 @@ def decide_claim(
             "rule_amount_fen": decision.rule_amount,
             "reason_code": decision.reason_code,
             "reviews_required": decision.reviews_required,
-            "trace": list(decision.trace),
+            "trace": store.sealed_trace(decision.trace),
             "policy_version": decision.policy_version,
             "policy_digest": policy.digest,
             "period": period,

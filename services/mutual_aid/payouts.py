@@ -8,7 +8,7 @@ import uuid
 
 from services.mutual_aid.domain.payout import bank_file
 from services.mutual_aid.schemas import PayoutBatchSchema
-from services.mutual_aid.store import MutualAidStore, masked_name, member_key
+from services.mutual_aid.store import MutualAidStore, member_key
 from shared.errors import ApiError, not_found
 from shared.events import make_event, now_shanghai, today_shanghai
 
@@ -75,7 +75,7 @@ def payout_file(store: MutualAidStore, batch_id: str, downloaded_by: str) -> str
         {
             "claim_id": c["_id"],
             "member_id_hash": c["member_id_hash"],
-            "member": masked_name(c.get("patient_name")),
+            "member": c.get("patient_name_masked", ""),
             "member_id_masked": c["member_id_masked"],
             "account_masked": accounts.get(member_key(c["period"], c["member_id_hash"])),
             "amount_fen": c["amount_fen"],

@@ -47,6 +47,11 @@ POLICY_ROLES = ("city_admin",)
 FINANCE_ROLES = ("finance",)
 FIGURE_ROLES = ("city_admin", "county_staff", "finance", "auditor")
 AUDIT_ROLES = ("auditor", "city_admin")
+# Diagnoses are sensitive personal information: the roles that judge or audit claims read them
+# in a claim's trace; everyone else reads the rule steps with the diagnosis masked.
+DIAGNOSIS_ROLES = ("reviewer", "auditor", "city_admin")
+# What those others read for a reason code that would tell the illness (excluded_self_harm, ...).
+DIAGNOSIS_EXCLUDED = "excluded_diagnosis"
 # A bill from someone we never enrolled: visible at city level only.
 UNKNOWN_MEMBER_ORG = orgs.city_root()
 
@@ -169,6 +174,7 @@ class MutualAidService(DeadLetterRpc):
         # Existence must not leak across org units: outside your scope reads as not found.
         if claim is None or not staff.can_see(claim.get("member_org") or UNKNOWN_MEMBER_ORG):
             raise not_found("claim")
+        show_diagnoses = staff.role in DIAGNOSIS_ROLES
         view = {
             "claim_id": claim["_id"],
             "bill_no": claim["bill_no"],
@@ -176,11 +182,18 @@ class MutualAidService(DeadLetterRpc):
             "member_id_number_masked": claim["member_id_masked"],
             "status": claim["status"],
             "amount": claim.get("amount_fen"),
-            "reason_code": claim.get("reason_code"),
-            "trace": claim.get("trace", []),
+            "reason_code": self._reason_code(claim, show_diagnoses),
+            "trace": self.store.trace_text(claim.get("trace", []), show_diagnoses=show_diagnoses),
             "policy_version": claim.get("policy_version"),
         }
         return ClaimSchema().dump(view)
+
+    def _reason_code(self, claim: dict, show_diagnoses: bool) -> str | None:
+        reason = claim.get("reason_code")
+        if show_diagnoses or reason is None:
+            return reason
+        policy = self.policies.by_version(claim["policy_version"], claim.get("policy_digest"))
+        return DIAGNOSIS_EXCLUDED if reason in policy.diagnosis_reason_codes else reason
 
     @event_handler(SERVICE, "claim_received")
     def adjudicate_claim(self, event: Event) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -11,6 +13,7 @@ from pymongo import ReturnDocument, UpdateOne
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
+from services.mutual_aid.domain.trace import DIAGNOSIS_HIDDEN, Diagnosis, TraceLine
 from shared.config import Settings
 from shared.consumer import apply_once
 from shared.crypto import PiiVault
@@ -180,9 +183,14 @@ class MutualAidStore:
 
         - a new bill: a new claim, created;
         - the same ``webhook-id`` again (a replay): the first answer, as if created, no new effect;
-        - the same hospital + bill number under another webhook id: the existing claim."""
+        - the same hospital + bill number under another webhook id: the existing claim.
+
+        The patient's ID number, name, diagnoses and single-disease code are sealed like ID
+        numbers: only the hash and masked forms are stored readable."""
         claim_id = uuid.uuid4().hex
         id_number = bill.pop("patient_id_number")
+        name = bill.pop("patient_name")
+        single_disease_code = bill.pop("single_disease_code")
         doc = {
             "_id": claim_id,
             "hospital_code": hospital_code,
@@ -190,6 +198,12 @@ class MutualAidStore:
             "member_id_hash": self.vault.lookup_hash(id_number),
             "member_id_enc": self.vault.encrypt(id_number),
             "member_id_masked": mask_id_number(id_number),
+            "patient_name_enc": self.vault.encrypt(name),
+            "patient_name_masked": mask_name(name),
+            "diagnoses_enc": self.vault.encrypt(json.dumps(bill.pop("diagnoses"))),
+            "single_disease_code_enc": (
+                self.vault.encrypt(single_disease_code) if single_disease_code else None
+            ),
             "status": "received",
             "received_at": now_shanghai().isoformat(timespec="milliseconds"),
             **bill,
@@ -211,6 +225,44 @@ class MutualAidStore:
 
     def claim(self, claim_id: str) -> dict | None:
         return self.claims.find_one({"_id": claim_id}, {"outbox": 0})
+
+    def medical_facts(self, claim: dict) -> tuple[tuple[str, ...], str | None]:
+        """The bill's diagnoses and single-disease code in clear, for adjudication."""
+        diagnoses = tuple(json.loads(self.vault.decrypt(claim["diagnoses_enc"])))
+        sealed_code = claim["single_disease_code_enc"]
+        return diagnoses, self.vault.decrypt(sealed_code) if sealed_code else None
+
+    def sealed_trace(self, trace: Iterable[TraceLine]) -> list:
+        """Trace lines as stored: a line naming no diagnosis is its text; a line naming one is
+        its parts, each diagnosis part sealed like an ID number."""
+        return [
+            [
+                {"diagnosis_enc": self.vault.encrypt(part.text)}
+                if isinstance(part, Diagnosis)
+                else part
+                for part in line.parts
+            ]
+            if line.names_a_diagnosis
+            else line.text()
+            for line in trace
+        ]
+
+    def trace_text(self, stored: list, *, show_diagnoses: bool) -> list[str]:
+        """A stored trace as text: diagnosis parts opened for those who may read them, masked
+        (never decrypted) for everyone else."""
+        return [
+            line
+            if isinstance(line, str)
+            else "".join(
+                part
+                if isinstance(part, str)
+                else self.vault.decrypt(part["diagnosis_enc"])
+                if show_diagnoses
+                else DIAGNOSIS_HIDDEN
+                for part in line
+            )
+            for line in stored
+        ]
 
     def overlapping_bill_nos(self, claim: dict) -> tuple[str, ...]:
         """Other bills of the same member whose stay overlaps this one. A member has few
@@ -418,7 +470,7 @@ class MutualAidStore:
                     "member_id_hash": 1,
                     "member_id_masked": 1,
                     "period": 1,
-                    "patient_name": 1,
+                    "patient_name_masked": 1,
                     "member_org": 1,
                 },
             ).sort("_id", 1)
@@ -475,7 +527,3 @@ class MutualAidStore:
                 {"status": 1, "amount_fen": 1, "plan": 1, "member_org": 1},
             )
         )
-
-
-def masked_name(name: str | None) -> str:
-    return mask_name(name) if name else ""

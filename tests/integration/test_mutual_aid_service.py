@@ -583,3 +583,33 @@ def test_overlapping_stays_of_one_member_send_the_later_bill_to_review(service):
         reviewer("r1"), second["claim_id"], {"decision": "reject", "note": "same stay"}
     )
     assert reviewed["status"] == "rejected"
+
+
+# ---- diagnoses are for reviewers ---------------------------------------------------------------
+
+
+def test_diagnoses_and_patient_name_are_never_stored_in_clear_and_shown_to_reviewers_only(
+    service, db
+):
+    id_number = new_id_number()
+    enrol(service, id_number)
+    excluded = decided(service, submit(service, bill(id_number, diagnoses=["X70.1"])))
+    covered = decided(service, submit(service, bill(id_number, month=7, diagnoses=["K80.1"])))
+    assert (excluded["status"], excluded["reason_code"]) == ("rejected", "excluded_self_harm")
+    assert covered["status"] == "approved"
+
+    claims = db.client["unionhub_mutual_aid"]["claims"]
+    for claim_id in (excluded["claim_id"], covered["claim_id"]):
+        raw = str(claims.find_one({"_id": claim_id}))
+        for clear in ("张三明", "X70.1", "K80.1", "X60–X84"):
+            assert clear not in raw, clear
+
+    assert "diagnosis X70.1 in X60–X84" in excluded["trace"][-1]
+    assert "K80.1" in covered["trace"][2]
+    county = staff("county_staff", "LY-XL")
+    masked = service.get_claim(county, excluded["claim_id"])
+    assert masked["reason_code"] == "excluded_diagnosis"
+    assert masked["trace"][-1].startswith("3 exclusions: [diagnosis hidden] → rejected")
+    assert "K80.1" not in str(service.get_claim(county, covered["claim_id"]))
+    for role in ("reviewer", "auditor"):
+        assert "X70.1" in service.get_claim(staff(role), excluded["claim_id"])["trace"][-1]

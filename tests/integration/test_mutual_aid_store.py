@@ -34,8 +34,11 @@ def bill(bill_no, id_number):
     return {
         "bill_no": bill_no,
         "patient_id_number": id_number,
+        "patient_name": "张三明",
         "admission_date": "2018-05-02",
         "discharge_date": "2018-05-09",
+        "diagnoses": ["X70.1", "K35.8"],
+        "single_disease_code": "K35",
     }
 
 
@@ -61,6 +64,17 @@ def test_id_number_is_stored_encrypted_hashed_and_masked(store):
     assert store.vault.decrypt(raw["member_id_enc"]) == id_number
     assert raw["member_id_hash"] == store.vault.lookup_hash(id_number)
     assert raw["member_id_masked"] == id_number[:6] + "********" + id_number[-4:]
+
+
+def test_diagnoses_and_patient_name_are_stored_encrypted(store):
+    id_number = new_id_number()
+    claim_id, _, _ = store.accept_bill("H1", "msg_b4", bill("B-4", id_number), received)
+    raw = store.claims.find_one({"_id": claim_id})
+    # Quoted or dotted, a code cannot be a piece of a base64 token.
+    for clear in ("张三明", "三明", "X70.1", "K35.8", "'K35'"):
+        assert clear not in str(raw), clear
+    assert raw["patient_name_masked"] == "张*明"
+    assert store.medical_facts(raw) == (("X70.1", "K35.8"), "K35")
 
 
 def enrolled_member(store) -> str:

@@ -13,6 +13,7 @@ from services.mutual_aid.domain.policy import (
     Plan,
     icd10_category,
 )
+from services.mutual_aid.domain.trace import Diagnosis, TraceLine
 from shared.money import apply_ratio, format_fen
 
 Status = Literal["approved", "rejected", "needs_review"]
@@ -95,7 +96,7 @@ class Decision:
     status: Status
     amount: int
     reason_code: str | None
-    trace: tuple[str, ...]
+    trace: tuple[TraceLine, ...]
     policy_version: str
     rule_amount: int
     reviews_required: int
@@ -103,10 +104,10 @@ class Decision:
 
 def adjudicate(bill: DischargeBill, context: ClaimContext, policy: MutualAidPolicy) -> Decision:
     """Apply DOMAIN.md §2 steps 1–7 in order; the first rejecting step ends adjudication."""
-    trace: list[str] = []
+    trace: list[TraceLine] = []
 
     def finish(status: Status, amount: int, reason: str | None, reviews: int) -> Decision:
-        trace[-1] += f" [policy {policy.version}, {policy.digest[:19]}]"
+        trace[-1] = trace[-1].then(f" [policy {policy.version}, {policy.digest[:19]}]")
         return Decision(
             status=status,
             amount=amount,
@@ -117,18 +118,20 @@ def adjudicate(bill: DischargeBill, context: ClaimContext, policy: MutualAidPoli
             reviews_required=reviews,
         )
 
-    def reject(line: str, reason: str) -> Decision:
-        trace.append(f"{line} → rejected ({reason})")
+    def reject(line: TraceLine, reason: str) -> Decision:
+        # An exclusion by diagnosis range tells the illness; its reason is marked like the code.
+        told = Diagnosis(reason) if reason in policy.diagnosis_reason_codes else reason
+        trace.append(line.then(" → rejected (", told, ")"))
         return finish("rejected", 0, reason, 0)
 
     overlapping = bool(context.overlapping_bill_nos)
-    trace.append(_overlap_line(bill, context.overlapping_bill_nos))
+    trace.append(TraceLine.of(_overlap_line(bill, context.overlapping_bill_nos)))
 
     period = policy.period_for_date(bill.discharge_date)
-    line, reason = _coverage(bill, context.membership, period, policy)
+    text, reason = _coverage(bill, context.membership, period, policy)
     if reason:
-        return reject(line, reason)
-    trace.append(line)
+        return reject(TraceLine.of(text), reason)
+    trace.append(TraceLine.of(text))
     membership = context.membership
     plan = policy.plan(membership.plan)
 
@@ -141,15 +144,15 @@ def adjudicate(bill: DischargeBill, context: ClaimContext, policy: MutualAidPoli
     trace.append(line)
 
     if single_disease_amount is None:
-        line, rule_amount = _formula(bill, plan, context.heads_open_dossier, policy)
+        text, rule_amount = _formula(bill, plan, context.heads_open_dossier, policy)
     else:
-        line = "5 formula: not used, the single-disease amount stands"
+        text = "5 formula: not used, the single-disease amount stands"
         rule_amount = single_disease_amount
-    trace.append(line)
+    trace.append(TraceLine.of(text))
 
     remaining_cap = max(0, context.remaining_cap)
     amount = min(rule_amount, remaining_cap, bill.self_pay_in_catalogue)
-    line = (
+    line = TraceLine.of(
         f"6 cap: min(rule amount {_yuan(rule_amount)}, remaining cap {_yuan(remaining_cap)}, "
         f"self-pay in catalogue {_yuan(bill.self_pay_in_catalogue)}) = {_yuan(amount)}"
     )
@@ -164,19 +167,19 @@ def adjudicate(bill: DischargeBill, context: ClaimContext, policy: MutualAidPoli
     threshold = policy.review_threshold
     if amount >= threshold:
         reviews = 2
-        line = (
+        text = (
             f"7 review: {_yuan(amount)} ≥ threshold {_yuan(threshold)}: "
             "needs approval by two different reviewers"
         )
     else:
         reviews = 0
-        line = f"7 review: {_yuan(amount)} < threshold {_yuan(threshold)}"
+        text = f"7 review: {_yuan(amount)} < threshold {_yuan(threshold)}"
     if overlapping:
         reviews = max(reviews, 1)
-        line += f"; overlapping stay: needs review ({DUPLICATE_STAY})"
+        text += f"; overlapping stay: needs review ({DUPLICATE_STAY})"
     elif reviews == 0:
-        line += ": approved"
-    trace.append(line)
+        text += ": approved"
+    trace.append(TraceLine.of(text))
     if reviews:
         return finish("needs_review", amount, DUPLICATE_STAY if overlapping else None, reviews)
     return finish("approved", amount, None, 0)
@@ -245,36 +248,61 @@ def _coverage(
 
 def _exclusions(
     bill: DischargeBill, period: int, policy: MutualAidPolicy
-) -> tuple[str, str | None]:
-    applying: list[tuple[str, str]] = []
-    notes: list[str] = []
+) -> tuple[TraceLine, str | None]:
+    """The exclusions step; every part naming a diagnosis, its range or its reason is marked."""
+    applying: list[tuple[str, str | Diagnosis]] = []
+    notes: list[Diagnosis] = []
     for code in bill.diagnoses:
         category = icd10_category(code)
         for exclusion in policy.exclusions:
             if not exclusion.covers(category):
                 continue
             if exclusion.only_with_liable_third_party and not bill.third_party_liable:
-                notes.append(f"{code} in {exclusion} but no liable third party is named")
+                notes.append(Diagnosis(f"{code} in {exclusion} but no liable third party is named"))
                 continue
-            applying.append((exclusion.reason_code, f"diagnosis {code} in {exclusion}"))
+            applying.append(
+                (
+                    exclusion.reason_code,
+                    Diagnosis(f"diagnosis {code} in {exclusion} ({exclusion.reason_code})"),
+                )
+            )
     if bill.drunk_driving:
-        applying.append((EXCLUDED_DRUNK_DRIVING, "the bill is flagged drunk driving"))
+        applying.append(
+            (
+                EXCLUDED_DRUNK_DRIVING,
+                f"the bill is flagged drunk driving ({EXCLUDED_DRUNK_DRIVING})",
+            )
+        )
     if bill.crime:
-        applying.append((EXCLUDED_CRIME, "the bill is flagged crime"))
+        applying.append((EXCLUDED_CRIME, f"the bill is flagged crime ({EXCLUDED_CRIME})"))
     deadline = policy.submission_deadline(period)
     if bill.submitted_on > deadline:
         applying.append(
-            (LATE_SUBMISSION, f"submitted {bill.submitted_on} after the deadline {deadline}")
+            (
+                LATE_SUBMISSION,
+                f"submitted {bill.submitted_on} after the deadline {deadline} ({LATE_SUBMISSION})",
+            )
         )
     if applying:
-        found = "; ".join(f"{text} ({reason})" for reason, text in applying)
-        return f"3 exclusions: {found}", applying[0][0]
+        return _joined("3 exclusions: ", [told for _, told in applying]), applying[0][0]
     ranges = ", ".join(_describe(exclusion) for exclusion in policy.exclusions) or "no ranges"
-    details = [f"diagnoses {', '.join(bill.diagnoses)} checked against {ranges}"]
-    details += notes
-    details.append("no drunk driving or crime flag")
-    details.append(f"submitted {bill.submitted_on} ≤ deadline {deadline}")
-    return f"3 exclusions: {'; '.join(details)}: none apply", None
+    details: list[str | Diagnosis] = [
+        Diagnosis(f"diagnoses {', '.join(bill.diagnoses)} checked against {ranges}"),
+        *notes,
+        "no drunk driving or crime flag",
+        f"submitted {bill.submitted_on} ≤ deadline {deadline}",
+    ]
+    return _joined("3 exclusions: ", details).then(": none apply"), None
+
+
+def _joined(head: str, items: list[str | Diagnosis]) -> TraceLine:
+    """``head`` then the items separated by "; ", each item kept whole (marked or not)."""
+    parts: list[str | Diagnosis] = [head]
+    for index, item in enumerate(items):
+        if index:
+            parts.append("; ")
+        parts.append(item)
+    return TraceLine(tuple(parts))
 
 
 def _describe(exclusion: DiagnosisExclusion) -> str:
@@ -285,20 +313,29 @@ def _describe(exclusion: DiagnosisExclusion) -> str:
 
 def _single_disease(
     bill: DischargeBill, plan: Plan, policy: MutualAidPolicy
-) -> tuple[str, int | None]:
+) -> tuple[TraceLine, int | None]:
+    """The single-disease step; the billed group and its table entry are marked as diagnoses."""
     if not bill.single_disease_code:
-        return "4 single disease: none billed, the formula applies", None
+        return TraceLine.of("4 single disease: none billed, the formula applies"), None
     disease = policy.single_disease(bill.single_disease_code)
     if disease is None:
         return (
-            f"4 single disease: {bill.single_disease_code} billed but not in the policy table, "
-            "the formula applies",
+            TraceLine.of(
+                "4 single disease: ",
+                Diagnosis(f"{bill.single_disease_code} billed but not in the policy table"),
+                ", the formula applies",
+            ),
             None,
         )
     amount = disease.amount_by_plan[plan.code]
     return (
-        f"4 single disease: {bill.single_disease_code} billed, table entry {disease.category} "
-        f"{disease.name}: plan {plan.code} fixed amount {_yuan(amount)}",
+        TraceLine.of(
+            "4 single disease: ",
+            Diagnosis(
+                f"{bill.single_disease_code} billed, table entry {disease.category} {disease.name}"
+            ),
+            f": plan {plan.code} fixed amount {_yuan(amount)}",
+        ),
         amount,
     )
 

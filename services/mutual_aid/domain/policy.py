@@ -93,6 +93,11 @@ class MutualAidPolicy:
     exclusions: tuple[DiagnosisExclusion, ...]
     single_diseases: Mapping[str, SingleDisease]
 
+    @property
+    def diagnosis_reason_codes(self) -> frozenset[str]:
+        """The reason codes that tell an illness: those of the diagnosis-range exclusions."""
+        return frozenset(exclusion.reason_code for exclusion in self.exclusions)
+
     @classmethod
     def from_document(cls, document: PolicyDocument) -> MutualAidPolicy:
         """Parse and check a policy document; any problem is a PolicyError naming file and key."""

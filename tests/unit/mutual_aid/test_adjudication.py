@@ -1,6 +1,7 @@
 """Adjudication rules of DOMAIN.md §2, one case per rule and boundary, under the real policy."""
 
 import dataclasses
+import re
 from datetime import date
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from services.mutual_aid.domain.adjudication import (
     adjudicate,
 )
 from services.mutual_aid.domain.policy import MutualAidPolicy
+from services.mutual_aid.domain.trace import DIAGNOSIS_HIDDEN
 from shared.money import yuan_to_fen
 from shared.policy import PolicyStore
 
@@ -50,6 +52,10 @@ CONTEXT = ClaimContext(
 
 def member(**changes) -> Membership:
     return dataclasses.replace(FIRST_TIME_A, **changes)
+
+
+def lines(decision, show_diagnoses=True) -> list[str]:
+    return [line.text(show_diagnoses=show_diagnoses) for line in decision.trace]
 
 
 def case(
@@ -389,7 +395,7 @@ def test_rule(bill, context, status, amount, reason, reviews):
 
 def test_trace_has_one_line_per_step_and_records_the_policy_version():
     decision = adjudicate(BILL, CONTEXT, POLICY)
-    steps = [line.split(":", 1)[0] for line in decision.trace]
+    steps = [line.split(":", 1)[0] for line in lines(decision)]
     assert steps == [
         "1 duplicate",
         "2 coverage",
@@ -400,12 +406,12 @@ def test_trace_has_one_line_per_step_and_records_the_policy_version():
         "7 review",
     ]
     assert decision.policy_version == POLICY.version
-    assert f"policy {POLICY.version}, {POLICY.digest[:19]}" in decision.trace[-1]
+    assert f"policy {POLICY.version}, {POLICY.digest[:19]}" in lines(decision)[-1]
 
 
 def test_coverage_trace_shows_the_waiting_period_arithmetic():
     decision = adjudicate(BILL, CONTEXT, POLICY)
-    assert decision.trace[1] == (
+    assert lines(decision)[1] == (
         "2 coverage: enrolled in period 11 plan A since 2018-01-01, first-time enrollee, "
         "admission 2018-05-02 ≥ 2018-04-01 (coverage + 90 days): covered"
     )
@@ -414,22 +420,48 @@ def test_coverage_trace_shows_the_waiting_period_arithmetic():
 def test_rejection_ends_the_trace_at_the_deciding_step():
     bill = dataclasses.replace(BILL, admission_date=date(2018, 3, 31))
     decision = adjudicate(bill, CONTEXT, POLICY)
-    assert len(decision.trace) == 2
-    assert decision.trace[1].startswith("2 coverage:")
-    assert "→ rejected (waiting_period)" in decision.trace[1]
-    assert f"policy {POLICY.version}" in decision.trace[1]
+    trace = lines(decision)
+    assert len(trace) == 2
+    assert trace[1].startswith("2 coverage:")
+    assert "→ rejected (waiting_period)" in trace[1]
+    assert f"policy {POLICY.version}" in trace[1]
 
 
 def test_trace_names_every_exclusion_that_applies():
     bill = dataclasses.replace(BILL, diagnoses=("X60",), drunk_driving=True)
-    trace = adjudicate(bill, CONTEXT, POLICY).trace
+    trace = lines(adjudicate(bill, CONTEXT, POLICY))
     assert "excluded_self_harm" in trace[-1] and "excluded_drunk_driving" in trace[-1]
 
 
 def test_trace_shows_the_rounding_of_the_formula():
     bill = dataclasses.replace(BILL, self_pay_in_catalogue=yuan_to_fen("810.15"))
-    formula = adjudicate(bill, CONTEXT, POLICY).trace[4]
+    formula = lines(adjudicate(bill, CONTEXT, POLICY))[4]
     assert "= 3.05 yuan (exactly 3.045 yuan, rounded half-up to the fen)" in formula
+
+
+ICD_CODE = re.compile(r"\b[A-Z][0-9]{2}(\.[0-9A-Z]+)?\b")
+
+
+def test_diagnosis_exclusion_is_masked_in_the_trace_and_flags_stay_readable():
+    bill = dataclasses.replace(BILL, diagnoses=("X70.1",), drunk_driving=True)
+    decision = adjudicate(bill, CONTEXT, POLICY)
+    masked = lines(decision, show_diagnoses=False)
+    assert masked[-1].startswith(f"3 exclusions: {DIAGNOSIS_HIDDEN}; the bill is flagged drunk")
+    assert f"→ rejected ({DIAGNOSIS_HIDDEN})" in masked[-1]
+    assert "excluded_drunk_driving" in masked[-1]
+    assert not any(ICD_CODE.search(line) or "self_harm" in line for line in masked)
+    assert "diagnosis X70.1 in X60–X84 (excluded_self_harm)" in lines(decision)[-1]
+
+
+def test_diagnoses_checked_and_single_disease_entry_are_masked_but_amounts_stay():
+    bill = dataclasses.replace(BILL, diagnoses=("K35.8",), single_disease_code="K35")
+    decision = adjudicate(bill, CONTEXT, POLICY)
+    masked = lines(decision, show_diagnoses=False)
+    assert len(masked) == 7
+    assert masked[2].startswith(f"3 exclusions: {DIAGNOSIS_HIDDEN}; no drunk driving")
+    assert masked[3] == f"4 single disease: {DIAGNOSIS_HIDDEN}: plan A fixed amount 600.00 yuan"
+    assert not any(ICD_CODE.search(line) or "appendicitis" in line for line in masked)
+    assert "K35 billed, table entry K35 acute appendicitis" in lines(decision)[3]
 
 
 def test_numbers_come_from_the_policy_not_the_code():
