@@ -32,6 +32,8 @@ MAX_BODY_BYTES = 1024 * 1024
 # Our bodies nest three levels at most; a deeper one is an attack on the parser and on every
 # recursive step after it (marshmallow, the RPC serializer), which would fail as a 500.
 MAX_JSON_DEPTH = 32
+MAX_JSON_INT_DIGITS = 18  # below 2**63
+MAX_JSON_FLOAT = 2.0**53  # every integer-valued float up to here converts exactly
 REQUEST_ID_HEADER = "X-Request-Id"
 # The correlation id lands in every log line and message header: short, and nothing to inject.
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}", re.ASCII)
@@ -234,10 +236,15 @@ def read_json(request) -> dict:
     """The request body as a JSON object, or a 400 naming what is wrong."""
     data = read_body(request)
     try:
-        body = json.loads(data or b"null")
+        body = json.loads(
+            data or b"null",
+            parse_int=_json_int,
+            parse_float=_json_float,
+            parse_constant=_json_constant,
+        )
     except RecursionError:
         raise _too_deep() from None
-    except ValueError as exc:  # bad JSON or UTF-8, or an integer longer than int() parses
+    except ValueError as exc:  # bad JSON or UTF-8, or a number out of range
         raise ApiError(400, "invalid_json", f"The body is not valid JSON: {exc}") from None
     if _nests_deeper_than(body, MAX_JSON_DEPTH):
         raise _too_deep()
@@ -249,6 +256,25 @@ def read_json(request) -> dict:
 def read_query(request, schema: type[Schema]) -> dict:
     """The query string loaded with ``schema`` (what OpenAPI publishes), or a 400 naming it."""
     return validated(schema(), request.args.to_dict())
+
+
+def _json_int(digits: str) -> int:
+    # No field of ours holds an integer beyond 64 bits (money travels as a string) and MongoDB
+    # stores none: refused before int() spends time on thousands of digits.
+    if len(digits.lstrip("-")) > MAX_JSON_INT_DIGITS:
+        raise ValueError(f"an integer of {len(digits)} characters is out of range")
+    return int(digits)
+
+
+def _json_float(text: str) -> float:
+    value = float(text)
+    if not abs(value) <= MAX_JSON_FLOAT:  # also inf, from 1e999
+        raise ValueError(f"the number {text[:20]} is out of range")
+    return value
+
+
+def _json_constant(name: str):
+    raise ValueError(f"{name} is not a JSON number")
 
 
 def _too_deep() -> ApiError:

@@ -17,6 +17,11 @@ def is_partner_code(text: str) -> bool:
     return PARTNER_CODE.fullmatch(text) is not None
 
 
+def validate_partner_code(text: str) -> None:
+    if not is_partner_code(text):
+        raise ValidationError("must be a capital letter and 1 to 15 capitals or digits")
+
+
 AUDIT_LOG_MAX_LIMIT = 1000  # what dossiers answers at most
 
 
@@ -24,7 +29,11 @@ class PartnerRequestSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    code = fields.String(required=True, validate=validate.Regexp(r"^[A-Z][A-Z0-9]{1,15}$"))
+    # The Regexp is what OpenAPI publishes; its $ would also let "H0001\n" through.
+    code = fields.String(
+        required=True,
+        validate=[validate.Regexp(rf"^{PARTNER_CODE.pattern}$"), validate_partner_code],
+    )
     kind = fields.String(required=True, validate=validate.OneOf(["hospital", "city_platform"]))
     name = fields.String(required=True, validate=validate.Length(min=1, max=100))
     level = fields.Integer(

@@ -229,8 +229,9 @@ def test_trickled_body_is_408(strict, gateway):
         b"[" * 10_000 + b"]" * 10_000,
         b'{"id_number": ' + b"[" * 100 + b"]" * 100 + b"}",
         b'{"id_number": ' + b"9" * 5_000 + b"}",
+        b'{"id_number": 1e300}',
     ],
-    ids=["10000-levels", "100-levels", "5000-digit-integer"],
+    ids=["10000-levels", "100-levels", "5000-digit-integer", "1e300"],
 )
 def test_hostile_json_is_400_never_500(gateway, raw):
     response = gateway.http.post(
@@ -242,6 +243,19 @@ def test_hostile_json_is_400_never_500(gateway, raw):
         },
         timeout=15,
     )
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["code"] == "invalid_json"
+
+
+def test_integer_beyond_64_bits_is_400_not_a_database_error(gateway):
+    """marshmallow takes 10**30 as a period; MongoDB could not store it (a 500 before)."""
+    body = {
+        "period": 10**30,
+        "employer_org": "LY-XL-0042",
+        "plan": "A",
+        "members": [{"id_number": new_id_number(), "name": "李四", "coverage_start": "2018-01-01"}],
+    }
+    response = gateway.staff("POST", "/api/v1/mutual-aid/enrollments", body)
     assert response.status_code == 400, response.text
     assert response.json()["error"]["code"] == "invalid_json"
 

@@ -61,14 +61,34 @@ def json_request(data: bytes, query: str = ""):
         b"[" * 10_000 + b"]" * 10_000,
         b'{"a": ' + b"[" * (MAX_JSON_DEPTH) + b"]" * (MAX_JSON_DEPTH) + b"}",
         b'{"period": ' + b"9" * 5_000 + b"}",
+        b'{"period": -' + b"9" * 19 + b"}",
+        b'{"period": 1e300}',
+        b'{"period": 1e999}',
+        b'{"period": NaN}',
+        b'{"period": -Infinity}',
         b'{"name": "\xff"}',
     ],
-    ids=["10000-levels", "one-level-too-deep", "5000-digit-integer", "not-utf-8"],
+    ids=[
+        "10000-levels",
+        "one-level-too-deep",
+        "5000-digit-integer",
+        "19-digit-integer",
+        "1e300",
+        "1e999",
+        "NaN",
+        "-Infinity",
+        "not-utf-8",
+    ],
 )
 def test_hostile_json_bodies_are_400(data):
     with pytest.raises(ApiError) as raised:
         read_json(json_request(data))
     assert (raised.value.status, raised.value.code) == (400, "invalid_json")
+
+
+def test_json_numbers_in_range_are_read():
+    body = read_json(json_request(b'{"a": -999999999999999999, "b": 9007199254740992.0}'))
+    assert body == {"a": -999_999_999_999_999_999, "b": 2.0**53}
 
 
 def test_json_at_the_depth_limit_is_read():
