@@ -134,8 +134,17 @@ class ClaimSchema(Schema):
     member_id_number_masked = fields.String()
     status = fields.String(validate=validate.OneOf(CLAIM_STATUSES))
     amount = Money(allow_none=True)
-    reason_code = fields.String(allow_none=True)
-    trace = fields.List(fields.String())
+    reason_code = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "excluded_diagnosis stands for a diagnosis-range exclusion"
+            " (excluded_self_harm, ...) to roles other than reviewer, auditor and city_admin"
+        },
+    )
+    trace = fields.List(
+        fields.String(),
+        metadata={"description": "diagnosis parts read [diagnosis hidden] to those roles"},
+    )
     policy_version = fields.String(allow_none=True)
 
 
