@@ -1,4 +1,5 @@
-"""Chinese identifiers: resident ID numbers and unified social credit codes, checked and masked."""
+"""Chinese identifiers: resident ID numbers and unified social credit codes, checked and masked;
+the whole-value pattern validator every identifier field uses."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import re
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from marshmallow import ValidationError, fields
+from marshmallow import ValidationError, fields, validate
 
 ID_NUMBER_LENGTH = 18
 CREDIT_CODE_LENGTH = 18
@@ -175,3 +176,15 @@ class CreditCode(fields.String):
             return validate_credit_code(text)
         except InvalidIdentifier as exc:
             raise ValidationError(str(exc)) from exc
+
+
+class WholeMatch(validate.Regexp):
+    """Marshmallow validator: the pattern must match the whole value. ``validate.Regexp`` uses
+    ``re.match``, whose ``$`` also matches before a final newline (``"H0001\\n"``). Identifier
+    patterns spell digits ``[0-9]``: ``\\d`` also takes full-width and Arabic-Indic digits.
+    The pattern is still the one OpenAPI publishes."""
+
+    def __call__(self, value):
+        if self.regex.fullmatch(value) is None:
+            raise ValidationError(self._format_error(value))
+        return value

@@ -175,7 +175,7 @@ def parse_policy(raw: bytes, source: str) -> PolicyDocument:
         raise PolicyError(source, None, f"is not valid TOML ({exc})") from exc
     root = PolicyTable(content, source)
     version = root.text("version")
-    if not _VERSION.match(version):
+    if not _VERSION.fullmatch(version):
         raise root.error("version", f'must look like "<service>/<name>", got {version!r}')
     return PolicyDocument(
         version=version,

@@ -10,18 +10,18 @@ from services.dossiers.domain.policy import CAUSES, TIERS
 from services.dossiers.domain.verification import STAFF_EXIT_REASONS
 from shared import orgs
 from shared.catalogue.dossiers import GRANT_TYPES
-from shared.identity import IdNumber
+from shared.identity import IdNumber, WholeMatch
 from shared.money import Money
 
 COUNTY = re.compile(r"^LY-[A-Z]{2}$")
-ORG = re.compile(r"^LY-[A-Z]{2}(-\d{4})?$")
+ORG = re.compile(r"^LY-[A-Z]{2}(-[0-9]{4})?$")
 CATEGORIES = ["低保户", "低保边缘户", "意外致困户"]
 RELATIONS = ["self", "spouse", "child", "parent", "other"]
 STATUSES = ["proposed", "open", "declined", "expired", "closed"]
 # Funds are kept for the years 2000 to 2100 (FundRequestSchema): a festival outside them has
 # no fund to pay from, and year 0 has no calendar date at all.
 FUND_YEARS = validate.Range(min=2000, max=2100)
-FESTIVAL = re.compile(r"^(20\d\d|2100)-(spring|new_year)$")
+FESTIVAL = re.compile(r"^(20[0-9][0-9]|2100)-(spring|new_year)$")
 FUND = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 
 
@@ -47,8 +47,8 @@ class AssetsSchema(Strict):
 
 
 class DossierRequestSchema(Strict):
-    county = fields.String(required=True, validate=validate.Regexp(COUNTY))
-    org = fields.String(required=True, validate=validate.Regexp(ORG))
+    county = fields.String(required=True, validate=WholeMatch(COUNTY))
+    org = fields.String(required=True, validate=WholeMatch(ORG))
     category = fields.String(required=True, validate=validate.OneOf(CATEGORIES))
     head_id_number = IdNumber(required=True)
     employment_status = fields.String(required=True, validate=validate.Length(min=1, max=40))
@@ -197,8 +197,8 @@ class ExitedSchema(Schema):
 
 
 class TransferSchema(Strict):
-    county = fields.String(required=True, validate=validate.Regexp(COUNTY))
-    org = fields.String(required=True, validate=validate.Regexp(ORG))
+    county = fields.String(required=True, validate=WholeMatch(COUNTY))
+    org = fields.String(required=True, validate=WholeMatch(ORG))
     transferred_on = fields.Date(load_default=None)
 
     @validates_schema
@@ -219,7 +219,7 @@ class GrantRequestSchema(Strict):
     dossier_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
     type = fields.String(required=True, validate=validate.OneOf(GRANT_TYPES))
     amount = Money(required=True, validate=validate.Range(min=1, error="must be more than 0"))
-    fund = fields.String(required=True, validate=validate.Regexp(FUND))
+    fund = fields.String(required=True, validate=WholeMatch(FUND))
     granted_on = fields.Date(load_default=None)
 
 
@@ -234,7 +234,7 @@ class GrantResultSchema(Schema):
 
 
 class FundRequestSchema(Strict):
-    fund = fields.String(required=True, validate=validate.Regexp(FUND))
+    fund = fields.String(required=True, validate=WholeMatch(FUND))
     year = fields.Integer(required=True, strict=True, validate=FUND_YEARS)
     budget = Money(required=True)
 
@@ -250,11 +250,11 @@ class FundSchema(Schema):
 class CondolenceBatchRequestSchema(Strict):
     festival = fields.String(
         required=True,
-        validate=validate.Regexp(
+        validate=WholeMatch(
             FESTIVAL, error="must look like 2019-spring or 2019-new_year, a year from 2000 to 2100"
         ),
     )
-    fund = fields.String(required=True, validate=validate.Regexp(FUND))
+    fund = fields.String(required=True, validate=WholeMatch(FUND))
 
 
 class CondolenceBatchSchema(Schema):

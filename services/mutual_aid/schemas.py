@@ -14,11 +14,11 @@ from marshmallow import (
     validates_schema,
 )
 
-from shared.identity import IdNumber
+from shared.identity import IdNumber, WholeMatch
 from shared.money import Money
 
-ICD10 = re.compile(r"^[A-Z]\d{2}(\.[0-9A-Z]{1,4})?$")
-ORG_CODE = re.compile(r"^LY(-[A-Z]{2}(-\d{4})?)?$")
+ICD10 = re.compile(r"^[A-Z][0-9]{2}(\.[0-9A-Z]{1,4})?$")
+ORG_CODE = re.compile(r"^LY(-[A-Z]{2}(-[0-9]{4})?)?$")
 CLAIM_STATUSES = ["received", "approved", "rejected", "needs_review", "paid"]
 
 
@@ -35,7 +35,7 @@ class EnrollmentMemberSchema(Schema):
     bank_account = fields.String(
         load_default=None,
         allow_none=True,
-        validate=validate.Regexp(r"^[0-9]{8,32}$", error="must be 8 to 32 digits"),
+        validate=WholeMatch(r"^[0-9]{8,32}$", error="must be 8 to 32 digits"),
     )
 
 
@@ -44,7 +44,7 @@ class EnrollmentRequestSchema(Schema):
         unknown = RAISE
 
     period = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
-    employer_org = fields.String(required=True, validate=validate.Regexp(ORG_CODE))
+    employer_org = fields.String(required=True, validate=WholeMatch(ORG_CODE))
     plan = fields.String(required=True, validate=validate.Length(min=1, max=8))
     enrolled_on = fields.Date(load_default=None)
     # Members are checked one by one by the service so that one bad row does not
@@ -76,16 +76,14 @@ class DischargeBillSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    bill_no = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9_-]{1,40}$"))
+    bill_no = fields.String(required=True, validate=WholeMatch(r"^[A-Za-z0-9_-]{1,40}$"))
     patient_id_number = IdNumber(required=True)
     patient_name = fields.String(required=True, validate=validate.Length(min=1, max=50))
     hospital_level = fields.Integer(required=True, strict=True, validate=validate.OneOf([1, 2, 3]))
     admission_date = fields.Date(required=True)
     discharge_date = fields.Date(required=True)
     diagnoses = fields.List(
-        fields.String(
-            validate=validate.Regexp(ICD10, error="must be an ICD-10 code such as K35.8")
-        ),
+        fields.String(validate=WholeMatch(ICD10, error="must be an ICD-10 code such as K35.8")),
         required=True,
         validate=validate.Length(min=1, max=20),
     )
@@ -96,7 +94,7 @@ class DischargeBillSchema(Schema):
     single_disease_code = fields.String(
         load_default=None,
         allow_none=True,
-        validate=validate.Regexp(ICD10, error="must be an ICD-10 code such as K35"),
+        validate=WholeMatch(ICD10, error="must be an ICD-10 code such as K35"),
     )
     submitted_on = fields.Date(load_default=None)
     flags = fields.Nested(BillFlagsSchema, load_default=dict)
@@ -182,7 +180,7 @@ class PayoutBatchRequestSchema(Schema):
 
     month = fields.String(
         required=True,
-        validate=validate.Regexp(r"^[0-9]{4}-(0[1-9]|1[0-2])$", error="must look like 2018-06"),
+        validate=WholeMatch(r"^[0-9]{4}-(0[1-9]|1[0-2])$", error="must look like 2018-06"),
     )
 
 

@@ -112,7 +112,7 @@ class DossierPolicy:
 def _reference_lines(table: PolicyTable) -> Mapping[int, Mapping[str, int]]:
     lines: dict[int, Mapping[str, int]] = {}
     for key in table.keys():
-        if not key.isdigit():
+        if not (key.isascii() and key.isdigit()):
             raise table.error(key, "must be a year")
         counties = table.table(key)
         lines[int(key)] = MappingProxyType({c: counties.yuan(c) for c in counties.keys()})

@@ -21,7 +21,7 @@ _ICD10_CODE = re.compile(r"^([A-Z][0-9][0-9A-Z])(?:\.?[0-9A-Z]{1,4})?$")
 
 def icd10_category(code: str) -> str:
     """The 3-character ICD-10 category of a code: ``"X84.9"`` → ``"X84"``."""
-    match = _ICD10_CODE.match(code.strip().upper())
+    match = _ICD10_CODE.fullmatch(code.strip().upper())
     if not match:
         raise ValueError(f"{code!r} is not an ICD-10 code")
     return match.group(1)
@@ -195,7 +195,7 @@ class MutualAidPolicy:
 
 
 def _whole_number_key(table: PolicyTable, key: str, what: str) -> int:
-    if not key.isdigit():
+    if not (key.isascii() and key.isdigit()):
         raise table.error(key, f"must be a {what} (a whole number)")
     return int(key)
 
