@@ -117,6 +117,16 @@ def test_enrolment_bill_review_payout_paid_notice(gateway, hospital):
     messages = inbox_after(gateway, id_number, 3)
     paid = [m for m in messages if "已于" in m["text"]]
     assert len(paid) == 1 and "12000.00" in paid[0]["text"] and "K80" not in paid[0]["text"]
+    # Every notice, the payout's too, carries the member's org: the employer's county reads them.
+    scoped = gateway.staff(
+        "POST",
+        "/api/v1/notifications/inbox/query",
+        {"id_number": id_number},
+        role="county_staff",
+        org=county,
+    )
+    assert scoped.status_code == 200, scoped.text
+    assert len(scoped.json()["messages"]) == 3
 
     stats = gateway.staff(
         "GET", "/api/v1/mutual-aid/periods/11/stats", role="county_staff", org=employer
