@@ -151,9 +151,10 @@ class IdNumber(fields.String):
     """
 
     def __init__(self, **kwargs):
-        # What the OpenAPI document states (apispec reads metadata): the shape as a pattern;
-        # the format names the GB 11643 check digit and birth date, which no pattern can say.
-        published = {"pattern": f"^{_ID_NUMBER_SHAPE.pattern}$", "format": "gb11643"}
+        # What the OpenAPI document states (apispec reads metadata): the shape and a region
+        # code not starting with 0 as a pattern; the format names the GB 11643 check digit and
+        # birth date, which no pattern can say.
+        published = {"pattern": "^[1-9][0-9]{16}[0-9Xx]$", "format": "gb11643"}
         super().__init__(**{**kwargs, "metadata": {**published, **kwargs.get("metadata", {})}})
 
     def _serialize(self, value, attr, obj, **kwargs):

@@ -10,8 +10,19 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from services.gateway.http import ROUTES, Route
 from services.gateway.schemas import ErrorSchema
 
-_CONVERTER = re.compile(r"<(?:([a-z]+):)?([a-z_]+)>")
-_PATH_TYPES = {"int": {"type": "integer", "minimum": 0}}  # werkzeug's int: digits only
+_CONVERTER = re.compile(r"<(?:([a-z]+)(?:\(([^)]*)\))?:)?([a-z_]+)>")
+_BOUND = re.compile(r"(min|max)=(\d+)")
+
+
+def path_schema(converter: str, arguments: str) -> dict:
+    """What a werkzeug converter accepts: ``int`` takes digits only, within its min and max."""
+    if converter != "int":
+        return {"type": "string"}
+    bounds = {"minimum": 0} | {
+        {"min": "minimum", "max": "maximum"}[key]: int(value)
+        for key, value in _BOUND.findall(arguments)
+    }
+    return {"type": "integer", **bounds}
 
 
 def error_content() -> dict:
@@ -50,16 +61,16 @@ def build_spec() -> dict:
     spec.components.schema("Error", schema=ErrorSchema)
     paths: dict[str, dict] = {}
     for route in ROUTES:
-        path = _CONVERTER.sub(r"{\2}", route.path)
+        path = _CONVERTER.sub(r"{\3}", route.path)
         operation: dict = {"summary": route.summary, "responses": {}}
         parameters = [
             {
                 "name": name,
                 "in": "path",
                 "required": True,
-                "schema": _PATH_TYPES.get(converter, {"type": "string"}),
+                "schema": path_schema(converter, arguments),
             }
-            for converter, name in _CONVERTER.findall(route.path)
+            for converter, arguments, name in _CONVERTER.findall(route.path)
         ]
         if route.query is not None:
             parameters.append({"in": "query", "schema": route.query})

@@ -19,6 +19,9 @@ from shared.money import Money
 
 ICD10 = re.compile(r"^[A-Z][0-9]{2}(\.[0-9A-Z]{1,4})?$")
 ORG_CODE = re.compile(r"^LY(-[A-Z]{2}(-[0-9]{4})?)?$")
+# Enrolment periods (期) are numbered from 1; the bound keeps a number an 8-byte Mongo int
+# (a larger one was a 500). The gateway's period routes use the same range.
+PERIODS = validate.Range(min=1, max=9999)
 CLAIM_STATUSES = ["received", "approved", "rejected", "needs_review", "paid"]
 
 
@@ -43,7 +46,7 @@ class EnrollmentRequestSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    period = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    period = fields.Integer(required=True, strict=True, validate=PERIODS)
     employer_org = fields.String(required=True, validate=WholeMatch(ORG_CODE))
     plan = fields.String(required=True, validate=validate.Length(min=1, max=8))
     enrolled_on = fields.Date(load_default=None)

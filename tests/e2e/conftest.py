@@ -1,5 +1,8 @@
 """End-to-end fixtures: the platform started as `make run` starts it, on this run's servers."""
 
+from contextlib import contextmanager
+from pathlib import Path
+
 import pytest
 
 from scripts.devstack import Stack, free_port
@@ -8,9 +11,9 @@ from tests.support.client import Gateway
 JWT_SECRET = "e2e-staff-jwt-secret-at-least-32-bytes!"
 
 
-@pytest.fixture(scope="session")
-def stack(tmp_path_factory, mongo_uri, amqp_uri):
-    env = {
+def stack_env(mongo_uri: str, amqp_uri: str) -> dict[str, str]:
+    """The settings an end-to-end stack runs with (each call a fresh gateway port)."""
+    return {
         "APP_ENV": "test",
         "GATEWAY_PORT": str(free_port()),
         "MONGO_URI": mongo_uri,
@@ -23,12 +26,22 @@ def stack(tmp_path_factory, mongo_uri, amqp_uri):
         # throttle the suite. test_gateway_abuse runs its own gateway on the defaults.
         "RATE_LIMIT_FAILURES": "100000/minute",
     }
-    stack = Stack(tmp_path_factory.mktemp("stack"), env)
+
+
+@contextmanager
+def running_stack(var_dir: Path, env: dict[str, str]):
+    stack = Stack(var_dir, env)
     try:
         stack.start()
         yield stack
     finally:
         stack.stop()
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory, mongo_uri, amqp_uri):
+    with running_stack(tmp_path_factory.mktemp("stack"), stack_env(mongo_uri, amqp_uri)) as stack:
+        yield stack
 
 
 @pytest.fixture(scope="session")

@@ -6,6 +6,7 @@ from nameko.rpc import RpcProxy
 from werkzeug.wrappers import Response
 
 from services.dossiers.schemas import (
+    FUND_YEARS,
     AuditLogSchema,
     CampaignRequestSchema,
     CampaignSchema,
@@ -173,7 +174,7 @@ class DossierRoutes(Edge):
 
     @api(
         "GET",
-        "/api/v1/assistance-funds/<fund>/<int:year>",
+        f"/api/v1/assistance-funds/<fund>/<int(min={FUND_YEARS.min}, max={FUND_YEARS.max}):year>",
         summary="A fund's budget, spent and remaining for a year.",
         responses={200: FundSchema},
     )

@@ -9,6 +9,7 @@ from werkzeug.wrappers import Response
 from services.gateway.edge import Edge
 from services.gateway.http import api, json_response, read_json
 from services.mutual_aid.schemas import (
+    PERIODS,
     BillAcceptedSchema,
     ClaimSchema,
     ContributionsSchema,
@@ -24,6 +25,7 @@ from services.mutual_aid.schemas import (
     ReviewRequestSchema,
 )
 
+PERIOD = f"<int(min={PERIODS.min}, max={PERIODS.max}):period>"  # out of range: no such route
 REVIEW_ROLES = ("reviewer",)
 FINANCE_ROLES = ("finance",)
 
@@ -77,7 +79,7 @@ class MutualAidRoutes(Edge):
 
     @api(
         "GET",
-        "/api/v1/mutual-aid/periods/<int:period>/contributions",
+        f"/api/v1/mutual-aid/periods/{PERIOD}/contributions",
         summary="Members and contributions per employer in a period.",
         responses={200: ContributionsSchema},
     )
@@ -171,7 +173,7 @@ class MutualAidRoutes(Edge):
 
     @api(
         "GET",
-        "/api/v1/mutual-aid/periods/<int:period>/stats",
+        f"/api/v1/mutual-aid/periods/{PERIOD}/stats",
         summary="Person-times, approved and paid totals of a period, by plan and by county.",
         responses={200: PeriodStatsSchema},
     )
