@@ -104,8 +104,24 @@ class JsonWsgiApp(WsgiApp):
 
 
 class DeadlineProtocol(HttpOnlyProtocol):
-    """The request line, then the headers, must each arrive within the client timeout: the
-    per-read socket timeout alone lets a client trickle one byte at a time for ever."""
+    """The request line, the headers, and a body left unread must each arrive within the
+    client timeout: the per-read socket timeout alone lets a client trickle one byte at a time
+    for ever. (A body a route reads has the same deadline: ``read_body``.)"""
+
+    def get_environ(self):
+        environ = super().get_environ()
+        body = environ["eventlet.input"]
+        discard = body.discard
+
+        def discard_within_deadline(*args):
+            # eventlet drops a body left unread after an early answer (401, 413, 429) before
+            # the next request on the connection; on OSError it closes the connection instead.
+            timeout = OSError("the unread body did not arrive in time")
+            with eventlet.Timeout(self.server.socket_timeout, timeout):
+                discard(*args)
+
+        body.discard = discard_within_deadline
+        return environ
 
     def _read_request_line(self):
         with eventlet.Timeout(self.server.socket_timeout, False):

@@ -196,6 +196,24 @@ def test_trickled_headers_are_cut_off(strict):
     assert time.monotonic() - started < 2 * CLIENT_TIMEOUT + 3
 
 
+def test_trickled_unread_body_is_cut_off(strict, hospital):
+    """Answered 401 before its body was read, a client that trickles the body anyway is cut
+    off at the deadline instead of holding the connection for the declared length."""
+    headers = signed_headers(hospital["secret"], b"{}", timestamp=int(time.time()) - 3600)
+    head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+    with socket.create_connection(("127.0.0.1", strict), timeout=10) as sock:
+        sock.sendall(
+            f"POST {BILLS} HTTP/1.1\r\nHost: x\r\n{head}Content-Length: 100000\r\n\r\n".encode()
+        )
+        assert sock.recv(4096).startswith(b"HTTP/1.1 401")
+        started = time.monotonic()
+        with pytest.raises(OSError):
+            for _ in range(30):  # 9 s: well past the deadline
+                sock.sendall(b"a")
+                time.sleep(0.3)
+    assert time.monotonic() - started < CLIENT_TIMEOUT + 3
+
+
 def test_trickled_body_is_408(strict, gateway):
     token = gateway.token()
     body = json.dumps({"id_number": new_id_number()}).encode()
