@@ -7,7 +7,7 @@ import logging
 from services.notifications.domain.templates import render
 from services.notifications.store import NotificationStore
 from shared import orgs
-from shared.auth import StaffPrincipal, authorized
+from shared.auth import authorized
 from shared.errors import not_found, validation_error
 from shared.events import Event
 from shared.identity import InvalidIdentifier, validate_id_number
@@ -24,10 +24,6 @@ INBOX_LIMIT = 100
 # A notice whose event carried no member org (a bill of someone never enrolled, or an event
 # sent before the org travelled with it) is visible at city level only.
 CITY_ORG = orgs.city_root()
-
-
-def in_scope(staff: StaffPrincipal, org: str | None) -> bool:
-    return staff.can_see(org or CITY_ORG)
 
 
 class NotificationsService(DeadLetterRpc):
@@ -69,7 +65,7 @@ class NotificationsService(DeadLetterRpc):
         Every lookup, found or not, is written to the audit log."""
         staff = authorized(principal, INBOX_ROLES)
         recipient = self.store.recipient_hash(_valid_id_number(id_number))
-        messages = [m for m in self.store.messages_for(recipient) if in_scope(staff, m["org"])]
+        messages = self.store.messages_for(recipient, orgs.scope_filter(staff.org), INBOX_LIMIT)
         self.store.audit_inbox_lookup(
             by=staff.sub,
             role=staff.role,
@@ -79,25 +75,23 @@ class NotificationsService(DeadLetterRpc):
         )
         if not messages:
             raise not_found("an inbox message for this worker in your org scope")
-        return {"messages": [_without_org(m) for m in messages[:INBOX_LIMIT]]}
+        return {"messages": messages}
 
     @rpc
     def deliveries(self, principal: dict, ref: str) -> dict:
         """Deliveries about one business object, in the caller's org scope (else 404)."""
         staff = authorized(principal, INBOX_ROLES)
-        rows = [d for d in self.store.deliveries_for(ref) if in_scope(staff, d["org"])]
+        rows = self.store.deliveries_for(ref, orgs.scope_filter(staff.org))
         if not rows:
             raise not_found("a delivery about this object in your org scope")
-        return {"deliveries": [_without_org(d) for d in rows]}
+        return {"deliveries": rows}
 
     @rpc
     def inbox_lookups(self, principal: dict, id_number: str) -> dict:
         """The audit log of lookups of one worker's inbox made by staff in the caller's scope."""
         staff = authorized(principal, AUDIT_ROLES)
         recipient = self.store.recipient_hash(_valid_id_number(id_number))
-        return {
-            "entries": [e for e in self.store.inbox_lookups(recipient) if staff.can_see(e["org"])]
-        }
+        return {"entries": self.store.inbox_lookups(recipient, orgs.scope_filter(staff.org))}
 
 
 def _valid_id_number(id_number: str) -> str:
@@ -105,8 +99,3 @@ def _valid_id_number(id_number: str) -> str:
         return validate_id_number(id_number)
     except InvalidIdentifier as exc:
         raise validation_error({"id_number": [str(exc)]}) from None
-
-
-def _without_org(row: dict) -> dict:
-    """The org decides who sees a row; it is not part of what the API answers."""
-    return {k: v for k, v in row.items() if k != "org"}

@@ -105,13 +105,17 @@ class NotificationStore:
         self._record(key, {**base, "status": "sent", "updated_at": now})
         return True
 
-    def messages_for(self, recipient: str) -> list[dict]:
-        """Every inbox message of one worker (by ID-number hash), newest first, with its org."""
-        cursor = self.inbox.find({"recipient": recipient}).sort("created_at", DESCENDING)
+    def messages_for(self, recipient: str, scope: dict, limit: int) -> list[dict]:
+        """One worker's inbox messages (by ID-number hash) whose org lies in ``scope`` (an org
+        filter from ``shared.orgs.scope_filter``), newest first."""
+        cursor = (
+            self.inbox.find({"recipient": recipient, **scope})
+            .sort("created_at", DESCENDING)
+            .limit(limit)
+        )
         return [
             {
                 "id": m["_id"],
-                "org": m.get("org"),
                 "ref": m["ref"],
                 "event_type": m["event_type"],
                 "text": m["text"],
@@ -120,11 +124,11 @@ class NotificationStore:
             for m in cursor
         ]
 
-    def deliveries_for(self, ref: str) -> list[dict]:
+    def deliveries_for(self, ref: str, scope: dict) -> list[dict]:
+        """Deliveries about one business object whose org lies in ``scope``."""
         return [
             {
                 "id": d["_id"],
-                "org": d.get("org"),
                 "event_id": d["event_id"],
                 "event_type": d["event_type"],
                 "ref": d["ref"],
@@ -132,7 +136,7 @@ class NotificationStore:
                 "status": d["status"],
                 "updated_at": d["updated_at"],
             }
-            for d in self.deliveries.find({"ref": ref}).sort("_id", 1)
+            for d in self.deliveries.find({"ref": ref, **scope}).sort("_id", 1)
         ]
 
     def audit_inbox_lookup(
@@ -152,9 +156,9 @@ class NotificationStore:
             }
         )
 
-    def inbox_lookups(self, member_id_hash: str) -> list[dict]:
-        """The lookups of one worker's inbox, oldest first (the worker is the caller's question,
-        so the hash is not repeated in the answer)."""
+    def inbox_lookups(self, member_id_hash: str, scope: dict) -> list[dict]:
+        """The lookups of one worker's inbox by staff whose org lies in ``scope``, oldest first
+        (the worker is the caller's question, so the hash is not repeated in the answer)."""
         return [
             {
                 "id": e["_id"],
@@ -165,5 +169,7 @@ class NotificationStore:
                 "messages": e["messages"],
                 "at": e["at"],
             }
-            for e in self.inbox_audit.find({"member_id_hash": member_id_hash}).sort("at", 1)
+            for e in self.inbox_audit.find({"member_id_hash": member_id_hash, **scope}).sort(
+                "at", 1
+            )
         ]
