@@ -8,6 +8,7 @@ import standardwebhooks
 
 from shared.webhooks import (
     WebhookVerificationError,
+    check_webhook_headers,
     generate_webhook_secret,
     sign_webhook,
     verify_webhook,
@@ -304,3 +305,26 @@ def test_reference_library_accepts_what_we_sign_now():
     }
 
     assert standardwebhooks.Webhook(secret).verify(body, headers) == {"test": 1}
+
+
+@pytest.mark.parametrize(
+    "headers, reason",
+    [
+        (_spec_headers(**{"webhook-signature": None}), "missing_headers"),
+        (_spec_headers(**{"webhook-timestamp": "01614265330"}), "invalid_timestamp"),
+        (_spec_headers(**{"webhook-timestamp": str(SPEC_TIMESTAMP - 301)}), "timestamp_too_old"),
+        (_spec_headers(**{"webhook-timestamp": str(SPEC_TIMESTAMP + 301)}), "timestamp_too_new"),
+    ],
+)
+def test_headers_and_timestamp_are_checked_without_secret_or_body(headers, reason):
+    with pytest.raises(WebhookVerificationError) as caught:
+        check_webhook_headers(headers, now=SPEC_TIMESTAMP)
+    assert caught.value.reason == reason
+
+
+def test_header_check_returns_what_the_signature_needs():
+    assert check_webhook_headers(_spec_headers(), now=SPEC_TIMESTAMP) == (
+        SPEC_MSG_ID,
+        str(SPEC_TIMESTAMP),
+        SPEC_SIGNATURE,
+    )
