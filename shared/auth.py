@@ -14,7 +14,15 @@ from dataclasses import dataclass
 import jwt
 
 from shared import orgs
-from shared.config import ConfigError, load_settings
+from shared.config import (
+    DEFAULT_JWT_AUDIENCE,
+    DEFAULT_JWT_ISSUER,
+    DEFAULT_JWT_MAX_LIFETIME_SECONDS,
+    ConfigError,
+    Settings,
+    load_settings,
+    process_settings,
+)
 from shared.errors import ApiError
 
 ROLES = ("city_admin", "county_staff", "grassroots_staff", "finance", "reviewer", "auditor")
@@ -24,7 +32,7 @@ DEFAULT_TTL_SECONDS = 8 * 3600
 MINIMUM_SECRET_BYTES = 32
 SECRET_ENVIRONMENT_VARIABLE = "STAFF_JWT_SECRET"  # noqa: S105 - the name, not the secret
 
-_REQUIRED_CLAIMS = ("sub", "role", "org", "exp")
+_REQUIRED_CLAIMS = ("sub", "role", "org", "iss", "aud", "iat", "exp")
 _ORG_CODE = re.compile(r"[A-Z0-9]+(-[A-Z0-9]+)*")
 
 
@@ -59,6 +67,8 @@ def mint_staff_token(
     org: str,
     ttl_seconds: int = DEFAULT_TTL_SECONDS,
     now: float | None = None,
+    issuer: str = DEFAULT_JWT_ISSUER,
+    audience: str = DEFAULT_JWT_AUDIENCE,
 ) -> str:
     """Sign a staff token that expires ``ttl_seconds`` after ``now`` (default: the clock)."""
     _require_strong_secret(secret)
@@ -72,11 +82,19 @@ def mint_staff_token(
         raise ValueError("ttl_seconds must be positive")
     issued_at = int(time.time() if now is None else now)
     claims = StaffPrincipal(sub=sub, role=role, org=org).to_claims()
-    claims.update(iat=issued_at, exp=issued_at + ttl_seconds)
+    claims.update(iss=issuer, aud=audience, iat=issued_at, exp=issued_at + ttl_seconds)
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
-def decode_staff_token(token: str, secret: str, *, now: float | None = None) -> StaffPrincipal:
+def decode_staff_token(
+    token: str,
+    secret: str,
+    *,
+    now: float | None = None,
+    issuer: str = DEFAULT_JWT_ISSUER,
+    audience: str = DEFAULT_JWT_AUDIENCE,
+    max_lifetime_seconds: int = DEFAULT_JWT_MAX_LIFETIME_SECONDS,
+) -> StaffPrincipal:
     """Verify an HS256 staff token and return who it speaks for; AuthError says what is wrong."""
     _require_strong_secret(secret)
     try:
@@ -84,6 +102,8 @@ def decode_staff_token(token: str, secret: str, *, now: float | None = None) -> 
             token,
             secret,
             algorithms=[ALGORITHM],
+            issuer=issuer,
+            audience=audience,
             # Time claims are checked below against ``now``, which PyJWT cannot be given.
             options={
                 "require": list(_REQUIRED_CLAIMS),
@@ -98,6 +118,10 @@ def decode_staff_token(token: str, secret: str, *, now: float | None = None) -> 
         raise AuthError(f"token algorithm is not allowed; only {ALGORITHM} is") from None
     except jwt.InvalidSignatureError:
         raise AuthError("token signature is invalid") from None
+    except jwt.InvalidIssuerError:
+        raise AuthError(f"token issuer is not {issuer}") from None
+    except jwt.InvalidAudienceError:
+        raise AuthError(f"token audience is not {audience}") from None
     except jwt.exceptions.InvalidSubjectError:
         raise AuthError("token claim 'sub' must be a non-empty string") from None
     except jwt.DecodeError:
@@ -106,10 +130,14 @@ def decode_staff_token(token: str, secret: str, *, now: float | None = None) -> 
         raise AuthError("token is invalid") from None
 
     current_time = time.time() if now is None else now
-    if not _is_number(claims["exp"]):
-        raise AuthError("token claim 'exp' must be a number")
+    for claim in ("iat", "exp"):
+        if not _is_number(claims[claim]):
+            raise AuthError(f"token claim {claim!r} must be a number")
     if current_time >= claims["exp"]:
         raise AuthError("token has expired")
+    # A leaked token must not be good for days: whoever minted it had to keep it short.
+    if claims["exp"] - claims["iat"] > max_lifetime_seconds:
+        raise AuthError(f"token lifetime exceeds {max_lifetime_seconds} seconds")
     if "nbf" in claims:
         if not _is_number(claims["nbf"]):
             raise AuthError("token claim 'nbf' must be a number")
@@ -160,9 +188,15 @@ def require_role(principal: StaffPrincipal, *roles: str) -> None:
         raise Forbidden(f"this action requires the role {' or '.join(roles)}")
 
 
-def principal_from(claims: Mapping[str, str]) -> StaffPrincipal:
-    """The principal the gateway verified and forwarded over RPC."""
-    return StaffPrincipal(sub=claims["sub"], role=claims["role"], org=claims["org"])
+def verify_staff_token(token: str, settings: Settings) -> StaffPrincipal:
+    """``decode_staff_token`` with the secret, issuer, audience and lifetime of ``settings``."""
+    return decode_staff_token(
+        token,
+        settings.staff_jwt_secret,
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+        max_lifetime_seconds=settings.jwt_max_lifetime_seconds,
+    )
 
 
 def require(principal: StaffPrincipal, roles: Sequence[str]) -> None:
@@ -171,10 +205,17 @@ def require(principal: StaffPrincipal, roles: Sequence[str]) -> None:
         raise ApiError(403, "forbidden", f"role {principal.role} may not do this")
 
 
-def authorized(claims: Mapping[str, str], roles: Sequence[str]) -> StaffPrincipal:
-    """The forwarded principal, if it holds one of ``roles`` and its org is in the org tree
-    (else a 403: an org the tree does not know sees nothing, whatever its role)."""
-    principal = principal_from(claims)
+def authorized(credential: object, roles: Sequence[str]) -> StaffPrincipal:
+    """The caller of an RPC, if it holds one of ``roles``. The gateway forwards the staff token
+    itself and every service verifies it with its own copy of the secret, so whoever reaches
+    the broker cannot simply claim to be someone (a 401), nor exceed their role (a 403); an
+    org the tree does not know sees nothing, whatever its role (a 403)."""
+    if not isinstance(credential, str):
+        raise ApiError(401, "unauthorized", "A staff token is required.")
+    try:
+        principal = verify_staff_token(credential, process_settings())
+    except AuthError as exc:
+        raise ApiError(401, "unauthorized", str(exc)) from None
     require(principal, roles)
     if not orgs.is_known(principal.org):
         raise ApiError(403, "forbidden", f"org {principal.org[:40]} is not an org unit of the city")
@@ -212,17 +253,24 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] = os.envi
 
     # The same settings the gateway reads: the development default when APP_ENV allows one.
     try:
-        secret = load_settings(environ).staff_jwt_secret
+        settings = load_settings(environ)
     except ConfigError as exc:
         print(f"cannot mint: {exc}; export the secret the gateway uses", file=sys.stderr)
         return 2
     try:
+        if arguments.ttl > settings.jwt_max_lifetime_seconds:
+            raise ValueError(
+                f"--ttl {arguments.ttl} exceeds JWT_MAX_LIFETIME_SECONDS"
+                f" ({settings.jwt_max_lifetime_seconds}); the services would refuse the token"
+            )
         token = mint_staff_token(
-            secret,
+            settings.staff_jwt_secret,
             sub=arguments.sub,
             role=arguments.role,
             org=arguments.org,
             ttl_seconds=arguments.ttl,
+            issuer=settings.jwt_issuer,
+            audience=settings.jwt_audience,
         )
     except ValueError as exc:
         print(f"cannot mint: {exc}", file=sys.stderr)

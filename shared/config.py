@@ -10,6 +10,7 @@ import re
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
 
 from limits import parse as parse_rate_limit
 
@@ -22,6 +23,11 @@ DEVELOPMENT_SECRETS = {
     "PII_ENCRYPTION_KEYS": "dev1:ZGV2LW9ubHktcGlpLWtleS0zMi1ieXRlcy1sb25nISE=",
     "PII_HASH_KEY": "ZGV2LW9ubHktcGlpLWhhc2gta2V5LWNoYW5nZS1tZSE=",
 }
+
+# Who issues staff tokens and for whom: a token minted for another system is refused.
+DEFAULT_JWT_ISSUER = "unionhub"
+DEFAULT_JWT_AUDIENCE = "unionhub-staff"
+DEFAULT_JWT_MAX_LIFETIME_SECONDS = 12 * 3600
 
 
 # What people type where a real secret was meant. Refused in production anywhere in a secret;
@@ -106,6 +112,9 @@ class Settings:
     staff_jwt_secret: str
     pii_encryption_keys: str
     pii_hash_key: str
+    jwt_issuer: str = DEFAULT_JWT_ISSUER
+    jwt_audience: str = DEFAULT_JWT_AUDIENCE
+    jwt_max_lifetime_seconds: int = DEFAULT_JWT_MAX_LIFETIME_SECONDS
     gateway_port: int = 8000
     rpc_timeout_seconds: float = 5.0
     log_level: str = "INFO"
@@ -201,6 +210,11 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         staff_jwt_secret=secret("STAFF_JWT_SECRET"),
         pii_encryption_keys=secret("PII_ENCRYPTION_KEYS"),
         pii_hash_key=secret("PII_HASH_KEY"),
+        jwt_issuer=env.get("JWT_ISSUER") or DEFAULT_JWT_ISSUER,
+        jwt_audience=env.get("JWT_AUDIENCE") or DEFAULT_JWT_AUDIENCE,
+        jwt_max_lifetime_seconds=number(
+            "JWT_MAX_LIFETIME_SECONDS", str(DEFAULT_JWT_MAX_LIFETIME_SECONDS), int
+        ),
         gateway_port=number("GATEWAY_PORT", "8000", int),
         rpc_timeout_seconds=number("RPC_TIMEOUT_SECONDS", "5", float),
         log_level=env.get("LOG_LEVEL", "INFO").upper(),
@@ -214,3 +228,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         client_timeout_seconds=number("GATEWAY_CLIENT_TIMEOUT_SECONDS", "10", float),
         partner_cache_size=number("PARTNER_CACHE_SIZE", "1000", int),
     )
+
+
+@cache
+def process_settings() -> Settings:
+    """This process's settings, read from its environment once (services verify callers with it)."""
+    return load_settings()

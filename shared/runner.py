@@ -14,7 +14,7 @@ import sys  # noqa: E402
 
 from nameko.runners import ServiceRunner  # noqa: E402
 
-from shared.config import ConfigError, Settings, load_settings  # noqa: E402
+from shared.config import ConfigError, Settings, process_settings  # noqa: E402
 from shared.logs import configure_logging  # noqa: E402
 from shared.messaging import SETTINGS_KEY  # noqa: E402
 
@@ -48,7 +48,7 @@ def main(argv: list[str]) -> int:
         return 2
     name = argv[0]
     try:
-        settings = load_settings()
+        settings = process_settings()
     except ConfigError as exc:
         print(f"{name}: configuration error: {exc}", file=sys.stderr)
         return 2

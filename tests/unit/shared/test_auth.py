@@ -34,7 +34,15 @@ def _signed(claims: dict, *, secret: str = SECRET, algorithm: str = "HS256") -> 
 
 
 def _claims(**overrides) -> dict:
-    claims = {"sub": "staff-7", "role": "county_staff", "org": "LY-XL", "exp": NOW + 60}
+    claims = {
+        "sub": "staff-7",
+        "role": "county_staff",
+        "org": "LY-XL",
+        "iss": "unionhub",
+        "aud": "unionhub-staff",
+        "iat": NOW - 60,
+        "exp": NOW + 60,
+    }
     claims.update(overrides)
     return {name: value for name, value in claims.items() if value is not None}
 
@@ -58,11 +66,19 @@ def test_minted_token_carries_claims_and_expires_after_the_ttl():
         SECRET, sub="staff-7", role="auditor", org="LY", ttl_seconds=600, now=NOW
     )
 
-    claims = jwt.decode(token, SECRET, algorithms=["HS256"], options={"verify_exp": False})
+    claims = jwt.decode(
+        token,
+        SECRET,
+        algorithms=["HS256"],
+        audience="unionhub-staff",
+        options={"verify_exp": False},
+    )
     assert claims == {
         "sub": "staff-7",
         "role": "auditor",
         "org": "LY",
+        "iss": "unionhub",
+        "aud": "unionhub-staff",
         "iat": NOW,
         "exp": NOW + 600,
     }
@@ -95,7 +111,7 @@ def test_token_not_valid_before_nbf_is_refused():
     assert _auth_error(_signed(_claims(nbf=NOW + 1))) == "token is not valid yet"
 
 
-@pytest.mark.parametrize("claim", ["sub", "role", "org", "exp"])
+@pytest.mark.parametrize("claim", ["sub", "role", "org", "iss", "aud", "iat", "exp"])
 def test_token_missing_a_required_claim_names_it(claim):
     token = _signed(_claims(**{claim: None}))
 
@@ -110,6 +126,7 @@ def test_token_missing_a_required_claim_names_it(claim):
         ({"exp": True}, "'exp' must be a number"),
         ({"exp": float("nan")}, "'exp' must be a number"),
         ({"exp": float("inf")}, "'exp' must be a number"),
+        ({"iat": "then"}, "'iat' must be a number"),
         ({"nbf": "now"}, "'nbf' must be a number"),
         ({"sub": 7}, "'sub' must be a non-empty string"),
         ({"sub": ""}, "'sub' must be a non-empty string"),
@@ -157,7 +174,43 @@ def test_malformed_token_is_refused(token):
 
 
 def test_token_with_an_audience_we_do_not_serve_is_refused():
-    assert _auth_error(_signed(_claims(aud="another-system"))) == "token is invalid"
+    assert (
+        _auth_error(_signed(_claims(aud="another-system")))
+        == "token audience is not unionhub-staff"
+    )
+
+
+def test_token_from_another_issuer_is_refused():
+    assert _auth_error(_signed(_claims(iss="another-idp"))) == "token issuer is not unionhub"
+
+
+def test_token_with_the_configured_issuer_and_audience_is_accepted():
+    token = mint_staff_token(
+        SECRET, sub="s", role="auditor", org="LY", now=NOW, issuer="idp", audience="ops"
+    )
+
+    assert decode_staff_token(token, SECRET, now=NOW, issuer="idp", audience="ops").sub == "s"
+    with pytest.raises(AuthError, match="audience"):
+        decode_staff_token(token, SECRET, now=NOW, issuer="idp")
+
+
+def test_token_living_longer_than_the_maximum_lifetime_is_refused():
+    token = _signed(_claims(iat=NOW - 60, exp=NOW - 60 + 12 * 3600 + 1))
+
+    assert _auth_error(token) == "token lifetime exceeds 43200 seconds"
+
+
+def test_token_living_exactly_the_maximum_lifetime_is_accepted():
+    token = _signed(_claims(iat=NOW - 60, exp=NOW - 60 + 12 * 3600))
+
+    assert decode_staff_token(token, SECRET, now=NOW).sub == "staff-7"
+
+
+def test_maximum_lifetime_is_a_setting():
+    token = mint_staff_token(SECRET, sub="s", role="auditor", org="LY", ttl_seconds=600, now=NOW)
+
+    with pytest.raises(AuthError, match="lifetime exceeds 300 seconds"):
+        decode_staff_token(token, SECRET, now=NOW, max_lifetime_seconds=300)
 
 
 @pytest.mark.parametrize("secret", ["", "s" * 31])
@@ -311,7 +364,7 @@ def test_cli_mint_honours_sub_and_ttl(capsys):
     main(arguments, {"STAFF_JWT_SECRET": SECRET})
 
     token = capsys.readouterr().out.strip()
-    claims = jwt.decode(token, SECRET, algorithms=["HS256"])
+    claims = jwt.decode(token, SECRET, algorithms=["HS256"], audience="unionhub-staff")
     assert (claims["sub"], claims["role"], claims["org"]) == ("r-1", "reviewer", "LY-XL")
     assert claims["exp"] - claims["iat"] == 60
 
@@ -344,6 +397,21 @@ def test_cli_mint_with_a_short_secret_says_why(capsys):
     assert "STAFF_JWT_SECRET) must be at least 32 bytes" in capsys.readouterr().err
 
 
+def test_cli_mint_refuses_a_ttl_beyond_the_maximum_lifetime(capsys):
+    arguments = ["mint", "--role", "city_admin", "--org", "LY", "--ttl", str(12 * 3600 + 1)]
+
+    assert main(arguments, {"STAFF_JWT_SECRET": SECRET}) == 2
+    assert "exceeds JWT_MAX_LIFETIME_SECONDS" in capsys.readouterr().err
+
+
+def test_cli_mint_signs_for_the_configured_issuer_and_audience(capsys):
+    environment = {"STAFF_JWT_SECRET": SECRET, "JWT_ISSUER": "idp", "JWT_AUDIENCE": "ops"}
+
+    assert main(["mint", "--role", "auditor", "--org", "LY"], environment) == 0
+    token = capsys.readouterr().out.strip()
+    assert decode_staff_token(token, SECRET, issuer="idp", audience="ops").role == "auditor"
+
+
 def test_cli_mint_refuses_an_unknown_role():
     with pytest.raises(SystemExit) as caught:
         main(["mint", "--role", "root", "--org", "LY"], {"STAFF_JWT_SECRET": SECRET})
@@ -362,5 +430,7 @@ def test_cli_runs_as_a_module():
         check=True,
     )
 
-    claims = jwt.decode(completed.stdout.strip(), SECRET, algorithms=["HS256"])
+    claims = jwt.decode(
+        completed.stdout.strip(), SECRET, algorithms=["HS256"], audience="unionhub-staff"
+    )
     assert claims["org"] == "LY-CT"
