@@ -222,11 +222,11 @@ def authorized(credential: object, roles: Sequence[str]) -> StaffPrincipal:
     return principal
 
 
-def authorized_at_city(claims: Mapping[str, str], roles: Sequence[str]) -> StaffPrincipal:
-    """The forwarded principal, if it holds one of ``roles`` at the city root org (else a
+def authorized_at_city(credential: object, roles: Sequence[str]) -> StaffPrincipal:
+    """The forwarded caller, if it holds one of ``roles`` at the city root org (else a
     403): for the federation's own money (payout batches, fund budgets), which no county or
     unit moves."""
-    principal = authorized(claims, roles)
+    principal = authorized(credential, roles)
     if not orgs.is_city_root(principal.org):
         raise ApiError(
             403,

@@ -4,9 +4,12 @@ instead of nameko's default of acknowledging and dropping them."""
 
 from __future__ import annotations
 
+import inspect
 import logging
 import threading
 import traceback
+import types
+import typing
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -16,26 +19,67 @@ from eventlet.semaphore import Semaphore
 from kombu import Connection, Exchange, Queue
 from nameko.events import SERVICE_POOL, EventHandler
 from nameko.extensions import DependencyProvider
-from nameko.rpc import rpc as nameko_rpc
+from nameko.rpc import Rpc
 from pymongo import DESCENDING
 from pymongo.database import Database
 from pymongo.errors import PyMongoError
 
 from shared.config import Settings
-from shared.errors import ApiError
+from shared.errors import ApiError, validation_error
 from shared.events import now_shanghai, parse_event
 from shared.logs import set_correlation_id
 from shared.mongo import get_database
-from shared.outbox import ConfirmedPublisher, OutboxRelay
+from shared.outbox import CORRELATION_HEADER, ConfirmedPublisher, OutboxRelay
 
 log = logging.getLogger(__name__)
 
 SETTINGS_KEY = "UNIONHUB_SETTINGS"
 
+ATTEMPT_HEADER = "x-unionhub-attempt"
+MAX_CORRELATION_ID_CHARS = 200
+MAX_RAW_CHARS = 10_000
+
+
+def _conforms(value: object, hint: object) -> bool:
+    if hint is Any:
+        return True
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        return any(_conforms(value, option) for option in typing.get_args(hint))
+    kind = typing.get_origin(hint) or hint
+    if kind is type(None):
+        return value is None
+    # JSON has no separate booleans and integers in Python: True must not pass for a period.
+    return isinstance(value, kind) and not (kind in (int, float) and isinstance(value, bool))
+
+
+class TypedRpc(Rpc):
+    """An RPC entrypoint that refuses, before any work, an argument of another type than the
+    method declares: whoever reaches the broker cannot slip a Mongo operator
+    (``{"$ne": null}``) where an id, a period or a filter value is expected. Request bodies
+    (``dict``) are checked by the method's own schema; the caller's credential by
+    ``shared.auth.authorized`` (a 401, not a 400)."""
+
+    def setup(self):
+        super().setup()
+        method = getattr(self.container.service_cls, self.method_name)
+        self.signature = inspect.signature(method)
+        self.hints = typing.get_type_hints(method)
+
+    def check_signature(self, args, kwargs):
+        super().check_signature(args, kwargs)
+        arguments = self.signature.bind(None, *args, **kwargs).arguments
+        wrong = {
+            name: [f"must be {self.hints[name]}"]
+            for name, value in arguments.items()
+            if name in self.hints and name != "principal" and not _conforms(value, self.hints[name])
+        }
+        if wrong:
+            raise validation_error(wrong, "An RPC argument has the wrong type.")
+
+
 # The RPC entrypoint every service uses: an ApiError is the answer to a bad request, so nameko
 # treats it as expected (and our log filter keeps it out of the error log).
-rpc = nameko_rpc(expected_exceptions=(ApiError,))
-ATTEMPT_HEADER = "x-unionhub-attempt"
+rpc = TypedRpc.decorator(expected_exceptions=(ApiError,))
 
 
 def settings_of(container) -> Settings:
@@ -256,25 +300,47 @@ class ReliableEventHandler(EventHandler):
         try:
             event = parse_event(body)
         except Exception as exc:  # noqa: BLE001 - whatever is wrong with it, park it, never drop it
-            self._settle(message, body, PoisonMessage(repr(exc)), attempts=1)
+            # Kept as text: a body that is not an envelope may not even be storable as is.
+            raw = {"raw": repr(body)[:MAX_RAW_CHARS]}
+            self._settle(message, raw, PoisonMessage(repr(exc)[:MAX_RAW_CHARS]), attempts=1)
             return
-        context_data = self.unpack_message_headers(message)
-        context_data["correlation_id"] = event.correlation_id
+        try:
+            failed_before = self._attempts_before(message.headers)
+        except PoisonMessage as exc:
+            self._settle(message, body, exc, attempts=1)
+            return
+        # Only the envelope's correlation id reaches the worker: no header of the message
+        # becomes context that nameko would act on or forward.
         self.container.spawn_worker(
             self,
             (event,),
             {},
-            context_data=context_data,
+            context_data={"correlation_id": event.correlation_id},
             handle_result=lambda worker_ctx, result=None, exc_info=None: self._on_result(
-                message, body, result, exc_info
+                message, body, failed_before + 1, result, exc_info
             ),
         )
 
-    def _on_result(self, message, body, result, exc_info):
+    def _attempts_before(self, headers: dict) -> int:
+        """How often this message failed already, from the header our own retries write. A
+        header we did not write (a count of another type or out of range, a ``nameko.*``
+        context we do not send) makes the message poison: parked, never retried or looped."""
+        attempts = headers.get(ATTEMPT_HEADER, 0)
+        if type(attempts) is not int or not 0 <= attempts <= len(self.delays):
+            raise PoisonMessage(f"header {ATTEMPT_HEADER} is not a retry count: {attempts!r:.80}")
+        for name, value in headers.items():
+            if not name.startswith("nameko."):
+                continue  # the broker's own (x-death) and other transports' headers are inert
+            if name != CORRELATION_HEADER:
+                raise PoisonMessage(f"foreign header {name!r:.80}")
+            if not isinstance(value, str) or len(value) > MAX_CORRELATION_ID_CHARS:
+                raise PoisonMessage(f"header {CORRELATION_HEADER} is not a correlation id")
+        return attempts
+
+    def _on_result(self, message, body, attempts, result, exc_info):
         if exc_info is None:
             self.queue_consumer.ack_message(message)
         else:
-            attempts = int(message.headers.get(ATTEMPT_HEADER, 0)) + 1
             self._settle(message, body, exc_info[1], attempts, exc_info)
         return result, exc_info
 
@@ -291,7 +357,7 @@ class ReliableEventHandler(EventHandler):
             else:
                 dead_letter_id = self.dead_letters.park(
                     queue=self.queue.name,
-                    body=body if isinstance(body, dict) else {"raw": repr(body)},
+                    body=body,
                     attempts=attempts,
                     error=detail,
                 )

@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 
 PENDING = "outbox_pending"
 REVISION = "outbox_rev"
+# The one nameko header events carry; consumers treat any other nameko.* header as foreign.
+CORRELATION_HEADER = "nameko.correlation_id"
 
 
 def insert_with_events(document: dict[str, Any], events: Iterable[Event]) -> dict[str, Any]:
@@ -94,7 +96,7 @@ class ConfirmedPublisher:
                 routing_key=event.event_type,
                 delivery_mode=2,
                 mandatory=True,
-                headers={"nameko.correlation_id": event.correlation_id},
+                headers={CORRELATION_HEADER: event.correlation_id},
                 message_id=event.event_id,
                 declare=declare,
             )

@@ -30,6 +30,22 @@ class Strict(Schema):
         unknown = RAISE
 
 
+class DossierFilterSchema(Strict):
+    """What a dossier list or export may be narrowed by: named fields, never a query."""
+
+    county = fields.String(load_default=None, validate=validate.Regexp(COUNTY))
+    status = fields.String(load_default=None, validate=validate.OneOf(STATUSES))
+    tier = fields.String(load_default=None, validate=validate.OneOf(TIERS))
+
+
+class AuditFilterSchema(Strict):
+    """What the audit log may be narrowed by: named fields, never a query."""
+
+    action = fields.String(load_default=None, validate=validate.Regexp(r"^[a-z_]{1,40}$"))
+    target = fields.String(load_default=None, validate=validate.Length(min=1, max=200))
+    limit = fields.Integer(load_default=100, strict=False)
+
+
 class MemberSchema(Strict):
     id_number = IdNumber(required=True)
     name = fields.String(required=True, validate=validate.Length(min=1, max=50))

@@ -23,10 +23,12 @@ from services.dossiers.domain.verification import (
 )
 from services.dossiers.grants import grant_from_fund, record_mutual_aid_grant
 from services.dossiers.schemas import (
+    AuditFilterSchema,
     CampaignRequestSchema,
     CondolenceBatchRequestSchema,
     CondolenceBatchSchema,
     ConfirmSchema,
+    DossierFilterSchema,
     DossierRequestSchema,
     DossierSchema,
     ExitSchema,
@@ -117,7 +119,7 @@ class DossiersService(DeadLetterRpc):
     # ---- intake and confirmation ---------------------------------------------------------------
 
     @rpc
-    def submit(self, principal: dict, request: dict) -> dict:
+    def submit(self, principal: str, request: dict) -> dict:
         staff = authorized(principal, INTAKE_ROLES)
         data = validated(DossierRequestSchema(), request)
         if not staff.can_see(data["org"]):
@@ -205,7 +207,7 @@ class DossiersService(DeadLetterRpc):
         }
 
     @rpc
-    def confirm(self, principal: dict, dossier_id: str, request: dict) -> dict:
+    def confirm(self, principal: str, dossier_id: str, request: dict) -> dict:
         staff = authorized(principal, INTAKE_ROLES)
         data = validated(ConfirmSchema(), request)
         dossier = self._visible(staff, dossier_id)
@@ -260,7 +262,7 @@ class DossiersService(DeadLetterRpc):
     # ---- reads ------------------------------------------------------------------------------------
 
     @rpc
-    def get_dossier(self, principal: dict, dossier_id: str, reveal: bool = False) -> dict:
+    def get_dossier(self, principal: str, dossier_id: str, reveal: bool = False) -> dict:
         staff = authorized(principal, FULL_ID_ROLES if reveal else READING_ROLES)
         dossier = self._visible(staff, dossier_id)
         if reveal:
@@ -268,15 +270,35 @@ class DossiersService(DeadLetterRpc):
         return self._view(dossier, reveal)
 
     @rpc
-    def list_dossiers(self, principal: dict, filters: dict) -> dict:
+    def list_dossiers(
+        self,
+        principal: str,
+        *,
+        county: str | None = None,
+        status: str | None = None,
+        tier: str | None = None,
+    ) -> dict:
         staff = authorized(principal, READING_ROLES)
+        filters = validated(
+            DossierFilterSchema(), {"county": county, "status": status, "tier": tier}
+        )
         query = self._list_query(staff, filters)
         return {"dossiers": [self._view(d) for d in self.store.list_dossiers(query, LIST_LIMIT)]}
 
     @rpc
-    def export(self, principal: dict, filters: dict) -> dict:
+    def export(
+        self,
+        principal: str,
+        *,
+        county: str | None = None,
+        status: str | None = None,
+        tier: str | None = None,
+    ) -> dict:
         """CSV of the dossiers in scope, ID numbers masked; every export is audited."""
         staff = authorized(principal, EXPORT_ROLES)
+        filters = validated(
+            DossierFilterSchema(), {"county": county, "status": status, "tier": tier}
+        )
         query = self._list_query(staff, filters)
         out = io.StringIO()
         writer = csv.writer(out)
@@ -298,14 +320,16 @@ class DossiersService(DeadLetterRpc):
                 ]
             )
             rows += 1
-        scope_org = filters.get("county") or staff.org
-        self._audit(staff, "export", "dossiers", scope_org, {**filters, "rows": rows})
+        scope_org = filters["county"] or staff.org
+        named = {key: value for key, value in filters.items() if value}
+        self._audit(staff, "export", "dossiers", scope_org, {**named, "rows": rows})
         return {"csv": out.getvalue(), "rows": rows}
 
     def _list_query(self, staff: StaffPrincipal, filters: dict) -> dict:
-        query = scope_query(staff, filters.get("county"))
+        """The store query of validated filters: each a plain string, so never an operator."""
+        query = scope_query(staff, filters["county"])
         for key in ("status", "tier"):
-            if filters.get(key):
+            if filters[key]:
                 query[key] = filters[key]
         return query
 
@@ -382,7 +406,7 @@ class DossiersService(DeadLetterRpc):
     # ---- visits, exit, transfer ------------------------------------------------------------------
 
     @rpc
-    def record_visit(self, principal: dict, dossier_id: str, request: dict) -> dict:
+    def record_visit(self, principal: str, dossier_id: str, request: dict) -> dict:
         staff = authorized(principal, INTAKE_ROLES)
         data = validated(VisitSchema(), request)
         dossier = self._open(staff, dossier_id)
@@ -485,7 +509,7 @@ class DossiersService(DeadLetterRpc):
         }
 
     @rpc
-    def exit_dossier(self, principal: dict, dossier_id: str, request: dict) -> dict:
+    def exit_dossier(self, principal: str, dossier_id: str, request: dict) -> dict:
         staff = authorized(principal, INTAKE_ROLES)
         data = validated(ExitSchema(), request)
         dossier = self._open(staff, dossier_id)
@@ -528,7 +552,7 @@ class DossiersService(DeadLetterRpc):
         }
 
     @rpc
-    def transfer(self, principal: dict, dossier_id: str, request: dict) -> dict:
+    def transfer(self, principal: str, dossier_id: str, request: dict) -> dict:
         """A move inside the city: the dossier changes county and stays open (not an exit)."""
         staff = authorized(principal, INTAKE_ROLES)
         data = validated(TransferSchema(), request)
@@ -580,7 +604,7 @@ class DossiersService(DeadLetterRpc):
     # ---- funds and grants ----------------------------------------------------------------------------
 
     @rpc
-    def set_fund(self, principal: dict, request: dict) -> dict:
+    def set_fund(self, principal: str, request: dict) -> dict:
         staff = authorized_at_city(principal, BUDGET_ROLES)
         data = validated(FundRequestSchema(), request)
         try:
@@ -591,7 +615,7 @@ class DossiersService(DeadLetterRpc):
         return FundSchema().dump(self._fund_view(fund))
 
     @rpc
-    def get_fund(self, principal: dict, fund: str, year: int) -> dict:
+    def get_fund(self, principal: str, fund: str, year: int) -> dict:
         authorized(principal, READING_ROLES)
         doc = self.store.fund(fund, year)
         if doc is None:
@@ -609,7 +633,7 @@ class DossiersService(DeadLetterRpc):
         }
 
     @rpc
-    def grant(self, principal: dict, request: dict) -> dict:
+    def grant(self, principal: str, request: dict) -> dict:
         staff = authorized(principal, GRANT_ROLES)
         data = validated(GrantRequestSchema(), request)
         dossier = self._open(staff, data["dossier_id"])
@@ -661,7 +685,7 @@ class DossiersService(DeadLetterRpc):
     # ---- condolence batches ----------------------------------------------------------------------------
 
     @rpc
-    def condolence_batch(self, principal: dict, request: dict) -> dict:
+    def condolence_batch(self, principal: str, request: dict) -> dict:
         staff = authorized(principal, CONDOLENCE_ROLES)
         data = validated(CondolenceBatchRequestSchema(), request)
         year = int(data["festival"][:4])
@@ -671,7 +695,7 @@ class DossiersService(DeadLetterRpc):
             festival=data["festival"],
             fund=data["fund"],
             scope=Scope(staff.org),
-            actor=principal,
+            actor=staff.to_claims(),
             paid_on=today_shanghai(),
             correlation_id=self.correlation_id,
         )
@@ -682,7 +706,7 @@ class DossiersService(DeadLetterRpc):
     # ---- verification campaigns ----------------------------------------------------------------------------
 
     @rpc
-    def open_campaign(self, principal: dict, request: dict) -> dict:
+    def open_campaign(self, principal: str, request: dict) -> dict:
         staff = authorized(principal, CAMPAIGN_ROLES)
         data = validated(CampaignRequestSchema(), request)
         opened_on = data["opened_on"]
@@ -692,7 +716,7 @@ class DossiersService(DeadLetterRpc):
         return {**campaign_view(campaign), "created": created}
 
     @rpc
-    def get_campaign(self, principal: dict, campaign_id_: str) -> dict:
+    def get_campaign(self, principal: str, campaign_id_: str) -> dict:
         authorized(principal, READING_ROLES)
         campaign = self.store.campaign(campaign_id_)
         if campaign is None:
@@ -700,7 +724,7 @@ class DossiersService(DeadLetterRpc):
         return campaign_view(campaign)
 
     @rpc
-    def close_campaign(self, principal: dict, campaign_id_: str) -> dict:
+    def close_campaign(self, principal: str, campaign_id_: str) -> dict:
         authorized(principal, CAMPAIGN_ROLES)
         campaign = self.store.campaign(campaign_id_)
         if campaign is None:
@@ -710,7 +734,7 @@ class DossiersService(DeadLetterRpc):
         return campaign_view(self._close_campaign(campaign))
 
     @rpc
-    def overdue(self, principal: dict, campaign_id_: str, county: str | None = None) -> dict:
+    def overdue(self, principal: str, campaign_id_: str, county: str | None = None) -> dict:
         staff = authorized(principal, READING_ROLES)
         if self.store.campaign(campaign_id_) is None:
             raise not_found("campaign")
@@ -801,14 +825,20 @@ class DossiersService(DeadLetterRpc):
         )
 
     @rpc
-    def audit_log(self, principal: dict, filters: dict) -> dict:
+    def audit_log(
+        self,
+        principal: str,
+        *,
+        action: str | None = None,
+        target: str | None = None,
+        limit: int = 100,
+    ) -> dict:
         staff = authorized(principal, AUDIT_ROLES)
-        query = {}
-        if filters.get("action"):
-            query["action"] = filters["action"]
-        if filters.get("target"):
-            query["target"] = filters["target"]
-        limit = max(1, min(int(filters.get("limit") or 100), 1000))
+        filters = validated(
+            AuditFilterSchema(), {"action": action, "target": target, "limit": limit}
+        )
+        query = {key: filters[key] for key in ("action", "target") if filters[key]}
+        limit = max(1, min(filters["limit"], 1000))
         entries = [
             e
             for e in self.store.audit_entries(query, limit)

@@ -9,7 +9,7 @@ from nameko.exceptions import UnknownService
 from services.gateway.http import read_body
 from services.gateway.schemas import is_partner_code
 from services.gateway.store import GatewayStore
-from shared.auth import AuthError, StaffPrincipal, bearer_token, decode_staff_token
+from shared.auth import AuthError, StaffPrincipal, bearer_token, verify_staff_token
 from shared.errors import ApiError
 from shared.messaging import Correlation, Store
 from shared.webhooks import (
@@ -26,12 +26,12 @@ class Edge:
     store: GatewayStore = Store(GatewayStore)
     correlation_id = Correlation()
 
-    def _call(self, service: str, method: str, *args, timeout: float | None = None):
+    def _call(self, service: str, method: str, *args, timeout: float | None = None, **kwargs):
         """An RPC call with a deadline: a service that is down or slow is a 503, never a hang."""
         seconds = timeout or self.store.settings.rpc_timeout_seconds
         try:
             with eventlet.Timeout(seconds):
-                return getattr(getattr(self, service), method)(*args)
+                return getattr(getattr(self, service), method)(*args, **kwargs)
         except eventlet.Timeout:
             raise ApiError(
                 503, "service_unavailable", f"{service} did not answer in {seconds:g} s."
@@ -39,17 +39,20 @@ class Edge:
         except UnknownService:
             raise ApiError(503, "service_unavailable", f"{service} is not running.") from None
 
-    def _staff(self, request, roles: tuple[str, ...] | None = None) -> dict:
+    def _staff(self, request, roles: tuple[str, ...] | None = None) -> str:
+        """The caller's staff token, verified here too so a bad one never costs an RPC. It is
+        what the gateway forwards: each service verifies it again rather than trust the bus."""
+        return self._caller(request, roles)[0]
+
+    def _caller(self, request, roles: tuple[str, ...] | None = None) -> tuple[str, StaffPrincipal]:
         try:
-            principal: StaffPrincipal = decode_staff_token(
-                bearer_token(request.headers.get("Authorization")),
-                self.store.settings.staff_jwt_secret,
-            )
+            token = bearer_token(request.headers.get("Authorization"))
+            principal = verify_staff_token(token, self.store.settings)
         except AuthError as exc:
             raise ApiError(401, "unauthorized", str(exc)) from None
         if roles and principal.role not in roles:
             raise ApiError(403, "forbidden", f"This needs the role {' or '.join(roles)}.")
-        return principal.to_claims()
+        return token, principal
 
     def _partner(self, request, code: str, kind: str) -> tuple[dict, str]:
         # In the order of their cost, nothing read or looked up before it is needed; an unknown

@@ -76,7 +76,7 @@ class MutualAidService(DeadLetterRpc):
     # ---- enrolment -------------------------------------------------------------------------
 
     @rpc
-    def enroll(self, principal: dict, request: dict) -> dict:
+    def enroll(self, principal: str, request: dict) -> dict:
         staff = authorized(principal, ENROLLING_ROLES)
         data = validated(EnrollmentRequestSchema(), request)
         if not staff.can_see(data["employer_org"]):
@@ -116,7 +116,7 @@ class MutualAidService(DeadLetterRpc):
         return outcome.as_dict()
 
     @rpc
-    def contributions(self, principal: dict, period: int) -> dict:
+    def contributions(self, principal: str, period: int) -> dict:
         """Contributions per member summed per employer, for the employers the caller sees."""
         staff = authorized(principal, FIGURE_ROLES + ENROLLING_ROLES)
         employers = [
@@ -143,14 +143,14 @@ class MutualAidService(DeadLetterRpc):
         return PolicyBook(self.store)
 
     @rpc
-    def load_policy(self, principal: dict, request: dict) -> dict:
+    def load_policy(self, principal: str, request: dict) -> dict:
         staff = authorized(principal, POLICY_ROLES)
         data = validated(PolicyUploadSchema(), request)
         entry, created = self.policies.load(data["document"], loaded_by=staff.sub)
         return {**entry, "created": created}
 
     @rpc
-    def list_policies(self, principal: dict) -> dict:
+    def list_policies(self, principal: str) -> dict:
         authorized(principal, READING_ROLES)
         return {"versions": self.policies.versions()}
 
@@ -168,7 +168,7 @@ class MutualAidService(DeadLetterRpc):
         return {"claim_id": claim_id, "status": status, "created": created}
 
     @rpc
-    def get_claim(self, principal: dict, claim_id: str) -> dict:
+    def get_claim(self, principal: str, claim_id: str) -> dict:
         staff = authorized(principal, READING_ROLES)
         claim = self.store.claim(claim_id)
         # Existence must not leak across org units: outside your scope reads as not found.
@@ -232,7 +232,7 @@ class MutualAidService(DeadLetterRpc):
     # ---- review ----------------------------------------------------------------------------
 
     @rpc
-    def review_queue(self, principal: dict) -> dict:
+    def review_queue(self, principal: str) -> dict:
         """Claims awaiting review whose member belongs to the reviewer's org scope, each with
         its maker-checker state: who approved the current amount and how many must."""
         staff = authorized(principal, REVIEW_ROLES + ("city_admin",))
@@ -263,7 +263,7 @@ class MutualAidService(DeadLetterRpc):
         return {"claims": claims}
 
     @rpc
-    def review(self, principal: dict, claim_id: str, request: dict) -> dict:
+    def review(self, principal: str, claim_id: str, request: dict) -> dict:
         staff = authorized(principal, REVIEW_ROLES)
         data = validated(ReviewRequestSchema(), request)
         claim = self.store.claim(claim_id)
@@ -278,25 +278,25 @@ class MutualAidService(DeadLetterRpc):
         return self.get_claim(principal, claim_id)
 
     @rpc
-    def audit_log(self, principal: dict, claim_id: str) -> dict:
+    def audit_log(self, principal: str, claim_id: str) -> dict:
         authorized(principal, AUDIT_ROLES)
         return audit_view(self.store.audit_entries(claim_id))
 
     # ---- payout ----------------------------------------------------------------------------
 
     @rpc
-    def create_payout_batch(self, principal: dict, request: dict) -> dict:
+    def create_payout_batch(self, principal: str, request: dict) -> dict:
         staff = authorized_at_city(principal, FINANCE_ROLES)
         data = validated(PayoutBatchRequestSchema(), request)
         return payout_batch(self.store, data["month"], staff.sub)
 
     @rpc
-    def payout_file(self, principal: dict, batch_id: str) -> str:
+    def payout_file(self, principal: str, batch_id: str) -> str:
         staff = authorized_at_city(principal, FINANCE_ROLES + ("auditor",))
         return payout_file(self.store, batch_id, staff.sub)
 
     @rpc
-    def confirm_payout_batch(self, principal: dict, batch_id: str) -> dict:
+    def confirm_payout_batch(self, principal: str, batch_id: str) -> dict:
         staff = authorized_at_city(principal, FINANCE_ROLES)
         batch, paid = confirm_batch(self.store, batch_id, staff.sub, self.correlation_id)
         if paid:
@@ -304,7 +304,7 @@ class MutualAidService(DeadLetterRpc):
         return batch
 
     @rpc
-    def payout_audit(self, principal: dict, batch_id: str) -> dict:
+    def payout_audit(self, principal: str, batch_id: str) -> dict:
         """Who downloaded the batch's bank file and who confirmed it, when."""
         authorized(principal, AUDIT_ROLES)
         return audit_view(self.store.batch_audit_entries(batch_id))
@@ -312,7 +312,7 @@ class MutualAidService(DeadLetterRpc):
     # ---- figures ---------------------------------------------------------------------------
 
     @rpc
-    def period_stats(self, principal: dict, period: int) -> dict:
+    def period_stats(self, principal: str, period: int) -> dict:
         staff = authorized(principal, FIGURE_ROLES)
         figures = period_figures(
             c

@@ -59,7 +59,7 @@ class NotificationsService(DeadLetterRpc):
         log.info("notice delivered", extra={"ref": notice.ref, "inbox_new": inbox, "sms_new": sms})
 
     @rpc
-    def inbox(self, principal: dict, id_number: str) -> dict:
+    def inbox(self, principal: str, id_number: str) -> dict:
         """The worker's messages in the caller's org scope, newest first. None there is a 404,
         the same answer as for a worker we never wrote to, so scope never reveals existence.
         Every lookup, found or not, is written to the audit log."""
@@ -78,7 +78,7 @@ class NotificationsService(DeadLetterRpc):
         return {"messages": messages}
 
     @rpc
-    def deliveries(self, principal: dict, ref: str) -> dict:
+    def deliveries(self, principal: str, ref: str) -> dict:
         """Deliveries about one business object, in the caller's org scope (else 404)."""
         staff = authorized(principal, INBOX_ROLES)
         rows = self.store.deliveries_for(ref, orgs.scope_filter(staff.org))
@@ -87,7 +87,7 @@ class NotificationsService(DeadLetterRpc):
         return {"deliveries": rows}
 
     @rpc
-    def inbox_lookups(self, principal: dict, id_number: str) -> dict:
+    def inbox_lookups(self, principal: str, id_number: str) -> dict:
         """The audit log of lookups of one worker's inbox made by staff in the caller's scope."""
         staff = authorized(principal, AUDIT_ROLES)
         recipient = self.store.recipient_hash(_valid_id_number(id_number))

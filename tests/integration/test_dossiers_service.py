@@ -25,6 +25,7 @@ from shared.identity import make_id_number
 from shared.messaging import Store
 from shared.outbox import ConfirmedPublisher, exchange_for
 from shared.runner import nameko_config
+from tests.support.principals import staff
 
 pytestmark = pytest.mark.integration
 
@@ -36,7 +37,7 @@ def new_id_number() -> str:
     return make_id_number("350802", birth, secrets.randbelow(1000))
 
 
-CITY = {"sub": "it-admin", "role": "city_admin", "org": "LY"}
+CITY = staff("city_admin", "LY", "it-admin")
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from kombu import Connection
 
 from shared.consumer import apply_once
 from shared.events import Event, make_event
-from shared.messaging import DeadLetterRpc, Store, event_handler
+from shared.messaging import ATTEMPT_HEADER, DeadLetterRpc, Store, event_handler
 from shared.outbox import ConfirmedPublisher, exchange_for
 
 pytestmark = pytest.mark.integration
@@ -62,6 +62,18 @@ def publish(amqp_uri: str, claim_id: str) -> Event:
     )
     ConfirmedPublisher(amqp_uri).publish(event)
     return event
+
+
+def publish_raw(amqp_uri: str, body, headers: dict | None = None) -> None:
+    """What anyone with the broker's address can send, headers and all."""
+    with Connection(amqp_uri) as connection:
+        connection.Producer(serializer="json").publish(
+            body,
+            exchange=exchange_for(SOURCE),
+            routing_key="claim_received",
+            declare=[exchange_for(SOURCE)],
+            headers=headers or {},
+        )
 
 
 def wait_for(predicate, timeout=10.0):
@@ -132,11 +144,70 @@ def test_redelivered_event_is_applied_once(probe, amqp_uri):
 
 def test_poison_message_is_parked_without_retries(probe, amqp_uri):
     _, admin = probe
-    with Connection(amqp_uri) as connection:
-        connection.Producer(serializer="json").publish(
-            {"not": "an envelope", "marker": "poison-1"},
-            exchange=exchange_for(SOURCE),
-            routing_key="claim_received",
-            declare=[exchange_for(SOURCE)],
-        )
+    publish_raw(amqp_uri, {"not": "an envelope", "marker": "poison-1"})
     assert wait_for(lambda: any(d["event_id"] is None and d["attempts"] == 1 for d in admin.list()))
+
+
+def envelope(claim_id: str) -> dict:
+    return make_event(
+        "claim_received",
+        {"claim_id": claim_id, "hospital_code": "H", "bill_no": claim_id},
+        producer=SOURCE,
+        correlation_id="it",
+    ).to_dict()
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {ATTEMPT_HEADER: "abc"},
+        {ATTEMPT_HEADER: -1},
+        {ATTEMPT_HEADER: 10**6},
+        {ATTEMPT_HEADER: 1.5},
+        {ATTEMPT_HEADER: True},
+        {"nameko.call_id_stack": "not-a-list"},
+        {"nameko.call_id_stack": ["x" * 100] * 100},
+        {"nameko.correlation_id": "x" * 5_000},
+        {"nameko.correlation_id": {"nested": ["a"]}},
+        {"nameko.user_id": "city_admin"},
+    ],
+    ids=lambda headers: f"{next(iter(headers))}={str(next(iter(headers.values())))[:12]}",
+)
+def test_message_with_a_malformed_retry_or_foreign_nameko_header_is_parked_as_poison(
+    probe, amqp_uri, headers
+):
+    store, admin = probe
+    claim_id = uuid.uuid4().hex
+    store.prepare(claim_id)
+    body = envelope(claim_id)
+
+    publish_raw(amqp_uri, body, headers)
+
+    assert wait_for(lambda: any(d["event_id"] == body["event_id"] for d in admin.list()))
+    letter = next(d for d in admin.list() if d["event_id"] == body["event_id"])
+    assert letter["attempts"] == 1
+    assert "PoisonMessage" in letter["error"]
+    assert store.count(claim_id) == 0  # never handed to the handler
+
+    # The consumer is alive and the parked message is whole: replayed with our own headers only,
+    # it is applied.
+    assert admin.replay(letter["id"]) is True
+    assert wait_for(lambda: store.count(claim_id) == 1)
+
+
+def test_non_envelope_that_cannot_be_stored_as_is_is_still_parked(probe, amqp_uri):
+    store, admin = probe
+    marker = uuid.uuid4().hex
+    publish_raw(amqp_uri, {"$where": "sleep(1)", "n": 10**30, "marker": marker})
+
+    assert wait_for(
+        lambda: any(
+            marker in str(admin.store.collection.find_one({"_id": d["id"]})) for d in admin.list()
+        )
+    )
+
+    # The consumer goes on with the next message.
+    claim_id = uuid.uuid4().hex
+    store.prepare(claim_id)
+    publish(amqp_uri, claim_id)
+    assert wait_for(lambda: store.count(claim_id) == 1)

@@ -24,7 +24,7 @@ from tests.support.principals import hospital, staff
 
 pytestmark = pytest.mark.integration
 
-ADMIN = {"sub": "admin-1", "role": "city_admin", "org": "LY"}
+ADMIN = staff("city_admin", "LY", "admin-1")
 FINANCE = staff("finance", "LY", "fin-1")
 CHECKER = staff("finance", "LY", "fin-2")
 
@@ -34,8 +34,8 @@ def rpc_proxy(settings) -> ClusterRpcProxy:
     return ClusterRpcProxy(nameko_config(settings), context_data={"correlation_id": "it-rpc"})
 
 
-def reviewer(sub: str, org: str = "LY") -> dict:
-    return {"sub": sub, "role": "reviewer", "org": org}
+def reviewer(sub: str, org: str = "LY") -> str:
+    return staff("reviewer", org, sub)
 
 
 def new_employer() -> str:
@@ -416,7 +416,7 @@ def test_payout_batch_once_per_month_file_confirm_and_figures(service):
         assert line["amount_yuan"] == "660.00" and line["member"] == "张*明"
         assert "********" in line["member_id_masked"]
 
-    stats = service.period_stats({"sub": "c", "role": "county_staff", "org": employer}, 11)
+    stats = service.period_stats(staff("county_staff", employer, "c"), 11)
     assert stats == {
         "person_times": 3,
         "approved_total": "1980.00",
@@ -431,7 +431,7 @@ def test_payout_batch_once_per_month_file_confirm_and_figures(service):
     assert confirmed["status"] == "paid"
     assert {service.get_claim(ADMIN, i)["status"] for i in ids} == {"paid"}
     assert service.confirm_payout_batch(CHECKER, batch["batch_id"])["claims"] == batch["claims"]
-    stats = service.period_stats({"sub": "c", "role": "county_staff", "org": employer}, 11)
+    stats = service.period_stats(staff("county_staff", employer, "c"), 11)
     assert (stats["person_times"], stats["paid_total"]) == (3, "1980.00")
 
 
@@ -556,7 +556,7 @@ def test_contributions_are_summed_per_employer(service):
         {"employer_org": first, "members": 3, "contributions": "172.00"},
         {"employer_org": second, "members": 1, "contributions": "60.00"},
     ]
-    one = service.contributions({"sub": "c", "role": "grassroots_staff", "org": second}, 11)
+    one = service.contributions(staff("grassroots_staff", second, "c"), 11)
     assert one == {"period": 11, "employers": mine[1:], "total": "60.00"}
 
 

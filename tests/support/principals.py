@@ -4,10 +4,23 @@ is decided in one place."""
 
 from __future__ import annotations
 
+from shared.auth import mint_staff_token
+from shared.config import process_settings
 
-def staff(role: str, org: str = "LY", sub: str | None = None) -> dict:
-    """What the gateway forwards for a signed-in staff member."""
-    return {"sub": sub or f"it-{role}", "role": role, "org": org}
+
+def staff(role: str, org: str = "LY", sub: str | None = None, **token) -> str:
+    """What the gateway forwards for a signed-in staff member: their staff token, signed with
+    the settings the in-process services verify it with (``token`` overrides, e.g. ``now``)."""
+    settings = process_settings()
+    return mint_staff_token(
+        settings.staff_jwt_secret,
+        sub=sub or f"it-{role}",
+        role=role,
+        org=org,
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+        **token,
+    )
 
 
 def hospital(code: str = "H0001", level: int = 3) -> dict:

@@ -77,7 +77,7 @@ class DossierRoutes(Edge):
     def list_dossiers(self, request):
         principal = self._staff(request)
         return json_response(
-            200, self._call("dossiers", "list_dossiers", principal, list_filters(request))
+            200, self._call("dossiers", "list_dossiers", principal, **list_filters(request))
         )
 
     @api(
@@ -88,7 +88,7 @@ class DossierRoutes(Edge):
     )
     def export_dossiers(self, request):
         principal = self._staff(request)
-        result = self._call("dossiers", "export", principal, list_filters(request), timeout=60)
+        result = self._call("dossiers", "export", principal, timeout=60, **list_filters(request))
         return Response(
             result["csv"],
             status=200,
@@ -250,4 +250,4 @@ class DossierRoutes(Edge):
     def audit_log(self, request):
         principal = self._staff(request, roles=("auditor",))
         filters = read_query(request, AuditLogQuerySchema)
-        return json_response(200, self._call("dossiers", "audit_log", principal, filters))
+        return json_response(200, self._call("dossiers", "audit_log", principal, **filters))

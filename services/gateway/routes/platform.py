@@ -97,9 +97,9 @@ class PlatformRoutes(Edge):
         responses={200: PartnerSchema, 404: "no such hospital"},
     )
     def reregister_partner(self, request, code):
-        staff = self._staff(request, roles=("city_admin",))
+        _, staff = self._caller(request, roles=("city_admin",))
         data = validated(PartnerLevelSchema(), read_json(request))
-        before = self.store.set_partner_level(code, data["level"], staff)
+        before = self.store.set_partner_level(code, data["level"], staff.to_claims())
         if before is None:
             raise not_found("hospital")
         partner = {"code": code, "kind": before["kind"], "name": before["name"], **data}

@@ -22,6 +22,7 @@ from shared.auth import (
 )
 from shared.config import DEVELOPMENT_SECRETS
 from shared.errors import ApiError
+from tests.support.principals import staff
 
 SECRET = "s" * 32
 OTHER_SECRET = "t" * 32
@@ -271,9 +272,32 @@ def test_an_org_outside_the_tree_sees_nothing_not_even_itself(staff_org, target_
 @pytest.mark.parametrize("org", ["LY-ZZ", "XX", "LY-XL-42"])
 def test_a_principal_of_an_org_outside_the_tree_is_refused_whatever_its_role(org):
     with pytest.raises(ApiError) as refused:
-        authorized({"sub": "staff-7", "role": "city_admin", "org": org}, ["city_admin"])
+        authorized(staff("city_admin", org), ["city_admin"])
 
     assert refused.value.status == 403
+
+
+@pytest.mark.parametrize(
+    "credential",
+    [
+        {"sub": "staff-7", "role": "city_admin", "org": "LY"},
+        None,
+        mint_staff_token(OTHER_SECRET, sub="staff-7", role="city_admin", org="LY"),
+        staff("city_admin", now=NOW - 13 * 3600),
+    ],
+    ids=["claims-dict", "none", "forged", "expired"],
+)
+def test_a_forwarded_credential_that_is_not_a_valid_staff_token_is_refused(credential):
+    with pytest.raises(ApiError) as refused:
+        authorized(credential, ["city_admin"])
+
+    assert (refused.value.status, refused.value.code) == (401, "unauthorized")
+
+
+def test_a_forwarded_staff_token_is_verified_into_its_principal():
+    assert authorized(staff("auditor", "LY-XL", "a-1"), ["auditor"]) == StaffPrincipal(
+        "a-1", "auditor", "LY-XL"
+    )
 
 
 def test_principal_is_immutable():
