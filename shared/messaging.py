@@ -24,6 +24,7 @@ from pymongo import DESCENDING
 from pymongo.database import Database
 from pymongo.errors import PyMongoError
 
+from shared.auth import StaffPrincipal, authorized
 from shared.config import Settings
 from shared.errors import ApiError, validation_error
 from shared.events import now_shanghai, parse_event
@@ -38,6 +39,8 @@ SETTINGS_KEY = "UNIONHUB_SETTINGS"
 ATTEMPT_HEADER = "x-unionhub-attempt"
 MAX_CORRELATION_ID_CHARS = 200
 MAX_RAW_CHARS = 10_000
+DEAD_LETTER_ROLES = ("city_admin",)
+DEAD_LETTER_STATUSES = ("parked", "replaying", "replayed", None)  # None: every status
 
 
 def _conforms(value: object, hint: object) -> bool:
@@ -166,10 +169,12 @@ class OutboxRelayRunner(DependencyProvider):
 
 
 class DeadLetterStore:
-    """Failed messages, parked with their error so staff can list and replay them."""
+    """Failed messages, parked with their error so staff can list and replay them; who listed
+    and who replayed is kept in an insert-only audit collection beside them."""
 
     def __init__(self, db: Database):
         self.collection = db["dead_letters"]
+        self.audit_log = db["dead_letter_audit"]
 
     def ensure_indexes(self) -> None:
         self.collection.create_index(
@@ -202,13 +207,33 @@ class DeadLetterStore:
             {"_id": dead_letter_id, "status": "parked"}, {"$set": {"status": "replaying"}}
         )
 
-    def finish_replay(self, dead_letter_id: str, succeeded: bool) -> None:
+    def finish_replay(self, dead_letter_id: str, replayed_by: str | None) -> None:
+        """Replayed by that staff member, or (None) back to parked: the send failed."""
         update = (
-            {"status": "replayed", "replayed_at": now_shanghai().isoformat()}
-            if succeeded
-            else {"status": "parked"}
+            {"status": "parked"}
+            if replayed_by is None
+            else {
+                "status": "replayed",
+                "replayed_at": now_shanghai().isoformat(),
+                "replayed_by": replayed_by,
+            }
         )
         self.collection.update_one({"_id": dead_letter_id}, {"$set": update})
+
+    def audit(self, staff: StaffPrincipal, action: str, target: str | None, detail: dict) -> None:
+        """Insert only: no code path updates or deletes an audit entry."""
+        self.audit_log.insert_one(
+            {
+                "_id": uuid.uuid4().hex,
+                "at": now_shanghai().isoformat(timespec="milliseconds"),
+                "actor": staff.sub,
+                "role": staff.role,
+                "actor_org": staff.org,
+                "action": action,
+                "target": target,
+                "detail": detail,
+            }
+        )
 
 
 class BrokerPublisher:
@@ -398,11 +423,12 @@ class DeadLetterAdmin:
                 "error": letter["error"],
                 "status": letter["status"],
                 "parked_at": letter["parked_at"],
+                "replayed_by": letter.get("replayed_by"),
             }
             for letter in self.store.list(status, limit)
         ]
 
-    def replay(self, dead_letter_id: str) -> bool:
+    def replay(self, dead_letter_id: str, staff: StaffPrincipal) -> bool:
         """Send a parked message back to its queue with a fresh retry budget."""
         letter = self.store.claim_for_replay(dead_letter_id)
         if letter is None:
@@ -410,9 +436,10 @@ class DeadLetterAdmin:
         try:
             self.broker.send(letter["body"], replay_queue(letter["queue"]), {ATTEMPT_HEADER: 0})
         except Exception:
-            self.store.finish_replay(dead_letter_id, succeeded=False)
+            self.store.finish_replay(dead_letter_id, None)
             raise
-        self.store.finish_replay(dead_letter_id, succeeded=True)
+        self.store.finish_replay(dead_letter_id, staff.sub)
+        self.store.audit(staff, "replay_dead_letter", dead_letter_id, {"queue": letter["queue"]})
         return True
 
 
@@ -431,14 +458,23 @@ class DeadLetters(DependencyProvider):
 
 
 class DeadLetterRpc:
-    """Mixin giving a service the RPC entrypoints staff use for its dead letters."""
+    """Mixin giving a service the RPC entrypoints staff use for its dead letters: city admins
+    only, since a replay re-runs a business effect; both are audited."""
 
     dead_letters = DeadLetters()
 
     @rpc
-    def list_dead_letters(self, status: str | None = "parked") -> list[dict]:
-        return self.dead_letters.list(status)
+    def list_dead_letters(self, principal: str, status: str | None = "parked") -> list[dict]:
+        staff = authorized(principal, DEAD_LETTER_ROLES)
+        if status not in DEAD_LETTER_STATUSES:
+            raise validation_error({"status": ["must be parked, replaying, replayed or all"]})
+        letters = self.dead_letters.list(status)
+        self.dead_letters.store.audit(
+            staff, "list_dead_letters", None, {"status": status, "count": len(letters)}
+        )
+        return letters
 
     @rpc
-    def replay_dead_letter(self, dead_letter_id: str) -> bool:
-        return self.dead_letters.replay(dead_letter_id)
+    def replay_dead_letter(self, principal: str, dead_letter_id: str) -> bool:
+        staff = authorized(principal, DEAD_LETTER_ROLES)
+        return self.dead_letters.replay(dead_letter_id, staff)

@@ -25,6 +25,7 @@ class Edge:
 
     store: GatewayStore = Store(GatewayStore)
     correlation_id = Correlation()
+    backends: tuple[str, ...] = ()  # the services behind the gateway; set by GatewayService
 
     def _call(self, service: str, method: str, *args, timeout: float | None = None, **kwargs):
         """An RPC call with a deadline: a service that is down or slow is a 503, never a hang."""

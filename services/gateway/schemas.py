@@ -24,6 +24,9 @@ def validate_partner_code(text: str) -> None:
 
 AUDIT_LOG_MAX_LIMIT = 1000  # what dossiers answers at most
 
+# The services behind the gateway, each answering RPC with the dead-letter entrypoints.
+BACKENDS = ("dossiers", "mutual_aid", "notifications")
+
 
 class PartnerRequestSchema(Schema):
     class Meta:
@@ -150,10 +153,30 @@ class DeadLetterSchema(Schema):
     error = fields.String()
     status = fields.String()
     parked_at = fields.String()
+    replayed_by = fields.String(allow_none=True)
+    service = fields.String()
 
 
 class DeadLettersSchema(Schema):
     dead_letters = fields.List(fields.Nested(DeadLetterSchema))
+
+
+class DeadLetterStatusQuerySchema(Schema):
+    status = fields.String(
+        load_default="parked", validate=validate.OneOf(["parked", "replaying", "replayed", "all"])
+    )
+
+
+class DeadLettersQuerySchema(DeadLetterStatusQuerySchema):
+    """The query string of the dead-letter list: one service (default every one) and a status."""
+
+    service = fields.String(validate=validate.OneOf(BACKENDS))
+
+
+class DeadLetterReplayedSchema(Schema):
+    id = fields.String()
+    service = fields.String()
+    status = fields.String()
 
 
 class ErrorDetailSchema(Schema):

@@ -6,9 +6,13 @@ from __future__ import annotations
 from services.gateway.routes.dossiers import DossierRoutes
 from services.gateway.routes.mutual_aid import MutualAidRoutes
 from services.gateway.routes.notifications import NotificationRoutes
+from services.gateway.routes.operations import OperationsRoutes
 from services.gateway.routes.platform import PlatformRoutes
+from services.gateway.schemas import BACKENDS
 
 
-class GatewayService(PlatformRoutes, DossierRoutes, MutualAidRoutes, NotificationRoutes):
+class GatewayService(
+    PlatformRoutes, DossierRoutes, MutualAidRoutes, NotificationRoutes, OperationsRoutes
+):
     name = "gateway"
-    backends = ("dossiers", "mutual_aid", "notifications")
+    backends = BACKENDS

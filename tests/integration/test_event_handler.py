@@ -8,15 +8,21 @@ import uuid
 
 import pytest
 from kombu import Connection
+from nameko.standalone.rpc import ServiceRpcProxy
 
+from shared.auth import StaffPrincipal
 from shared.consumer import apply_once
+from shared.errors import ApiError
 from shared.events import Event, make_event
 from shared.messaging import ATTEMPT_HEADER, DeadLetterRpc, Store, event_handler
 from shared.outbox import ConfirmedPublisher, exchange_for
+from shared.runner import nameko_config
+from tests.support.principals import staff
 
 pytestmark = pytest.mark.integration
 
 SOURCE = "handler_it_source"
+OPERATOR = StaffPrincipal("it-operator", "city_admin", "LY")
 FAULTS: dict[str, int] = {}  # claim_id -> failures still to inject
 
 
@@ -123,8 +129,8 @@ def test_handler_that_keeps_failing_is_parked_then_replayed_once(probe, amqp_uri
     assert store.count(claim_id) == 0
 
     FAULTS[claim_id] = 0  # the fault is fixed
-    assert admin.replay(letter["id"]) is True
-    assert admin.replay(letter["id"]) is False  # already replayed: nothing sent twice
+    assert admin.replay(letter["id"], OPERATOR) is True
+    assert admin.replay(letter["id"], OPERATOR) is False  # already replayed: nothing sent twice
 
     assert wait_for(lambda: store.count(claim_id) == 1)
     assert [d["status"] for d in admin.list(None) if d["id"] == letter["id"]] == ["replayed"]
@@ -191,7 +197,7 @@ def test_message_with_a_malformed_retry_or_foreign_nameko_header_is_parked_as_po
 
     # The consumer is alive and the parked message is whole: replayed with our own headers only,
     # it is applied.
-    assert admin.replay(letter["id"]) is True
+    assert admin.replay(letter["id"], OPERATOR) is True
     assert wait_for(lambda: store.count(claim_id) == 1)
 
 
@@ -211,3 +217,56 @@ def test_non_envelope_that_cannot_be_stored_as_is_is_still_parked(probe, amqp_ur
     store.prepare(claim_id)
     publish(amqp_uri, claim_id)
     assert wait_for(lambda: store.count(claim_id) == 1)
+
+
+@pytest.mark.parametrize(
+    ("principal", "status"),
+    [
+        (None, 401),
+        ({"sub": "x", "role": "city_admin", "org": "LY"}, 401),
+        (staff("reviewer"), 403),
+        (staff("county_staff", "LY-XL"), 403),
+    ],
+)
+def test_dead_letter_rpcs_without_a_city_admin_principal_are_refused(
+    probe, settings, principal, status
+):
+    _, admin = probe
+    parked_before = admin.list()
+    with ServiceRpcProxy(ProbeService.name, nameko_config(settings)) as rpc:
+        for call in (
+            lambda: rpc.list_dead_letters(principal),
+            lambda: rpc.replay_dead_letter(
+                principal, parked_before[0]["id"] if parked_before else "x"
+            ),
+        ):
+            with pytest.raises(ApiError) as refused:
+                call()
+            assert refused.value.status == status
+    assert admin.list() == parked_before  # nothing replayed
+
+
+def test_dead_letters_listed_and_replayed_by_a_city_admin_are_audited(probe, settings, amqp_uri):
+    store, admin = probe
+    claim_id = uuid.uuid4().hex
+    store.prepare(claim_id)
+    FAULTS[claim_id] = 10**6
+    event = publish(amqp_uri, claim_id)
+    assert wait_for(lambda: any(d["event_id"] == event.event_id for d in admin.list()))
+    FAULTS[claim_id] = 0
+    city_admin = staff("city_admin", sub="it-replayer")
+
+    with ServiceRpcProxy(ProbeService.name, nameko_config(settings)) as rpc:
+        letter = next(
+            d for d in rpc.list_dead_letters(city_admin) if d["event_id"] == event.event_id
+        )
+        assert rpc.replay_dead_letter(city_admin, letter["id"]) is True
+
+    assert wait_for(lambda: store.count(claim_id) == 1)
+    replayed = next(d for d in admin.list(None) if d["id"] == letter["id"])
+    assert (replayed["status"], replayed["replayed_by"]) == ("replayed", "it-replayer")
+    trail = list(admin.store.audit_log.find({"actor": "it-replayer"}))
+    assert {(e["action"], e["target"]) for e in trail} == {
+        ("list_dead_letters", None),
+        ("replay_dead_letter", letter["id"]),
+    }

@@ -31,8 +31,6 @@ def openapi_document() -> dict:
 
 
 class PlatformRoutes(Edge):
-    backends: tuple[str, ...] = ()  # every service /health asks; set by GatewayService
-
     @api(
         "GET", "/alive", summary="The gateway process runs.", auth="none", responses={200: "alive"}
     )
