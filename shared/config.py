@@ -130,6 +130,10 @@ class Settings:
     rate_limit_failures: str = "20/minute"
     client_timeout_seconds: float = 10.0
     partner_cache_size: int = 1000
+    # Enrolment files (CSV/XLSX) are read only up to these bounds: a hostile file cannot make
+    # the import run without end.
+    enrolment_import_max_rows: int = 50_000
+    enrolment_import_max_columns: int = 20
 
     @property
     def is_development(self) -> bool:
@@ -227,6 +231,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         rate_limit_failures=rate("RATE_LIMIT_FAILURES", "20/minute"),
         client_timeout_seconds=number("GATEWAY_CLIENT_TIMEOUT_SECONDS", "10", float),
         partner_cache_size=number("PARTNER_CACHE_SIZE", "1000", int),
+        enrolment_import_max_rows=number("ENROLMENT_IMPORT_MAX_ROWS", "50000", int),
+        enrolment_import_max_columns=number("ENROLMENT_IMPORT_MAX_COLUMNS", "20", int),
     )
 
 

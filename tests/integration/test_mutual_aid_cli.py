@@ -147,3 +147,17 @@ def test_payout_commands_refuse_a_bad_month_and_an_unknown_batch(capsys):
         cli.main(["payout", "create", "2018-6"])
     assert cli.main(["payout", "file", "payout-1999-01"]) == 2
     assert "not found" in capsys.readouterr().err
+
+
+def test_import_over_the_row_cap_is_refused_whole_before_any_row(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("ENROLMENT_IMPORT_MAX_ROWS", "2")
+    rows = [(new_id_number(), "张三", "2018-01-01", "") for _ in range(3)]
+    path = write_csv(tmp_path / "big.csv", rows)
+    args = ["enroll", path, "--period", 11, "--plan", "A", "--employer-org", org()]
+    args += ["--enrolled-on", "2017-11-20"]
+    with pytest.raises(SystemExit, match="more than 2 rows .*ENROLMENT_IMPORT_MAX_ROWS"):
+        cli.main([str(a) for a in args])
+
+    monkeypatch.setenv("ENROLMENT_IMPORT_MAX_ROWS", "3")
+    code, summary, _ = run(capsys, *args)
+    assert (code, summary["enrolled"], summary["already_enrolled"]) == (0, 3, 0)

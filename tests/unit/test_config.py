@@ -155,3 +155,15 @@ def test_gateway_abuse_settings_have_their_defaults():
         "20/minute",
     )
     assert (settings.client_timeout_seconds, settings.partner_cache_size) == (10.0, 1000)
+
+
+def test_enrolment_import_caps_are_settings_named_when_invalid():
+    settings = load_settings({})
+    assert (settings.enrolment_import_max_rows, settings.enrolment_import_max_columns) == (
+        50_000,
+        20,
+    )
+    with pytest.raises(ConfigError, match="ENROLMENT_IMPORT_MAX_ROWS must be positive"):
+        load_settings({"ENROLMENT_IMPORT_MAX_ROWS": "0"})
+    with pytest.raises(ConfigError, match="ENROLMENT_IMPORT_MAX_COLUMNS must be a number"):
+        load_settings({"ENROLMENT_IMPORT_MAX_COLUMNS": "many"})
