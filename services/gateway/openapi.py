@@ -89,7 +89,12 @@ def build_spec() -> dict:
                 "content": {"application/json": {"schema": route.request}},
             }
         for status, schema in route.responses.items():
-            if isinstance(schema, str):
+            if schema == "text/csv":
+                operation["responses"][str(status)] = {
+                    "description": "CSV",
+                    "content": {"text/csv": {"schema": {"type": "string"}}},
+                }
+            elif isinstance(schema, str):
                 response = {"description": schema}
                 if status >= 400:
                     response["content"] = error_content()

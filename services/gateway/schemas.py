@@ -180,13 +180,25 @@ class DeadLetterReplayedSchema(Schema):
 
 
 class ErrorDetailSchema(Schema):
+    """API.md's error: a code, a sentence, and the fields at fault (an object, or absent)."""
+
+    class Meta:
+        unknown = RAISE  # published as additionalProperties: false
+
     code = fields.String(required=True)
     message = fields.String(required=True)
-    fields = fields.Dict()
+    fields = fields.Dict(keys=fields.String())
 
 
 class ErrorSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
     error = fields.Nested(ErrorDetailSchema, required=True)
+
+
+class AliveSchema(Schema):
+    status = fields.String(required=True, validate=validate.OneOf(["alive"]))
 
 
 class HealthSchema(Schema):

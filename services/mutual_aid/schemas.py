@@ -169,12 +169,28 @@ class PolicyUploadSchema(Schema):
     document = fields.String(required=True, validate=validate.Length(min=1, max=200_000))
 
 
+class MutualAidAuditEntrySchema(Schema):
+    """One entry of the append-only audit log; its other keys depend on the action."""
+
+    id = fields.String(required=True)
+    action = fields.String(required=True)
+    at = fields.String(required=True)
+
+
+class MutualAidAuditSchema(Schema):
+    entries = fields.List(fields.Nested(MutualAidAuditEntrySchema), required=True)
+
+
 class PolicyVersionSchema(Schema):
     version = fields.String()
     effective_from = fields.String()
     digest = fields.String()
     loaded_by = fields.String(allow_none=True)
     loaded_at = fields.String()
+
+
+class PolicyVersionsSchema(Schema):
+    versions = fields.List(fields.Nested(PolicyVersionSchema), required=True)
 
 
 class PayoutBatchRequestSchema(Schema):

@@ -16,11 +16,13 @@ from services.mutual_aid.schemas import (
     DischargeBillSchema,
     EnrollmentRequestSchema,
     EnrollmentResultSchema,
+    MutualAidAuditSchema,
     PayoutBatchRequestSchema,
     PayoutBatchSchema,
     PeriodStatsSchema,
     PolicyUploadSchema,
     PolicyVersionSchema,
+    PolicyVersionsSchema,
     ReviewQueueSchema,
     ReviewRequestSchema,
 )
@@ -113,7 +115,7 @@ class MutualAidRoutes(Edge):
         "GET",
         "/api/v1/mutual-aid/claims/<claim_id>/audit",
         summary="The append-only audit log of a claim's reviews.",
-        responses={200: "entries"},
+        responses={200: MutualAidAuditSchema},
     )
     def claim_audit(self, request, claim_id):
         principal = self._staff(request, roles=("auditor", "city_admin"))
@@ -154,7 +156,7 @@ class MutualAidRoutes(Edge):
         "GET",
         "/api/v1/mutual-aid/payout-batches/<batch_id>/audit",
         summary="The append-only audit log of a payout batch: file downloads, confirmation.",
-        responses={200: "entries"},
+        responses={200: MutualAidAuditSchema},
     )
     def payout_audit(self, request, batch_id):
         principal = self._staff(request, roles=("auditor", "city_admin"))
@@ -185,7 +187,7 @@ class MutualAidRoutes(Edge):
         "GET",
         "/api/v1/mutual-aid/policies",
         summary="Every stored version of the mutual-aid policy.",
-        responses={200: "versions"},
+        responses={200: PolicyVersionsSchema},
     )
     def policies(self, request):
         principal = self._staff(request)

@@ -11,6 +11,7 @@ from services.gateway.edge import Edge
 from services.gateway.http import api, json_response, read_json
 from services.gateway.openapi import build_spec
 from services.gateway.schemas import (
+    AliveSchema,
     HealthSchema,
     PartnerAuditSchema,
     PartnerCreatedSchema,
@@ -32,7 +33,11 @@ def openapi_document() -> dict:
 
 class PlatformRoutes(Edge):
     @api(
-        "GET", "/alive", summary="The gateway process runs.", auth="none", responses={200: "alive"}
+        "GET",
+        "/alive",
+        summary="The gateway process runs.",
+        auth="none",
+        responses={200: AliveSchema},
     )
     def alive(self, request):
         return json_response(200, {"status": "alive"})

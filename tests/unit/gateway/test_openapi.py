@@ -75,6 +75,17 @@ def test_error_fields_are_an_object_never_a_string(spec):
     detail = spec["components"]["schemas"]["ErrorDetail"]
     assert detail["properties"]["fields"]["type"] == "object"
     assert set(detail["required"]) == {"code", "message"}
+    assert detail["additionalProperties"] is False
+    assert spec["components"]["schemas"]["Error"]["additionalProperties"] is False
+
+
+def test_every_success_states_its_body(spec):
+    for name, operation in operations(spec):
+        if name == "GET /openapi.json":
+            continue
+        for status, response in operation["responses"].items():
+            if status.startswith("2"):
+                assert response.get("content"), f"{name} {status}"
 
 
 def test_path_integers_are_published_with_the_range_the_route_accepts(spec):
