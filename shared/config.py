@@ -134,6 +134,9 @@ class Settings:
     # the import run without end.
     enrolment_import_max_rows: int = 50_000
     enrolment_import_max_columns: int = 20
+    # Proxies in front of the gateway whose X-Forwarded-For entry names the client (an
+    # Ingress: 1); with 0 the client is the TCP peer.
+    gateway_trusted_proxies: int = 0
 
     @property
     def is_development(self) -> bool:
@@ -179,6 +182,12 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         if value <= 0:
             raise ConfigError(f"{name} must be positive, got {raw!r}")
         return value
+
+    def count(name: str, default: str) -> int:
+        raw = env.get(name) or default
+        if not re.fullmatch(r"[0-9]{1,3}", raw):
+            raise ConfigError(f"{name} must be a whole number, got {raw!r}")
+        return int(raw)
 
     def flag(name: str, default: bool) -> bool:
         raw = env.get(name)
@@ -233,6 +242,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         partner_cache_size=number("PARTNER_CACHE_SIZE", "1000", int),
         enrolment_import_max_rows=number("ENROLMENT_IMPORT_MAX_ROWS", "50000", int),
         enrolment_import_max_columns=number("ENROLMENT_IMPORT_MAX_COLUMNS", "20", int),
+        gateway_trusted_proxies=count("GATEWAY_TRUSTED_PROXIES", "0"),
     )
 
 

@@ -19,6 +19,7 @@ from marshmallow import Schema
 from nameko.web.handlers import HttpRequestHandler
 from nameko.web.server import HttpOnlyProtocol, WebServer, WsgiApp
 from werkzeug.exceptions import HTTPException, NotFound, RequestEntityTooLarge
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Response
 
 from services.gateway.schemas import is_partner_code
@@ -136,13 +137,15 @@ class DeadlineProtocol(HttpOnlyProtocol):
 
 
 class JsonWebServer(WebServer):
-    """One per gateway process: its rate limits, and the client timeout on every socket."""
+    """One per gateway process: its rate limits, the client timeout on every socket, and who
+    the client is behind trusted proxies."""
 
     def setup(self):
         super().setup()
         settings = settings_of(self.container)
         self.throttle = Throttle(settings)
         self.client_timeout = settings.client_timeout_seconds
+        self.trusted_proxies = settings.gateway_trusted_proxies
 
     def get_wsgi_server(self, sock, wsgi_app, protocol=DeadlineProtocol, debug=False):
         server = super().get_wsgi_server(sock, wsgi_app, protocol, debug)
@@ -150,7 +153,12 @@ class JsonWebServer(WebServer):
         return server
 
     def get_wsgi_app(self):
-        return JsonWsgiApp(self)
+        app = JsonWsgiApp(self)
+        if not self.trusted_proxies:
+            return app
+        # The client address that rate limits count by is then the one the nearest trusted
+        # proxy appended to X-Forwarded-For; entries before it are only the client's say.
+        return ProxyFix(app, x_for=self.trusted_proxies)
 
 
 class ApiHandler(HttpRequestHandler):

@@ -27,7 +27,8 @@ WRONG_SECRET = "whsec_" + "QUJDREVGR0hJSktMTU5PUFFSU1RVVldY"
 @pytest.fixture(scope="module")
 def strict(stack, hospital):
     """A second gateway on the same services with the default rate limits (the suite's own
-    gateway is lenient) and a one-second client timeout. Its port."""
+    gateway is lenient), a one-second client timeout, and one trusted proxy in front (a
+    request without X-Forwarded-For is the TCP peer's). Its port."""
     port = free_port()
     stack.start_service(
         "gateway",
@@ -36,6 +37,7 @@ def strict(stack, hospital):
             "RATE_LIMIT_FAILURES": Settings.rate_limit_failures,
             "RATE_LIMIT_REQUESTS": Settings.rate_limit_requests,
             "GATEWAY_CLIENT_TIMEOUT_SECONDS": str(CLIENT_TIMEOUT),
+            "GATEWAY_TRUSTED_PROXIES": "1",
         },
         instance="gateway-strict",
     )
@@ -142,6 +144,19 @@ def test_bad_staff_tokens_past_the_rate_are_429(strict):
         for _ in range(21)
     ]
     assert statuses == [401] * 20 + [429]
+
+
+def test_behind_a_trusted_proxy_each_forwarded_client_has_its_own_budget(strict):
+    """The address the proxy appended counts, not the proxy's, nor what the client wrote."""
+
+    def failure(client: str) -> int:
+        forwarded = {"X-Forwarded-For": f"203.0.113.9, {client}"}  # the first: the client's say
+        headers = {"Authorization": "Bearer abc.def.ghi", **forwarded}
+        path = "/api/v1/mutual-aid/review-queue"
+        return post(strict, path, method="GET", headers=headers, source="127.0.0.4")[0]
+
+    assert [failure("198.51.100.1") for _ in range(21)] == [401] * 20 + [429]
+    assert failure("198.51.100.2") == 401
 
 
 def test_unknown_partner_and_bad_signature_get_the_same_401(gateway, hospital):

@@ -155,6 +155,7 @@ def test_gateway_abuse_settings_have_their_defaults():
         "20/minute",
     )
     assert (settings.client_timeout_seconds, settings.partner_cache_size) == (10.0, 1000)
+    assert settings.gateway_trusted_proxies == 0
 
 
 def test_enrolment_import_caps_are_settings_named_when_invalid():
@@ -167,3 +168,9 @@ def test_enrolment_import_caps_are_settings_named_when_invalid():
         load_settings({"ENROLMENT_IMPORT_MAX_ROWS": "0"})
     with pytest.raises(ConfigError, match="ENROLMENT_IMPORT_MAX_COLUMNS must be a number"):
         load_settings({"ENROLMENT_IMPORT_MAX_COLUMNS": "many"})
+
+
+@pytest.mark.parametrize("value", ["-1", "one", "1.5", "1000"])
+def test_trusted_proxies_must_be_a_whole_number(value):
+    with pytest.raises(ConfigError, match="GATEWAY_TRUSTED_PROXIES must be a whole number"):
+        load_settings({"GATEWAY_TRUSTED_PROXIES": value})

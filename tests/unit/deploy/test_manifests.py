@@ -366,6 +366,7 @@ def test_configuration_and_secrets_are_referenced_not_defined():
         "LOG_LEVEL",
         "RPC_TIMEOUT_SECONDS",
         "GATEWAY_PORT",
+        "GATEWAY_TRUSTED_PROXIES",
         "POLICY_DIR",
     }
     assert config["data"]["APP_ENV"] == "production"
