@@ -1,7 +1,9 @@
 """Rules of Standard Webhooks verification: the spec's vectors, tolerance, tampering, secrets."""
 
+import ast
 import base64
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 import standardwebhooks
@@ -328,3 +330,23 @@ def test_header_check_returns_what_the_signature_needs():
         str(SPEC_TIMESTAMP),
         SPEC_SIGNATURE,
     )
+
+
+def test_reference_library_is_a_test_oracle_not_a_runtime_dependency():
+    root = Path(__file__).resolve().parents[3]
+    runtime_pins = (root / "requirements" / "services.txt").read_text(encoding="utf-8")
+    assert "standardwebhooks" not in runtime_pins.lower()
+    importers = []
+    for tree in ("shared", "services", "scripts"):
+        for path in (root / tree).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                names = (
+                    [alias.name for alias in node.names]
+                    if isinstance(node, ast.Import)
+                    else [node.module or ""]
+                    if isinstance(node, ast.ImportFrom)
+                    else []
+                )
+                if any(name.split(".")[0] == "standardwebhooks" for name in names):
+                    importers.append(str(path.relative_to(root)))
+    assert importers == []
