@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
+from urllib.parse import unquote, urlsplit
 
 from limits import parse as parse_rate_limit
 
@@ -173,6 +174,13 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
                 refuse_weak_secret(name, material)
         return value
 
+    def uri(name: str, default: str) -> str:
+        value = required(name, default)
+        password = urlsplit(value).password
+        if not development and password:
+            refuse_weak_secret(f"{name} (its password)", unquote(password).encode("utf-8"))
+        return value
+
     def number(name: str, default: str, kind: type):
         raw = env.get(name, default)
         try:
@@ -218,8 +226,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
 
     return Settings(
         app_env=app_env,
-        amqp_uri=required("AMQP_URI", "pyamqp://guest:guest@127.0.0.1:5672//"),
-        mongo_uri=required("MONGO_URI", "mongodb://127.0.0.1:27017"),
+        amqp_uri=uri("AMQP_URI", "pyamqp://guest:guest@127.0.0.1:5672//"),
+        mongo_uri=uri("MONGO_URI", "mongodb://127.0.0.1:27017"),
         staff_jwt_secret=secret("STAFF_JWT_SECRET"),
         pii_encryption_keys=secret("PII_ENCRYPTION_KEYS"),
         pii_hash_key=secret("PII_HASH_KEY"),

@@ -11,7 +11,7 @@ from shared.crypto import generate_key_b64
 # Made the way docker/env.example says (token_urlsafe(48), generate_key_b64()).
 PRODUCTION = {
     "APP_ENV": "production",
-    "AMQP_URI": "pyamqp://u:p@rabbit:5672//",
+    "AMQP_URI": "pyamqp://unionhub:Vq3xN8sKd2Lw9TzR5mHa@rabbit:5672//",
     "MONGO_URI": "mongodb://mongo:27017/?replicaSet=rs0",
     "STAFF_JWT_SECRET": "aCAK5K2HsjGFCV9bwngAaxwQ31Iozi5qdWkGflfRLU8v2143Jc4ift1j9-fYcfCd",
     "PII_ENCRYPTION_KEYS": "k1:/5bVp3wpqdN/eZs/s1qtsPE5i3C6Azi3UF/Iepeuj+I=",
@@ -79,6 +79,25 @@ def test_production_refuses_placeholder_looking_secrets(name, value, reason):
 def test_production_refuses_low_entropy_secrets(name, value, reason):
     with pytest.raises(ConfigError, match=f"{name} looks like a placeholder.*{reason}"):
         load_settings({**PRODUCTION, name: value})
+
+
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("AMQP_URI", "pyamqp://unionhub:CHANGE-ME-placeholder-rabbitmq-password@rabbit:5672//"),
+        ("AMQP_URI", "pyamqp://guest:guest@rabbit:5672//"),
+        ("MONGO_URI", "mongodb://app:password123@m1:27017,m2:27017/?replicaSet=rs0"),
+        ("MONGO_URI", "mongodb://app:%78%78%78-Vq3xN8sKd2Lw9TzR@m1:27017/"),
+    ],
+)
+def test_production_refuses_placeholder_passwords_in_uris(name, value):
+    with pytest.raises(ConfigError, match=rf"{name} \(its password\) looks like a placeholder"):
+        load_settings({**PRODUCTION, name: value})
+
+
+def test_production_uris_without_a_password_load():
+    settings = load_settings({**PRODUCTION, "MONGO_URI": "mongodb://mongo:27017/?replicaSet=rs0"})
+    assert settings.mongo_uri.endswith("rs0")
 
 
 def test_production_pii_key_that_is_not_base64_is_named():
