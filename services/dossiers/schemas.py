@@ -17,6 +17,7 @@ COUNTY = re.compile(r"^LY-[A-Z]{2}$")
 ORG = re.compile(r"^LY-[A-Z]{2}(-[0-9]{4})?$")
 CATEGORIES = ["低保户", "低保边缘户", "意外致困户"]
 RELATIONS = ["self", "spouse", "child", "parent", "other"]
+MAX_MEMBERS = 20
 STATUSES = ["proposed", "open", "declined", "expired", "closed"]
 # Funds are kept for the years 2000 to 2100 (FundRequestSchema): a festival outside them has
 # no fund to pay from, and year 0 has no calendar date at all.
@@ -70,7 +71,9 @@ class DossierRequestSchema(Strict):
     employment_status = fields.String(required=True, validate=validate.Length(min=1, max=40))
     employer = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100))
     members = fields.List(
-        fields.Nested(MemberSchema), required=True, validate=validate.Length(min=1, max=20)
+        fields.Nested(MemberSchema),
+        required=True,
+        validate=validate.Length(min=1, max=MAX_MEMBERS),
     )
     monthly_rigid_expenditure = Money(required=True)
     months_below_line = fields.Integer(
@@ -166,6 +169,21 @@ class DossierSchema(Schema):
     verification_overdue = fields.Boolean()
     assistance_total = Money()
     ledger = fields.List(fields.Nested(GrantViewSchema))
+    pending_re_evaluation = fields.Nested(lambda: PendingReEvaluationSchema(), allow_none=True)
+
+
+class PendingReEvaluationSchema(Schema):
+    """A visit's re-evaluation waiting for staff: a tier change or an exit."""
+
+    visit_id = fields.String()
+    visit_date = fields.String()
+    outcome = fields.String(validate=validate.OneOf(["tier_changed", "exit"]))
+    tier_from = fields.String()
+    tier = fields.String(allow_none=True)
+    exit_reason = fields.String(allow_none=True)
+    trace = fields.List(fields.String())
+    policy_version = fields.String()
+    proposed_by = fields.String()
 
 
 class DossierListSchema(Schema):
@@ -173,15 +191,31 @@ class DossierListSchema(Schema):
 
 
 class VisitMemberSchema(Strict):
+    """A change to a member already in the household: the income, and what else was found."""
+
     id_number = IdNumber(required=True)
     monthly_income = Money(required=True)
+    name = fields.String(validate=validate.Length(min=1, max=50))
+    relation = fields.String(validate=validate.OneOf(RELATIONS))
+    health = fields.String(allow_none=True, validate=validate.Length(max=200))
+    school = fields.String(allow_none=True, validate=validate.Length(max=100))
 
 
 class VisitSchema(Strict):
     visit_date = fields.Date(required=True)
     visitor = fields.String(required=True, validate=validate.Length(min=1, max=50))
     findings = fields.String(required=True, validate=validate.Length(min=1, max=2000))
-    members = fields.List(fields.Nested(VisitMemberSchema), load_default=list)
+    members = fields.List(
+        fields.Nested(VisitMemberSchema),
+        load_default=list,
+        validate=validate.Length(max=MAX_MEMBERS),
+    )
+    add_members = fields.List(
+        fields.Nested(MemberSchema), load_default=list, validate=validate.Length(max=MAX_MEMBERS)
+    )
+    remove_members = fields.List(
+        IdNumber(), load_default=list, validate=validate.Length(max=MAX_MEMBERS)
+    )
     monthly_rigid_expenditure = Money(load_default=None, allow_none=True)
     months_below_line = fields.Integer(
         load_default=None, allow_none=True, strict=True, validate=validate.Range(min=0, max=600)
@@ -191,13 +225,31 @@ class VisitSchema(Strict):
 
 
 class VisitResultSchema(Schema):
+    """``outcome`` is the re-evaluation's proposal: a tier change or an exit waits for staff
+    (``awaiting_confirmation``) and the dossier keeps its tier and status until then."""
+
     dossier_id = fields.String()
+    visit_id = fields.String()
     outcome = fields.String(validate=validate.OneOf(["unchanged", "tier_changed", "exit"]))
+    awaiting_confirmation = fields.Boolean()
     status = fields.String()
     tier = fields.String(allow_none=True)
     exit_reason = fields.String(allow_none=True)
     trace = fields.List(fields.String())
     campaign_id = fields.String(allow_none=True)
+
+
+class VisitDecisionSchema(Strict):
+    accept = fields.Boolean(required=True, truthy={True}, falsy={False})
+
+
+class VisitDecidedSchema(Schema):
+    dossier_id = fields.String()
+    visit_id = fields.String()
+    decision = fields.String(validate=validate.OneOf(["accepted", "rejected"]))
+    status = fields.String()
+    tier = fields.String(allow_none=True)
+    exit_reason = fields.String(allow_none=True)
 
 
 class ExitSchema(Strict):

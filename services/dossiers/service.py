@@ -23,6 +23,7 @@ from services.dossiers.domain.verification import (
 )
 from services.dossiers.grants import grant_from_fund, record_mutual_aid_grant
 from services.dossiers.schemas import (
+    MAX_MEMBERS,
     AuditFilterSchema,
     CampaignRequestSchema,
     CondolenceBatchRequestSchema,
@@ -37,6 +38,7 @@ from services.dossiers.schemas import (
     GrantRequestSchema,
     GrantResultSchema,
     TransferSchema,
+    VisitDecisionSchema,
     VisitSchema,
 )
 from services.dossiers.store import DossierStore, MemberAlreadyInDossier, now_iso
@@ -128,19 +130,7 @@ class DossiersService(DeadLetterRpc):
         data["intake_date"] = intake.day
         policy = policy_on(self.policy_dir, data["intake_date"])
         vault = self.store.vault
-        members = [
-            {
-                "id_hash": vault.lookup_hash(m["id_number"]),
-                "id_enc": vault.encrypt(m["id_number"]),
-                "id_masked": mask_id_number(m["id_number"]),
-                "name": m["name"],
-                "relation": m["relation"],
-                "monthly_income_fen": m["monthly_income"],
-                "health": m["health"],
-                "school": m["school"],
-            }
-            for m in data["members"]
-        ]
+        members = [self._member_record(m) for m in data["members"]]
         doc = {
             "_id": uuid.uuid4().hex,
             "status": "proposed",
@@ -182,21 +172,7 @@ class DossiersService(DeadLetterRpc):
         try:
             self.store.create_dossier(doc, [m["id_hash"] for m in members], self._expiry())
         except MemberAlreadyInDossier as exc:
-            member = next(m for m in members if m["id_hash"] == exc.id_hash)
-            index = members.index(member)
-            # The other dossier's id only for a caller who may read it: its existence and id
-            # must not leak to another county.
-            holder = self.store.dossier(exc.dossier_id)
-            where = (
-                f"already in dossier {exc.dossier_id}"
-                if holder is not None and staff.can_see(holder["org"])
-                else "already in a live dossier outside your org unit"
-            )
-            raise conflict(
-                f"household member {member['name']} ({member['id_masked']}) is already in "
-                "another open or proposed dossier",
-                {f"members.{index}.id_number": [where]},
-            ) from None
+            raise self._member_conflict(staff, exc, members, "members") from None
         self._audit_backdating(staff, intake, "intake_date", doc["_id"], doc["org"])
         log.info("dossier proposed", extra={"dossier_id": doc["_id"], "tier": proposal.tier})
         return {
@@ -205,6 +181,39 @@ class DossiersService(DeadLetterRpc):
             "proposed_tier": proposal.tier,
             "trace": list(proposal.trace),
         }
+
+    def _member_record(self, member: dict) -> dict:
+        """A household member as stored: the ID number encrypted, hashed for lookup, masked."""
+        vault = self.store.vault
+        return {
+            "id_hash": vault.lookup_hash(member["id_number"]),
+            "id_enc": vault.encrypt(member["id_number"]),
+            "id_masked": mask_id_number(member["id_number"]),
+            "name": member["name"],
+            "relation": member["relation"],
+            "monthly_income_fen": member["monthly_income"],
+            "health": member["health"],
+            "school": member["school"],
+        }
+
+    def _member_conflict(
+        self, staff: StaffPrincipal, exc: MemberAlreadyInDossier, members: list, field: str
+    ) -> ApiError:
+        """The 409 for a member already in another live dossier, naming ``field.<index>``."""
+        index, member = next((i, m) for i, m in enumerate(members) if m["id_hash"] == exc.id_hash)
+        # The other dossier's id only for a caller who may read it: its existence and id must
+        # not leak to another county.
+        holder = self.store.dossier(exc.dossier_id)
+        where = (
+            f"already in dossier {exc.dossier_id}"
+            if holder is not None and staff.can_see(holder["org"])
+            else "already in a live dossier outside your org unit"
+        )
+        return conflict(
+            f"household member {member['name']} ({member['id_masked']}) is already in "
+            "another open or proposed dossier",
+            {f"{field}.{index}.id_number": [where]},
+        )
 
     @rpc
     def confirm(self, principal: str, dossier_id: str, request: dict) -> dict:
@@ -392,6 +401,7 @@ class DossiersService(DeadLetterRpc):
             "closed_on": doc.get("closed_on"),
             "exit_reason": doc.get("exit_reason"),
             "verification_overdue": doc.get("verification_overdue", False),
+            "pending_re_evaluation": doc.get("pending_re_evaluation"),
             "assistance_total": doc.get("assistance_total_fen", 0),
             "ledger": sorted(
                 (
@@ -407,18 +417,14 @@ class DossiersService(DeadLetterRpc):
 
     @rpc
     def record_visit(self, principal: str, dossier_id: str, request: dict) -> dict:
+        """Record a home visit: the household as found (members added, removed or changed,
+        incomes, expenditure, causes, assets) is written at once; the re-evaluation is a
+        proposal, and a tier change or an exit waits for staff (``confirm_visit``). A later
+        visit supersedes a proposal still waiting: the household as last found decides."""
         staff = authorized(principal, INTAKE_ROLES)
         data = validated(VisitSchema(), request)
         dossier = self._open(staff, dossier_id)
-        members = [dict(m) for m in dossier["members"]]
-        by_hash = {m["id_hash"]: m for m in members}
-        for index, update in enumerate(data["members"]):
-            member = by_hash.get(self.store.vault.lookup_hash(update["id_number"]))
-            if member is None:
-                raise validation_error(
-                    {f"members.{index}.id_number": ["is not a member of this household"]}
-                )
-            member["monthly_income_fen"] = update["monthly_income"]
+        members, added, removed = self._visited_members(dossier, data)
         updated = {
             "members": members,
             "monthly_rigid_expenditure_fen": (
@@ -441,11 +447,24 @@ class DossiersService(DeadLetterRpc):
         outcome = evaluate_visit(dossier["tier"], proposal)
         task = self.store.pending_task_for(dossier_id)
         visit_id = uuid.uuid4().hex
-        revision = dossier["revision"]
+        pending = None
+        if outcome.kind != "unchanged":
+            pending = {
+                "visit_id": visit_id,
+                "visit_date": data["visit_date"].isoformat(),
+                "outcome": outcome.kind,
+                "tier_from": dossier["tier"],
+                "tier": outcome.tier,
+                "exit_reason": outcome.exit_reason,
+                "trace": list(proposal.trace),
+                "policy_version": proposal.policy_version,
+                "proposed_by": staff.sub,
+            }
         fields = {
             **updated,
             "verification_overdue": False,
             "last_visit_on": data["visit_date"].isoformat(),
+            "pending_re_evaluation": pending,
             f"visits.{visit_id}": {
                 "visit_date": data["visit_date"].isoformat(),
                 "visitor": data["visitor"],
@@ -455,7 +474,116 @@ class DossiersService(DeadLetterRpc):
                 "trace": list(proposal.trace),
                 "campaign_id": task["campaign_id"] if task else None,
                 "recorded_by": staff.sub,
+                "decision": "pending" if pending else None,
             },
+        }
+        superseded = dossier.get("pending_re_evaluation")
+        if superseded:
+            fields[f"visits.{superseded['visit_id']}.decision"] = "superseded"
+        if added:
+            try:
+                self.store.claim_members(dossier_id, [m["id_hash"] for m in added], self._expiry())
+            except MemberAlreadyInDossier as exc:
+                raise self._member_conflict(staff, exc, added, "add_members") from None
+        changed = self.store.change(dossier_id, dossier["revision"], {"$set": fields}, [])
+        if changed is None:
+            self.store.release_members(dossier_id, [m["id_hash"] for m in added])
+            raise conflict("the dossier changed meanwhile; read it again")
+        if removed:
+            self.store.release_members(dossier_id, [m["id_hash"] for m in removed])
+        if task:
+            self.store.mark_task_visited(task["_id"], visit_id)
+        if added or removed:
+            self._audit(
+                staff,
+                "update_members",
+                dossier_id,
+                dossier["org"],
+                {
+                    "visit_id": visit_id,
+                    "added": [m["id_masked"] for m in added],
+                    "removed": [m["id_masked"] for m in removed],
+                },
+            )
+        return {
+            "dossier_id": dossier_id,
+            "visit_id": visit_id,
+            "outcome": outcome.kind,
+            "awaiting_confirmation": pending is not None,
+            "status": changed["status"],
+            "tier": outcome.tier,
+            "exit_reason": outcome.exit_reason,
+            "trace": list(proposal.trace),
+            "campaign_id": task["campaign_id"] if task else None,
+        }
+
+    def _visited_members(self, dossier: dict, data: dict) -> tuple[list, list, list]:
+        """The household as the visit found it, and the members it added and removed; a 400
+        naming every field that cannot apply."""
+        vault = self.store.vault
+        members = [dict(m) for m in dossier["members"]]
+        by_hash = {m["id_hash"]: m for m in members}
+        errors: dict[str, list[str]] = {}
+        for index, update in enumerate(data["members"]):
+            member = by_hash.get(vault.lookup_hash(update["id_number"]))
+            if member is None:
+                errors[f"members.{index}.id_number"] = ["is not a member of this household"]
+                continue
+            member["monthly_income_fen"] = update["monthly_income"]
+            for key in ("name", "relation", "health", "school"):
+                if key in update:
+                    member[key] = update[key]
+        removed = []
+        for index, id_number in enumerate(data["remove_members"]):
+            member = by_hash.get(vault.lookup_hash(id_number))
+            if member is None:
+                errors[f"remove_members.{index}"] = ["is not a member of this household"]
+            elif member["id_hash"] == dossier["head_id_hash"]:
+                errors[f"remove_members.{index}"] = [
+                    "is the head of the household: exit or transfer the dossier instead"
+                ]
+            elif member not in removed:
+                removed.append(member)
+        added = []
+        for index, new in enumerate(data["add_members"]):
+            record = self._member_record(new)
+            if record["id_hash"] in by_hash or any(
+                a["id_hash"] == record["id_hash"] for a in added
+            ):
+                errors[f"add_members.{index}.id_number"] = ["is already a member of this household"]
+            else:
+                added.append(record)
+        household = [m for m in members if m not in removed] + added
+        heads = [m for m in household if m["relation"] == "self"]
+        if len(heads) != 1 or heads[0]["id_hash"] != dossier["head_id_hash"]:
+            errors["members"] = [
+                "the household keeps exactly one member with relation self: its head"
+            ]
+        if len(household) > MAX_MEMBERS:
+            errors["add_members"] = [f"a household has at most {MAX_MEMBERS} members"]
+        if errors:
+            raise validation_error(errors)
+        return household, added, removed
+
+    @rpc
+    def confirm_visit(self, principal: str, dossier_id: str, visit_id: str, request: dict) -> dict:
+        """Accept or reject the tier change or exit a visit proposed; accepting emits the same
+        events as a tier change or an exit always has."""
+        staff = authorized(principal, INTAKE_ROLES)
+        data = validated(VisitDecisionSchema(), request)
+        dossier = self._open(staff, dossier_id)
+        if visit_id not in (dossier.get("visits") or {}):
+            raise not_found("visit")
+        pending = dossier.get("pending_re_evaluation")
+        if not pending or pending["visit_id"] != visit_id:
+            raise conflict("this visit's re-evaluation is not waiting for confirmation")
+        accept = data["accept"]
+        revision = dossier["revision"]
+        visit_date = date.fromisoformat(pending["visit_date"])
+        fields = {
+            "pending_re_evaluation": None,
+            f"visits.{visit_id}.decision": "accepted" if accept else "rejected",
+            f"visits.{visit_id}.decided_by": staff.sub,
         }
         events = []
         common = {
@@ -464,48 +592,55 @@ class DossiersService(DeadLetterRpc):
             "county": dossier["county"],
             "revision": revision + 1,
         }
-        if outcome.kind == "tier_changed":
-            fields["tier"] = outcome.tier
+        exits = accept and pending["outcome"] == "exit"
+        if accept and pending["outcome"] == "tier_changed":
+            fields["tier"] = pending["tier"]
             events.append(
                 self._event(
                     "dossier_tier_changed",
                     {
                         **common,
                         "tier_from": dossier["tier"],
-                        "tier": outcome.tier,
-                        "changed_on": data["visit_date"],
+                        "tier": pending["tier"],
+                        "changed_on": visit_date,
                     },
                 )
             )
-        elif outcome.kind == "exit":
+        elif exits:
             fields.update(
                 status="closed",
-                closed_on=data["visit_date"].isoformat(),
-                exit_reason=outcome.exit_reason,
+                closed_on=visit_date.isoformat(),
+                exit_reason=pending["exit_reason"],
             )
             events.append(
                 self._event(
                     "dossier_exited",
-                    {**common, "reason": outcome.exit_reason, "exited_on": data["visit_date"]},
+                    {**common, "reason": pending["exit_reason"], "exited_on": visit_date},
                 )
             )
         changed = self.store.change(dossier_id, revision, {"$set": fields}, events)
         if changed is None:
             raise conflict("the dossier changed meanwhile; read it again")
-        if task:
-            self.store.mark_task_visited(task["_id"], visit_id)
-        if outcome.kind == "exit":
+        if exits:
             self.store.release_members(dossier_id)
-            self._audit(staff, "exit", dossier_id, dossier["org"], {"reason": outcome.exit_reason})
+            self._audit(
+                staff, "exit", dossier_id, dossier["org"], {"reason": pending["exit_reason"]}
+            )
+        self._audit(
+            staff,
+            "confirm_visit",
+            dossier_id,
+            dossier["org"],
+            {"visit_id": visit_id, "accept": accept, "outcome": pending["outcome"]},
+        )
         self.wake_relay()
         return {
             "dossier_id": dossier_id,
-            "outcome": outcome.kind,
+            "visit_id": visit_id,
+            "decision": "accepted" if accept else "rejected",
             "status": changed["status"],
-            "tier": outcome.tier,
-            "exit_reason": outcome.exit_reason,
-            "trace": list(proposal.trace),
-            "campaign_id": task["campaign_id"] if task else None,
+            "tier": changed.get("tier"),
+            "exit_reason": changed.get("exit_reason"),
         }
 
     @rpc

@@ -86,10 +86,12 @@ class DossierStore:
     ) -> None:
         """Reserve every member's ID hash for ``dossier_id`` (unique ``_id``), all or none.
 
-        Two intakes racing for one member collide on the claim's ``_id``: exactly one wins. A
-        claim left by an intake that died before writing its dossier is taken over, and so is
-        the claim of a dossier that no longer holds its members: closed, declined, or a
-        proposal that ``expiry`` says has expired (it is marked expired here, lazily)."""
+        Two intakes (or an intake and a visit adding a member) racing for one member collide
+        on the claim's ``_id``: exactly one wins. A claim is taken over when its dossier no
+        longer holds its members (closed, declined, or a proposal that ``expiry`` says has
+        expired: it is marked expired here, lazily), and after a grace period when its dossier
+        is missing or does not list the member (an intake or a visit that died between its
+        claims and its dossier write)."""
         for _ in range(3):
             docs = [
                 {"_id": h, "dossier_id": dossier_id, "claimed_at": now_iso()} for h in id_hashes
@@ -100,28 +102,29 @@ class DossierStore:
             except BulkWriteError as exc:
                 errors = exc.details["writeErrors"]
                 if any(e["code"] != DUPLICATE_KEY for e in errors):
-                    self.release_members(dossier_id)
+                    self.release_members(dossier_id, id_hashes)
                     raise
                 taken = [docs[e["index"]]["_id"] for e in errors]
-            self.release_members(dossier_id)
+            self.release_members(dossier_id, id_hashes)
             for id_hash in taken:
                 holder = self.member_claims.find_one({"_id": id_hash})
                 if holder is None:
                     continue  # released meanwhile: try again
                 holding = self.dossiers.find_one(
-                    {"_id": holder["dossier_id"]}, {"status": 1, "created_at": 1}
+                    {"_id": holder["dossier_id"]}, {"status": 1, "created_at": 1, "members": 1}
                 )
-                if holding is not None:
-                    if self._still_holds(holding, expiry):
-                        raise MemberAlreadyInDossier(id_hash, holder["dossier_id"])
+                if holding is not None and not self._still_holds(holding, expiry):
                     # Its release did not finish (a crash after the status change): finish it.
                     self.member_claims.delete_one(
                         {"_id": id_hash, "dossier_id": holder["dossier_id"]}
                     )
                     continue
-                # No dossier yet: an intake in flight (it writes its dossier milliseconds after
-                # its claims) or an orphan of one that died. Only a claim older than the grace
-                # period is an orphan; taking over a fresh one would let both intakes through.
+                if holding is not None and any(m["id_hash"] == id_hash for m in holding["members"]):
+                    raise MemberAlreadyInDossier(id_hash, holder["dossier_id"])
+                # No dossier listing the member yet: an intake or a visit in flight (it writes
+                # its dossier milliseconds after its claims) or an orphan of one that died. Only
+                # a claim older than the grace period is an orphan; taking over a fresh one
+                # would let both through.
                 freed = self.member_claims.delete_one(
                     {
                         "_id": id_hash,
@@ -141,8 +144,12 @@ class DossierStore:
         # Not expired now: either not due, or confirmed (open) meanwhile.
         return not (expiry and self.expire_proposal(dossier["_id"], expiry))
 
-    def release_members(self, dossier_id: str) -> None:
-        self.member_claims.delete_many({"dossier_id": dossier_id})
+    def release_members(self, dossier_id: str, id_hashes: list[str] | None = None) -> None:
+        """Free the members ``dossier_id`` holds: all of them, or only ``id_hashes``."""
+        query: dict[str, Any] = {"dossier_id": dossier_id}
+        if id_hashes is not None:
+            query["_id"] = {"$in": list(id_hashes)}
+        self.member_claims.delete_many(query)
 
     def create_dossier(
         self, doc: dict[str, Any], member_hashes: list[str], expiry: ProposalExpiry | None = None

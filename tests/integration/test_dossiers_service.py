@@ -161,6 +161,12 @@ def test_campaign_visit_re_evaluates_and_close_flags_the_unvisited(service):
     assert (lowered_result["outcome"], lowered_result["tier"]) == ("unchanged", "national")
     lowered_result = visit(lowered, body_lowered, "2000.00")  # p = 1000 > 975, < 1300: local
     assert (lowered_result["outcome"], lowered_result["tier"]) == ("tier_changed", "local")
+    # Both wait for staff; confirmed, they change the dossier.
+    for dossier_id, result in ((exiting, exit_result), (lowered, lowered_result)):
+        assert rpc.get_dossier(CITY, dossier_id)["status"] == "open"
+        rpc.confirm_visit(CITY, dossier_id, result["visit_id"], {"accept": True})
+    assert rpc.get_dossier(CITY, lowered)["tier"] == "local"
+    assert rpc.get_dossier(CITY, exiting)["status"] == "closed"
 
     closed = rpc.close_campaign(CITY, "2019-10")
     assert (closed["status"], closed["overdue"]) == ("closed", 1)
@@ -330,3 +336,70 @@ def test_a_claim_left_by_an_expired_proposal_is_freed_at_intake(service, monkeyp
     store.dossiers.update_one({"_id": stale}, {"$set": {"status": "expired"}})
     assert rpc.submit(CITY, {**body, "intake_date": "2018-04-02"})["status"] == "proposed"
     assert store.member_claims.count_documents({"dossier_id": stale}) == 0
+
+
+# ---- a visit's re-evaluation is a proposal ---------------------------------------------------------
+
+
+def changes_of(amqp_uri: str, queue_name: str, dossier_id: str, count: int) -> list[dict]:
+    """The next ``count`` tier changes and exits of ``dossier_id`` on a queue bound earlier."""
+    found: list[dict] = []
+    deadline = time.monotonic() + 15
+    with Connection(amqp_uri) as connection:
+        queue = Queue(queue_name, exchange=exchange_for("dossiers"), routing_key="#")
+        bound = queue(connection.default_channel)
+        while len(found) < count and time.monotonic() < deadline:
+            message = bound.get(no_ack=True)
+            if message is None:
+                time.sleep(0.1)
+                continue
+            event = message.payload
+            if event["payload"]["dossier_id"] == dossier_id and event["event_type"] in (
+                "dossier_tier_changed",
+                "dossier_exited",
+            ):
+                found.append(event)
+        bound.delete()
+    return found
+
+
+def test_a_visit_tier_change_is_applied_only_on_confirmation_with_the_same_event(service, amqp_uri):
+    _, store, rpc = service
+    dossier_id, body = open_dossier(rpc, household(causes=("illness",), months=0))
+    queue_name = f"it-visit-events-{uuid.uuid4().hex[:8]}"
+    with Connection(amqp_uri) as connection:
+        Queue(queue_name, exchange=exchange_for("dossiers"), routing_key="#")(
+            connection.default_channel
+        ).declare()
+    visit = rpc.record_visit(
+        CITY,
+        dossier_id,
+        {
+            "visit_date": "2019-10-12",
+            "visitor": "李四",
+            "findings": "收入增加",
+            "members": [{"id_number": body["head_id_number"], "monthly_income": "2000.00"}],
+        },
+    )
+    assert (visit["outcome"], visit["tier"], visit["awaiting_confirmation"]) == (
+        "tier_changed",
+        "local",
+        True,
+    )
+    waiting = rpc.get_dossier(CITY, dossier_id)
+    assert (waiting["tier"], waiting["pending_re_evaluation"]["tier"]) == ("national", "local")
+    outbox = store.dossiers.find_one({"_id": dossier_id}).get("outbox") or {}
+    assert {e["event_type"] for e in outbox.values()} <= {"dossier_established"}
+
+    decided = rpc.confirm_visit(CITY, dossier_id, visit["visit_id"], {"accept": True})
+
+    assert (decided["decision"], decided["tier"]) == ("accepted", "local")
+    [event] = changes_of(amqp_uri, queue_name, dossier_id, 1)
+    assert event["event_type"] == "dossier_tier_changed"
+    assert {k: event["payload"][k] for k in ("tier_from", "tier", "changed_on", "revision")} == {
+        "tier_from": "national",
+        "tier": "local",
+        "changed_on": "2019-10-12",
+        "revision": 4,
+    }
+    assert rpc.get_dossier(CITY, dossier_id)["pending_re_evaluation"] is None

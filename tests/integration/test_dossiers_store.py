@@ -53,7 +53,7 @@ def policy():
     return DossierPolicy.from_document(store.by_version("dossiers/2018-v1"))
 
 
-def dossier_doc(store, head_hash, *, tier="local", county="LY-XL", status="proposed"):
+def dossier_doc(store, head_hash, *, tier="local", county="LY-XL", status="proposed", members=()):
     return {
         "_id": uuid.uuid4().hex,
         "status": status,
@@ -61,6 +61,7 @@ def dossier_doc(store, head_hash, *, tier="local", county="LY-XL", status="propo
         "county": county,
         "org": f"{county}-0042",
         "head_id_hash": head_hash,
+        "members": [{"id_hash": h} for h in (head_hash, *members)],
         "revision": 1,
         "ledger": {},
         "assistance_total_fen": 0,
@@ -83,7 +84,7 @@ def test_two_intakes_sharing_a_member_at_the_same_moment_make_one_dossier(store)
     heads = [store.vault.lookup_hash(new_id_number()) for _ in range(8)]
 
     def submit(head):
-        doc = dossier_doc(store, head)
+        doc = dossier_doc(store, head, members=[shared_member])
         try:
             store.create_dossier(doc, [head, shared_member])
         except MemberAlreadyInDossier as exc:
@@ -113,6 +114,31 @@ def test_a_claim_left_by_an_intake_that_died_is_taken_over(store):
     doc = dossier_doc(store, member)
     store.create_dossier(doc, [member])
     assert store.member_claims.find_one({"_id": member})["dossier_id"] == doc["_id"]
+
+
+def test_a_claim_of_a_member_its_live_dossier_does_not_list_is_taken_over_after_the_grace(
+    store,
+):
+    """A visit that died between claiming an added member and writing its dossier (or after
+    removing a member and before releasing it) leaves a claim its open dossier does not list."""
+    member = store.vault.lookup_hash(new_id_number())
+    holder = dossier_doc(store, store.vault.lookup_hash(new_id_number()), status="open")
+    store.create_dossier(holder, [holder["head_id_hash"]])
+    store.member_claims.insert_one(
+        {"_id": member, "dossier_id": holder["_id"], "claimed_at": now_iso()}
+    )
+    with pytest.raises(MemberAlreadyInDossier):  # its visit may still write the dossier
+        store.create_dossier(dossier_doc(store, member), [member])
+    store.member_claims.update_one(
+        {"_id": member}, {"$set": {"claimed_at": iso_seconds_ago(ORPHAN_CLAIM_SECONDS + 1)}}
+    )
+    doc = dossier_doc(store, member)
+    store.create_dossier(doc, [member])
+    assert store.member_claims.find_one({"_id": member})["dossier_id"] == doc["_id"]
+    assert (
+        store.member_claims.find_one({"_id": holder["head_id_hash"]})["dossier_id"]
+        == (holder["_id"])
+    )
 
 
 def test_released_members_can_be_filed_again(store):

@@ -27,6 +27,8 @@ from services.dossiers.schemas import (
     ProposalSchema,
     TransferredSchema,
     TransferSchema,
+    VisitDecidedSchema,
+    VisitDecisionSchema,
     VisitResultSchema,
     VisitSchema,
 )
@@ -122,6 +124,20 @@ class DossierRoutes(Edge):
         body = read_json(request)
         return json_response(
             200, self._call("dossiers", "record_visit", principal, dossier_id, body)
+        )
+
+    @api(
+        "POST",
+        "/api/v1/dossiers/<dossier_id>/visits/<visit_id>/confirm",
+        summary="Accept or reject the tier change or exit a visit's re-evaluation proposed.",
+        request=VisitDecisionSchema,
+        responses={200: VisitDecidedSchema, 409: "no re-evaluation of this visit is waiting"},
+    )
+    def confirm_visit(self, request, dossier_id, visit_id):
+        principal = self._staff(request)
+        body = read_json(request)
+        return json_response(
+            200, self._call("dossiers", "confirm_visit", principal, dossier_id, visit_id, body)
         )
 
     @api(
