@@ -119,9 +119,7 @@ def adjudicate(bill: DischargeBill, context: ClaimContext, policy: MutualAidPoli
         )
 
     def reject(line: TraceLine, reason: str) -> Decision:
-        # An exclusion by diagnosis range tells the illness; its reason is marked like the code.
-        told = Diagnosis(reason) if reason in policy.diagnosis_reason_codes else reason
-        trace.append(line.then(" → rejected (", told, ")"))
+        trace.append(line.then(" → rejected (", _marked(reason, reason, policy), ")"))
         return finish("rejected", 0, reason, 0)
 
     overlapping = bool(context.overlapping_bill_nos)
@@ -250,7 +248,7 @@ def _exclusions(
     bill: DischargeBill, period: int, policy: MutualAidPolicy
 ) -> tuple[TraceLine, str | None]:
     """The exclusions step; every part naming a diagnosis, its range or its reason is marked."""
-    applying: list[tuple[str, str | Diagnosis]] = []
+    applying: list[tuple[str, str]] = []
     notes: list[Diagnosis] = []
     for code in bill.diagnoses:
         category = icd10_category(code)
@@ -260,31 +258,19 @@ def _exclusions(
             if exclusion.only_with_liable_third_party and not bill.third_party_liable:
                 notes.append(Diagnosis(f"{code} in {exclusion} but no liable third party is named"))
                 continue
-            applying.append(
-                (
-                    exclusion.reason_code,
-                    Diagnosis(f"diagnosis {code} in {exclusion} ({exclusion.reason_code})"),
-                )
-            )
+            applying.append((exclusion.reason_code, f"diagnosis {code} in {exclusion}"))
     if bill.drunk_driving:
-        applying.append(
-            (
-                EXCLUDED_DRUNK_DRIVING,
-                f"the bill is flagged drunk driving ({EXCLUDED_DRUNK_DRIVING})",
-            )
-        )
+        applying.append((EXCLUDED_DRUNK_DRIVING, "the bill is flagged drunk driving"))
     if bill.crime:
-        applying.append((EXCLUDED_CRIME, f"the bill is flagged crime ({EXCLUDED_CRIME})"))
+        applying.append((EXCLUDED_CRIME, "the bill is flagged crime"))
     deadline = policy.submission_deadline(period)
     if bill.submitted_on > deadline:
         applying.append(
-            (
-                LATE_SUBMISSION,
-                f"submitted {bill.submitted_on} after the deadline {deadline} ({LATE_SUBMISSION})",
-            )
+            (LATE_SUBMISSION, f"submitted {bill.submitted_on} after the deadline {deadline}")
         )
     if applying:
-        return _joined("3 exclusions: ", [told for _, told in applying]), applying[0][0]
+        found = [_marked(f"{text} ({reason})", reason, policy) for reason, text in applying]
+        return _joined("3 exclusions: ", found), applying[0][0]
     ranges = ", ".join(_describe(exclusion) for exclusion in policy.exclusions) or "no ranges"
     details: list[str | Diagnosis] = [
         Diagnosis(f"diagnoses {', '.join(bill.diagnoses)} checked against {ranges}"),
@@ -293,6 +279,11 @@ def _exclusions(
         f"submitted {bill.submitted_on} ≤ deadline {deadline}",
     ]
     return _joined("3 exclusions: ", details).then(": none apply"), None
+
+
+def _marked(text: str, reason: str, policy: MutualAidPolicy) -> str | Diagnosis:
+    """``text`` as a diagnosis part when its reason is a diagnosis range's (it tells the illness)."""
+    return Diagnosis(text) if reason in policy.diagnosis_reason_codes else text
 
 
 def _joined(head: str, items: list[str | Diagnosis]) -> TraceLine:

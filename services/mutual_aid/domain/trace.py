@@ -37,6 +37,3 @@ class TraceLine:
             part if isinstance(part, str) else part.text if show_diagnoses else DIAGNOSIS_HIDDEN
             for part in self.parts
         )
-
-    def __str__(self) -> str:
-        return self.text()
