@@ -63,6 +63,8 @@ def main(argv: list[str]) -> int:
     problems = CondolenceBatchRequestSchema().validate(
         {"festival": args.festival, "fund": args.fund}
     )
+    if not orgs.is_known(args.org):
+        problems["org"] = ["is not an org unit of the city (config/orgs.toml)"]
     if problems:
         parser.error("; ".join(f"--{k}: {' '.join(v)}" for k, v in problems.items()))
     try:

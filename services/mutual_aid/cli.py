@@ -30,6 +30,7 @@ from services.mutual_aid.payouts import confirm_batch, payout_batch, payout_file
 from services.mutual_aid.policies import PolicyBook
 from services.mutual_aid.schemas import PayoutBatchRequestSchema
 from services.mutual_aid.store import MutualAidStore
+from shared import orgs
 from shared.business_dates import business_date
 from shared.config import load_settings
 from shared.errors import ApiError
@@ -202,7 +203,7 @@ def enroll_command(args: argparse.Namespace) -> int:
             stated,
             by=CLI_USER,
             role=CLI_ROLE,
-            org="LY",
+            org=orgs.city_root(),
             period=args.period,
             employer_org=args.employer_org,
         )

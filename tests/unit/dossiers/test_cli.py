@@ -30,3 +30,11 @@ def test_a_malformed_festival_is_refused_before_anything_runs(capsys):
         main(["condolence-batch", "--festival", "spring", "--fund", "F1"])
     assert refused.value.code == 2
     assert "--festival" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("org", ["LY-ZZ", "XX"])
+def test_a_scope_outside_the_org_tree_is_refused_before_anything_runs(capsys, org):
+    with pytest.raises(SystemExit) as refused:
+        main(["condolence-batch", "--festival", "2019-spring", "--fund", "F1", "--org", org])
+    assert refused.value.code == 2
+    assert "--org" in capsys.readouterr().err
