@@ -26,7 +26,8 @@ from tests.support.principals import hospital, staff
 
 pytestmark = pytest.mark.integration
 
-CITY_ADMIN = staff("city_admin", "LY", sub="it-dates-admin")
+ADMIN_SUB = "it-dates-admin"
+CITY_ADMIN = staff("city_admin", "LY", sub=ADMIN_SUB)
 COUNTY = staff("county_staff", "LY-XL", sub="it-dates-county")
 AUDITOR = staff("auditor", "LY", sub="it-dates-auditor")
 FUTURE = "2999-01-01"
@@ -156,7 +157,7 @@ def test_enrolled_on_in_the_past_by_city_admin_is_audited(cluster, settings):
     [entry] = mutual_aid_audit(settings, f"enrolment/11/{employer}")
     assert (entry["action"], entry["by"], entry["role"]) == (
         "backdate",
-        CITY_ADMIN["sub"],
+        ADMIN_SUB,
         "city_admin",
     )
     assert (entry["field"], entry["stated"], entry["received_on"]) == (
@@ -218,7 +219,7 @@ def grant(dossier_id: str, fund: str, **fields) -> dict:
 
 
 def backdatings(cluster, target: str, field: str) -> list[dict]:
-    entries = cluster.dossiers.audit_log(AUDITOR, {"action": "backdate", "target": target})
+    entries = cluster.dossiers.audit_log(AUDITOR, action="backdate", target=target)
     return [e for e in entries["entries"] if e["detail"]["field"] == field]
 
 
@@ -244,7 +245,7 @@ def test_granted_on_in_the_past_by_city_admin_is_audited(cluster):
     result = cluster.dossiers.grant(CITY_ADMIN, grant(dossier_id, fund, granted_on="2018-06-01"))
     assert result["year"] == 2018
     [entry] = backdatings(cluster, dossier_id, "granted_on")
-    assert (entry["actor"], entry["role"]) == (CITY_ADMIN["sub"], "city_admin")
+    assert (entry["actor"], entry["role"]) == (ADMIN_SUB, "city_admin")
     assert entry["detail"] == {
         "field": "granted_on",
         "stated": "2018-06-01",
