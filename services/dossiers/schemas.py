@@ -39,6 +39,16 @@ class DossierFilterSchema(Strict):
     tier = fields.String(load_default=None, validate=validate.OneOf(TIERS))
 
 
+class RevealQuerySchema(Strict):
+    """?reveal=ids shows a dossier's full ID numbers (audited)."""
+
+    reveal = fields.String(load_default=None, validate=validate.OneOf(["ids"]))
+
+
+class CountyQuerySchema(Strict):
+    county = fields.String(load_default=None, validate=validate.Regexp(COUNTY))
+
+
 class AuditFilterSchema(Strict):
     """What the audit log may be narrowed by: named fields, never a query."""
 

@@ -14,6 +14,8 @@ from services.dossiers.schemas import (
     CondolenceBatchSchema,
     ConfirmedSchema,
     ConfirmSchema,
+    CountyQuerySchema,
+    DossierFilterSchema,
     DossierListSchema,
     DossierRequestSchema,
     DossierSchema,
@@ -25,6 +27,7 @@ from services.dossiers.schemas import (
     GrantResultSchema,
     OverdueSchema,
     ProposalSchema,
+    RevealQuerySchema,
     TransferredSchema,
     TransferSchema,
     VisitDecidedSchema,
@@ -35,13 +38,6 @@ from services.dossiers.schemas import (
 from services.gateway.edge import Edge
 from services.gateway.http import api, json_response, read_json, read_query
 from services.gateway.schemas import AuditLogQuerySchema
-from shared.errors import validation_error
-
-LIST_FILTERS = ("county", "status", "tier")
-
-
-def list_filters(request) -> dict:
-    return {key: request.args[key] for key in LIST_FILTERS if request.args.get(key)}
 
 
 class DossierRoutes(Edge):
@@ -74,23 +70,25 @@ class DossierRoutes(Edge):
         "GET",
         "/api/v1/dossiers",
         summary="Dossiers in your org scope, filtered by county, status and tier.",
+        query=DossierFilterSchema,
         responses={200: DossierListSchema},
     )
     def list_dossiers(self, request):
         principal = self._staff(request)
-        return json_response(
-            200, self._call("dossiers", "list_dossiers", principal, **list_filters(request))
-        )
+        filters = read_query(request, DossierFilterSchema)
+        return json_response(200, self._call("dossiers", "list_dossiers", principal, **filters))
 
     @api(
         "GET",
         "/api/v1/dossiers/export",
         summary="CSV of the dossiers in your scope, ID numbers masked (audited).",
+        query=DossierFilterSchema,
         responses={200: "text/csv"},
     )
     def export_dossiers(self, request):
         principal = self._staff(request)
-        result = self._call("dossiers", "export", principal, timeout=60, **list_filters(request))
+        filters = read_query(request, DossierFilterSchema)
+        result = self._call("dossiers", "export", principal, timeout=60, **filters)
         return Response(
             result["csv"],
             status=200,
@@ -102,14 +100,13 @@ class DossierRoutes(Edge):
         "GET",
         "/api/v1/dossiers/<dossier_id>",
         summary="One dossier; ?reveal=ids shows full ID numbers (audited).",
+        query=RevealQuerySchema,
         responses={200: DossierSchema},
     )
     def get_dossier(self, request, dossier_id):
         principal = self._staff(request)
-        reveal = request.args.get("reveal")
-        if reveal not in (None, "ids"):
-            raise validation_error({"reveal": ["must be ids"]})
-        dossier = self._call("dossiers", "get_dossier", principal, dossier_id, reveal == "ids")
+        reveal = read_query(request, RevealQuerySchema)["reveal"] == "ids"
+        dossier = self._call("dossiers", "get_dossier", principal, dossier_id, reveal)
         return json_response(200, dossier)
 
     @api(
@@ -249,11 +246,12 @@ class DossierRoutes(Edge):
         "GET",
         "/api/v1/verification-campaigns/<campaign_id>/overdue",
         summary="Dossiers left unvisited by a closed campaign, per county.",
+        query=CountyQuerySchema,
         responses={200: OverdueSchema},
     )
     def overdue(self, request, campaign_id):
         principal = self._staff(request)
-        county = request.args.get("county")
+        county = read_query(request, CountyQuerySchema)["county"]
         return json_response(200, self._call("dossiers", "overdue", principal, campaign_id, county))
 
     @api(

@@ -93,3 +93,12 @@ def test_path_integers_are_published_with_the_range_the_route_accepts(spec):
     assert stats[0]["schema"] == {"type": "integer", "minimum": 1, "maximum": 9999}
     fund = spec["paths"]["/api/v1/assistance-funds/{fund}/{year}"]["get"]["parameters"]
     assert fund[1]["schema"] == {"type": "integer", "minimum": 2000, "maximum": 2100}
+
+
+def test_dossier_filters_are_published_as_query_parameters(spec):
+    listed = spec["paths"]["/api/v1/dossiers"]["get"]["parameters"]
+    published = {p["name"]: p["schema"] for p in listed}
+    assert set(published) == {"county", "status", "tier"}
+    assert {"proposed", "open", "declined", "closed"} <= set(published["status"]["enum"])
+    one = spec["paths"]["/api/v1/dossiers/{dossier_id}"]["get"]["parameters"]
+    assert "ids" in [p["schema"] for p in one if p["name"] == "reveal"][0]["enum"]
