@@ -89,6 +89,8 @@ class Stack:
         self.var_dir = var_dir
         self.log_dir = var_dir / "log"
         self.env = env
+        # Each stack's own heartbeat files: two stacks on one machine never share /tmp's.
+        self.env.setdefault("HEARTBEAT_DIR", str(var_dir / "heartbeat"))
         self.processes: dict[str, subprocess.Popen] = {}
         self.started_rabbit = False
 

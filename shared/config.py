@@ -7,9 +7,10 @@ import binascii
 import math
 import os
 import re
+import tempfile
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from urllib.parse import unquote, urlsplit
 
@@ -138,6 +139,10 @@ class Settings:
     # Proxies in front of the gateway whose X-Forwarded-For entry names the client (an
     # Ingress: 1); with 0 the client is the TCP peer.
     gateway_trusted_proxies: int = 0
+    # Liveness (shared/heartbeat.py): where each process touches its heartbeat file (a writable
+    # tmp volume, the root file system being read-only) and how old it may grow.
+    heartbeat_dir: str = field(default_factory=tempfile.gettempdir)
+    heartbeat_max_age_seconds: float = 30.0
 
     @property
     def is_development(self) -> bool:
@@ -251,6 +256,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         enrolment_import_max_rows=number("ENROLMENT_IMPORT_MAX_ROWS", "50000", int),
         enrolment_import_max_columns=number("ENROLMENT_IMPORT_MAX_COLUMNS", "20", int),
         gateway_trusted_proxies=count("GATEWAY_TRUSTED_PROXIES", "0"),
+        heartbeat_dir=env.get("HEARTBEAT_DIR") or tempfile.gettempdir(),
+        heartbeat_max_age_seconds=number("HEARTBEAT_MAX_AGE_SECONDS", "30", float),
     )
 
 

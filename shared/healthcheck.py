@@ -1,4 +1,5 @@
-"""Exit 0 when ``<service>`` answers an RPC ping, 1 otherwise (the k8s exec probe)."""
+"""The services' exec probes: ``alive <service>`` (liveness: this process's heartbeat is fresh)
+and ``ready <service>`` (readiness: the service answers an RPC ping through the broker)."""
 
 from __future__ import annotations
 
@@ -11,18 +12,31 @@ import sys  # noqa: E402
 from nameko.standalone.rpc import ClusterRpcProxy  # noqa: E402
 
 from shared.config import load_settings  # noqa: E402
+from shared.heartbeat import heartbeat_path, heartbeat_problem  # noqa: E402
+
+USAGE = "usage: python -m shared.healthcheck {alive|ready} <service>"
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 1:
-        print("usage: python -m shared.healthcheck <service>", file=sys.stderr)
+    if len(argv) != 2 or argv[0] not in ("alive", "ready"):
+        print(USAGE, file=sys.stderr)
         return 2
+    check, service = argv
     settings = load_settings()
+    if check == "alive":
+        # Any replica could answer an RPC; only this container's own file speaks for it.
+        problem = heartbeat_problem(
+            heartbeat_path(settings, service), settings.heartbeat_max_age_seconds
+        )
+        if problem:
+            print(f"{service}: not alive: {problem}", file=sys.stderr)
+            return 1
+        return 0
     try:
         with ClusterRpcProxy({"AMQP_URI": settings.amqp_uri}, timeout=3) as cluster:
-            getattr(cluster, argv[0]).ping()
-    except Exception as exc:  # noqa: BLE001 - any failure means not healthy
-        print(f"{argv[0]}: unhealthy: {exc!r}", file=sys.stderr)
+            getattr(cluster, service).ping()
+    except Exception as exc:  # noqa: BLE001 - any failure means not ready
+        print(f"{service}: not ready: {exc!r}", file=sys.stderr)
         return 1
     return 0
 

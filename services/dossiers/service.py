@@ -47,6 +47,7 @@ from shared.auth import StaffPrincipal, authorized, authorized_at_city
 from shared.business_dates import BusinessDate, business_date
 from shared.errors import ApiError, conflict, not_found, rule_violation, validated, validation_error
 from shared.events import Event, make_event, today_shanghai
+from shared.heartbeat import Heartbeat
 from shared.identity import mask_id_number
 from shared.messaging import (
     Correlation,
@@ -103,7 +104,7 @@ def household_of(doc: dict) -> Household:
     )
 
 
-class DossiersService(DeadLetterRpc):
+class DossiersService(Heartbeat, DeadLetterRpc):
     name = SERVICE
 
     store: DossierStore = Store(DossierStore)

@@ -27,6 +27,7 @@ from shared.auth import authorized, authorized_at_city
 from shared.business_dates import business_date
 from shared.errors import ApiError, not_found, validated, validation_error
 from shared.events import Event
+from shared.heartbeat import Heartbeat
 from shared.messaging import (
     Correlation,
     DeadLetterRpc,
@@ -62,7 +63,7 @@ def audit_view(entries: list[dict]) -> dict:
     }
 
 
-class MutualAidService(DeadLetterRpc):
+class MutualAidService(Heartbeat, DeadLetterRpc):
     name = SERVICE
 
     store: MutualAidStore = Store(MutualAidStore)

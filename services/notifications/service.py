@@ -10,6 +10,7 @@ from shared import orgs
 from shared.auth import authorized
 from shared.errors import not_found, validation_error
 from shared.events import Event
+from shared.heartbeat import Heartbeat
 from shared.identity import InvalidIdentifier, validate_id_number
 from shared.messaging import Correlation, DeadLetterRpc, Store, event_handler, rpc
 
@@ -26,7 +27,7 @@ INBOX_LIMIT = 100
 CITY_ORG = orgs.city_root()
 
 
-class NotificationsService(DeadLetterRpc):
+class NotificationsService(Heartbeat, DeadLetterRpc):
     name = "notifications"
 
     store: NotificationStore = Store(NotificationStore)

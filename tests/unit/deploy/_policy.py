@@ -21,6 +21,8 @@ K8S_SECRET_KEYS = {
     "PII_HASH_KEY",
 }
 INFRA_SERVICES = ("rabbitmq", "mongo")
+ALIVE_CHECK = ["python", "-m", "shared.healthcheck", "alive"]  # + the service's name
+ALIVE_PATH = "/alive"
 TMP_MOUNT = "/tmp"  # noqa: S108 - a path inside the container, an emptyDir
 BUILD_TOOLS = re.compile(
     r"\b(build-essential|gcc|g\+\+|clang|make|cmake|python3?-dev|libc6?-dev|pkg-config)\b"
@@ -64,6 +66,9 @@ def deployment_problems(deployment: dict[str, Any]) -> list[str]:
         for probe in ("livenessProbe", "readinessProbe"):
             if not container.get(probe):
                 problems.append(f"{where}: no {probe}")
+        for probe in ("startupProbe", "livenessProbe"):
+            if container.get(probe) and not per_process_probe(container, container[probe]):
+                problems.append(f"{where}: {probe} does not check this pod's own process")
         resources = container.get("resources") or {}
         for bound in ("requests", "limits"):
             missing = {"cpu", "memory"} - set(resources.get(bound) or {})
@@ -83,6 +88,22 @@ def deployment_problems(deployment: dict[str, Any]) -> list[str]:
             if "value" in env and env["name"] in K8S_SECRET_KEYS:
                 problems.append(f"{where}: secret {env['name']} given as a literal value")
     return problems
+
+
+def per_process_probe(container: dict[str, Any], probe: dict[str, Any]) -> bool:
+    """Whether ``probe`` can only pass when this container's own process works: the gateway's
+    ``GET /alive`` on one of its own ports (answered by the process, asking no one), or the
+    service's heartbeat file. An RPC ping is not (any replica may answer it), nor is
+    ``/health`` (it pings every service)."""
+    ports = {p.get("name") for p in container.get("ports") or []} | {
+        p.get("containerPort") for p in container.get("ports") or []
+    }
+    if "httpGet" in probe:
+        return probe["httpGet"].get("path") == ALIVE_PATH and probe["httpGet"].get("port") in ports
+    args = container.get("args") or container.get("command") or []
+    service = args[-1] if args[:3] == ["python", "-m", "shared.runner"] else None
+    command = (probe.get("exec") or {}).get("command")
+    return service is not None and command == ALIVE_CHECK + [service]
 
 
 def secret_refs(resource: dict[str, Any]) -> set[tuple[str, str]]:
@@ -140,8 +161,11 @@ def compose_problems(compose: dict[str, Any]) -> list[str]:
         for var in ("AMQP_URI", "MONGO_URI"):
             if not env.get(var):
                 problems.append(f"{name}: {var} not set")
-        if not service.get("healthcheck", {}).get("test"):
+        test = service.get("healthcheck", {}).get("test")
+        if not test:
             problems.append(f"{name}: no healthcheck")
+        elif "shared.healthcheck" in test and test != ["CMD", *ALIVE_CHECK, name]:
+            problems.append(f"{name}: healthcheck does not check this container's own process")
         user = str(service.get("user", "")).split(":")[0]
         if user in ("", "0", "root"):
             problems.append(f"{name}: does not run as a non-root user")

@@ -255,6 +255,11 @@ def test_compose_interpolations_are_well_formed():
         ('user: "10001:10001"', 'user: "0:0"', "does not run as a non-root user"),
         ("APP_ENV: production", "APP_ENV: development", "APP_ENV is not production"),
         ("read_only: true", "read_only: false", "is not read_only"),
+        (
+            '"shared.healthcheck", "alive", "dossiers"]',
+            '"shared.healthcheck", "ready", "dossiers"]',
+            "dossiers: healthcheck does not check this container's own process",
+        ),
     ],
     ids=[
         "defaulted-secret",
@@ -264,6 +269,7 @@ def test_compose_interpolations_are_well_formed():
         "root-user",
         "development",
         "writable-root",
+        "healthcheck-any-replica",
     ],
 )
 def test_compose_policy_rejects_a_mutated_file(old, new, expected):
@@ -355,6 +361,10 @@ def _without_run_as_non_root(pod: dict, container: dict) -> None:
         ),
         (lambda pod, c: c.pop("readinessProbe"), "no readinessProbe"),
         (lambda pod, c: c.pop("livenessProbe"), "no livenessProbe"),
+        (
+            lambda pod, c: c.update(livenessProbe=c["readinessProbe"]),
+            "livenessProbe does not check this pod's own process",
+        ),
         (lambda pod, c: c["resources"].pop("limits"), "no limits"),
         (lambda pod, c: c.update(image="unionhub:latest"), "not pinned"),
         (lambda pod, c: c.update(volumeMounts=[]), "is not an emptyDir"),
@@ -367,6 +377,7 @@ def _without_run_as_non_root(pod: dict, container: dict) -> None:
         "capabilities",
         "no-readiness",
         "no-liveness",
+        "liveness-any-replica",
         "no-limits",
         "latest",
         "no-tmp",
@@ -393,10 +404,30 @@ def test_each_deployment_runs_its_service_with_the_agreed_probes():
             assert container["readinessProbe"]["httpGet"] == {"path": "/health", "port": "http"}
             assert {"name": "http", "containerPort": 8000, "protocol": "TCP"} in container["ports"]
         else:
-            check = ["python", "-m", "shared.healthcheck", module]
-            assert container["livenessProbe"]["exec"]["command"] == check
-            assert container["readinessProbe"]["exec"]["command"] == check
+            alive = ["python", "-m", "shared.healthcheck", "alive", module]
+            ready = ["python", "-m", "shared.healthcheck", "ready", module]
+            assert container["startupProbe"]["exec"]["command"] == alive
+            assert container["livenessProbe"]["exec"]["command"] == alive
+            assert container["readinessProbe"]["exec"]["command"] == ready
             assert "ports" not in container
+
+
+@pytest.mark.parametrize("directory", KUSTOMIZATIONS, ids=_ids(KUSTOMIZATIONS))
+def test_every_liveness_probe_checks_its_own_pod_process(directory):
+    for deployment in _deployments(_render(directory)):
+        for container in deployment["spec"]["template"]["spec"]["containers"]:
+            for probe in ("startupProbe", "livenessProbe"):
+                assert _policy.per_process_probe(container, container[probe]), (
+                    deployment["metadata"]["name"],
+                    probe,
+                )
+
+
+def test_compose_services_healthcheck_their_own_process():
+    services = _policy.compose_app_services(_compose())
+    for name, service in services.items():
+        if name != "gateway":
+            assert service["healthcheck"]["test"] == ["CMD", *_policy.ALIVE_CHECK, name]
 
 
 def test_configuration_and_secrets_are_referenced_not_defined():
