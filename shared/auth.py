@@ -222,6 +222,59 @@ def authorized(credential: object, roles: Sequence[str]) -> StaffPrincipal:
     return principal
 
 
+# Partners (hospitals, city platforms) sign their requests to the gateway; the gateway vouches
+# for the one it verified with a short assertion of its own. It is signed with the staff secret,
+# which every service already holds (whoever holds it can mint a city_admin token, far more than
+# a hospital may do, so a second secret would add distribution without narrowing anything); its
+# own audience keeps it from ever passing for a staff token, and the reverse.
+PARTNER_AUDIENCE = "unionhub-partner"
+PARTNER_ASSERTION_SECONDS = 60
+
+
+def mint_partner_assertion(
+    partner: Mapping, settings: Settings, *, now: float | None = None
+) -> str:
+    """The gateway's word that it verified ``partner`` (``{"code", "kind", "level"}``)."""
+    issued_at = int(time.time() if now is None else now)
+    claims = {
+        "sub": partner["code"],
+        "kind": partner["kind"],
+        "level": partner["level"],
+        "iss": settings.jwt_issuer,
+        "aud": PARTNER_AUDIENCE,
+        "iat": issued_at,
+        "exp": issued_at + PARTNER_ASSERTION_SECONDS,
+    }
+    return jwt.encode(claims, settings.staff_jwt_secret, algorithm=ALGORITHM)
+
+
+def authorized_partner(assertion: object, kind: str) -> dict:
+    """The partner the gateway vouched for, as registered (``{"code", "kind", "level"}``), if
+    the assertion is the gateway's, fresh, and for a partner of ``kind``; else a 401."""
+    settings = process_settings()
+    try:
+        if not isinstance(assertion, str):
+            raise jwt.InvalidTokenError("a partner assertion is required")
+        claims = jwt.decode(
+            assertion,
+            settings.staff_jwt_secret,
+            algorithms=[ALGORITHM],
+            issuer=settings.jwt_issuer,
+            audience=PARTNER_AUDIENCE,
+            options={"require": ["sub", "kind", "level", "iss", "aud", "iat", "exp"]},
+        )
+        if (
+            not _is_number(claims["iat"])
+            or claims["exp"] - claims["iat"] > PARTNER_ASSERTION_SECONDS
+        ):
+            raise jwt.InvalidTokenError("the assertion lives too long")
+        if claims["kind"] != kind:
+            raise jwt.InvalidTokenError(f"the partner is not a {kind}")
+    except jwt.InvalidTokenError as exc:
+        raise ApiError(401, "unauthorized", f"Partner assertion rejected: {exc}.") from None
+    return {"code": claims["sub"], "kind": claims["kind"], "level": claims["level"]}
+
+
 def authorized_at_city(credential: object, roles: Sequence[str]) -> StaffPrincipal:
     """The forwarded caller, if it holds one of ``roles`` at the city root org (else a
     403): for the federation's own money (payout batches, fund budgets), which no county or

@@ -40,6 +40,7 @@ ATTEMPT_HEADER = "x-unionhub-attempt"
 MAX_CORRELATION_ID_CHARS = 200
 MAX_RAW_CHARS = 10_000
 DEAD_LETTER_ROLES = ("city_admin",)
+CREDENTIALS = ("principal", "partner")  # RPC parameters that carry who is calling
 DEAD_LETTER_STATUSES = ("parked", "replaying", "replayed", None)  # None: every status
 
 
@@ -59,8 +60,8 @@ class TypedRpc(Rpc):
     """An RPC entrypoint that refuses, before any work, an argument of another type than the
     method declares: whoever reaches the broker cannot slip a Mongo operator
     (``{"$ne": null}``) where an id, a period or a filter value is expected. Request bodies
-    (``dict``) are checked by the method's own schema; the caller's credential by
-    ``shared.auth.authorized`` (a 401, not a 400)."""
+    (``dict``) are checked by the method's own schema; the caller's credential (``principal``,
+    ``partner``) by shared.auth (a 401, not a 400)."""
 
     def setup(self):
         super().setup()
@@ -74,7 +75,9 @@ class TypedRpc(Rpc):
         wrong = {
             name: [f"must be {self.hints[name]}"]
             for name, value in arguments.items()
-            if name in self.hints and name != "principal" and not _conforms(value, self.hints[name])
+            if name in self.hints
+            and name not in CREDENTIALS
+            and not _conforms(value, self.hints[name])
         }
         if wrong:
             raise validation_error(wrong, "An RPC argument has the wrong type.")

@@ -23,7 +23,7 @@ from services.mutual_aid.schemas import (
 )
 from services.mutual_aid.store import MutualAidStore
 from shared import orgs
-from shared.auth import authorized, authorized_at_city
+from shared.auth import authorized, authorized_at_city, authorized_partner
 from shared.business_dates import business_date
 from shared.errors import ApiError, not_found, validated, validation_error
 from shared.events import Event
@@ -158,11 +158,13 @@ class MutualAidService(Heartbeat, DeadLetterRpc):
     # ---- bills and claims ------------------------------------------------------------------
 
     @rpc
-    def submit_bill(self, partner: dict, webhook_id: str, bill: dict) -> dict:
+    def submit_bill(self, partner: str, webhook_id: str, bill: dict) -> dict:
         """Durably accept a discharge bill; adjudication follows from its event. ``partner`` is
-        the hospital as the gateway registered it: ``{"code", "kind", "level"}``."""
+        the gateway's assertion of the hospital it verified, checked before anything else: the
+        hospital as registered, ``{"code", "kind", "level"}``."""
+        hospital = authorized_partner(partner, "hospital")
         claim_id, status, created = accept_bill(
-            self.store, self.policies, partner, webhook_id, bill, self.correlation_id
+            self.store, self.policies, hospital, webhook_id, bill, self.correlation_id
         )
         self.wake_relay()
         log.info("discharge bill accepted", extra={"claim_id": claim_id, "new_claim": created})

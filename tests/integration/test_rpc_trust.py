@@ -13,10 +13,12 @@ from nameko.exceptions import IncorrectSignature
 from nameko.standalone.rpc import ServiceRpcProxy
 
 from services.dossiers.service import DossiersService
-from shared.auth import mint_staff_token
+from services.mutual_aid.service import MutualAidService
+from shared.auth import mint_partner_assertion, mint_staff_token
+from shared.config import process_settings
 from shared.errors import ApiError
 from shared.runner import nameko_config
-from tests.support.principals import staff
+from tests.support.principals import hospital, staff
 
 pytestmark = pytest.mark.integration
 
@@ -27,6 +29,16 @@ FORGED_SECRET = "someone-who-reached-the-broker-but-not-the-secret"
 def dossiers(run_service, settings):
     replica = type(
         "DossiersTrust", (DossiersService,), {"name": f"dossiers_t_{uuid.uuid4().hex[:8]}"}
+    )
+    run_service(replica)
+    with ServiceRpcProxy(replica.name, nameko_config(settings)) as rpc:
+        yield rpc
+
+
+@pytest.fixture
+def mutual_aid(run_service, settings):
+    replica = type(
+        "MutualAidTrust", (MutualAidService,), {"name": f"mutual_aid_t_{uuid.uuid4().hex[:8]}"}
     )
     run_service(replica)
     with ServiceRpcProxy(replica.name, nameko_config(settings)) as rpc:
@@ -130,3 +142,44 @@ def test_rpc_argument_of_another_type_than_declared_is_refused(dossiers, method,
 
     assert (error.status, error.code) == (400, "validation_error")
     assert list(error.fields) == [field]
+
+
+def forged_assertion() -> str:
+    settings = process_settings()
+    forged = type(settings)(**{**settings.__dict__, "staff_jwt_secret": FORGED_SECRET})
+    return mint_partner_assertion({"code": "H0001", "kind": "hospital", "level": 3}, forged)
+
+
+@pytest.mark.parametrize(
+    "partner",
+    [
+        {"code": "H0001", "kind": "hospital", "level": 3},
+        "H0001",
+        staff("city_admin"),
+        hospital(now=time.time() - 120),
+        mint_partner_assertion(
+            {"code": "P0001", "kind": "city_platform", "level": None}, process_settings()
+        ),
+        forged_assertion(),
+    ],
+    ids=["claims-dict", "code", "staff-token", "expired", "city-platform", "forged"],
+)
+def test_bill_without_the_gateways_fresh_hospital_assertion_is_refused_before_anything_else(
+    mutual_aid, partner
+):
+    # An empty bill: were the assertion not checked first, this would be a 400 naming fields.
+    error = refusal(lambda: mutual_aid.submit_bill(partner, f"msg_{uuid.uuid4().hex}", {}))
+
+    assert (error.status, error.code) == (401, "unauthorized")
+
+
+def test_bill_with_the_gateways_hospital_assertion_reaches_validation(mutual_aid):
+    error = refusal(lambda: mutual_aid.submit_bill(hospital(), f"msg_{uuid.uuid4().hex}", {}))
+
+    assert (error.status, error.code) == (400, "validation_error")
+
+
+def test_partner_assertion_is_not_accepted_as_a_staff_token(mutual_aid):
+    error = refusal(lambda: mutual_aid.get_claim(hospital(), "any-claim"))
+
+    assert (error.status, error.code) == (401, "unauthorized")

@@ -4,7 +4,7 @@ is decided in one place."""
 
 from __future__ import annotations
 
-from shared.auth import mint_staff_token
+from shared.auth import mint_partner_assertion, mint_staff_token
 from shared.config import process_settings
 
 
@@ -23,7 +23,9 @@ def staff(role: str, org: str = "LY", sub: str | None = None, **token) -> str:
     )
 
 
-def hospital(code: str = "H0001", level: int = 3) -> dict:
-    """What the gateway forwards for a partner hospital whose signature it verified: the
-    hospital as registered (its level is the registered one, whatever a bill states)."""
-    return {"code": code, "kind": "hospital", "level": level}
+def hospital(code: str = "H0001", level: int = 3, **assertion) -> str:
+    """What the gateway forwards for a partner hospital whose signature it verified: its
+    assertion of the hospital as registered (the level is the registered one, whatever a bill
+    states; ``assertion`` overrides, e.g. ``now``)."""
+    partner = {"code": code, "kind": "hospital", "level": level}
+    return mint_partner_assertion(partner, process_settings(), **assertion)

@@ -26,6 +26,7 @@ from services.mutual_aid.schemas import (
     ReviewQueueSchema,
     ReviewRequestSchema,
 )
+from shared.auth import mint_partner_assertion
 
 PERIOD = f"<int(min={PERIODS.min}, max={PERIODS.max}):period>"  # out of range: no such route
 REVIEW_ROLES = ("reviewer",)
@@ -54,7 +55,8 @@ class MutualAidRoutes(Edge):
         # the hospital as we registered it (its level is ours, not the bill's), and records the
         # webhook id with the claim, so a replay gets the first answer.
         registered = {"code": hospital_code, "kind": partner["kind"], "level": partner["level"]}
-        result = self._call("mutual_aid", "submit_bill", registered, webhook_id, body)
+        assertion = mint_partner_assertion(registered, self.store.settings)
+        result = self._call("mutual_aid", "submit_bill", assertion, webhook_id, body)
         status = 202 if result["created"] else 200
         return json_response(status, {"claim_id": result["claim_id"], "status": result["status"]})
 

@@ -8,13 +8,15 @@ import pytest
 from services.mutual_aid.bills import check_hospital_level, submission_date
 from shared.errors import ApiError
 from shared.events import today_shanghai
-from tests.support.principals import hospital
+
+# The hospital as registered, once mutual_aid has verified the gateway's assertion of it.
+LEVEL_2 = {"code": "H0001", "kind": "hospital", "level": 2}
 
 
 def test_bill_stating_another_level_than_registered_is_hospital_level_mismatch():
-    check_hospital_level(hospital(level=2), 2)
+    check_hospital_level(LEVEL_2, 2)
     with pytest.raises(ApiError) as refused:
-        check_hospital_level(hospital(level=2), 3)
+        check_hospital_level(LEVEL_2, 3)
     assert (refused.value.status, refused.value.code) == (422, "hospital_level_mismatch")
     assert list(refused.value.fields) == ["hospital_level"]
 
