@@ -13,6 +13,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validates
+from marshmallow.error_store import SCHEMA
+
 from shared.money import yuan_to_fen
 
 _VERSION = re.compile(r"^(?P<service>[a-z][a-z0-9_]*)/[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -42,115 +45,215 @@ class PolicyDocument:
     source: str
     content: Mapping[str, Any] = field(repr=False, compare=False)
 
-    def root(self) -> PolicyTable:
-        return PolicyTable(self.content, self.source)
+    def load(self, schema: Schema) -> dict[str, Any]:
+        """The content checked and converted by ``schema``; a PolicyError names the first bad key."""
+        return load_policy_content(schema, self.content, self.source)
 
 
-class PolicyTable:
-    """Typed, checked access to a table of a policy document; every error names file and key."""
+def load_policy_content(schema: Schema, content: Mapping[str, Any], source: str) -> dict[str, Any]:
+    try:
+        return schema.load(content)
+    except ValidationError as error:
+        key, problem = _first_error(error.messages)
+        raise PolicyError(source, key, problem) from None
 
-    def __init__(self, table: Mapping[str, Any], source: str, path: str = ""):
-        self._table = table
-        self.source = source
-        self.path = path
 
-    def key_path(self, key: str) -> str:
-        return f"{self.path}.{key}" if self.path else key
+def _first_error(messages: Any, path: str = "") -> tuple[str | None, str]:
+    """(key path, message) of marshmallow's first error: ``plans.A.ratio``, ``exclusions[2].x``."""
+    if isinstance(messages, list):
+        if isinstance(messages[0], str):
+            return path or None, messages[0]
+        return _first_error(messages[0], path)
+    key, inner = next(iter(messages.items()))
+    if key == SCHEMA:  # a rule over the whole table: the table is the place
+        return _first_error(inner, path)
+    if isinstance(key, int):
+        return _first_error(inner, f"{path}[{key}]")
+    return _first_error(inner, f"{path}.{key}" if path else str(key))
 
-    def error(self, key: str | None, problem: str) -> PolicyError:
-        return PolicyError(self.source, self.key_path(key) if key else self.path or None, problem)
 
-    def keys(self) -> tuple[str, ...]:
-        return tuple(self._table)
+# --- schemas of policy files --------------------------------------------------------------------
 
-    def has(self, key: str) -> bool:
-        return key in self._table
 
-    def reject_unknown(self, allowed: Iterable[str]) -> None:
-        """Refuse keys the reader does not know: a misspelt optional key must not be ignored."""
-        known = tuple(allowed)
-        unknown = sorted(set(self._table) - set(known))
-        if unknown:
-            raise self.error(unknown[0], f"is not a known key here (known: {', '.join(known)})")
+class PolicySchema(Schema):
+    """Base of every policy file schema: unknown keys refused (a misspelt optional key must not
+    be ignored), every listed key required unless it declares a default, messages for staff."""
 
-    def _get(self, key: str) -> Any:
-        if key not in self._table:
-            raise self.error(key, "is missing")
-        return self._table[key]
+    error_messages = {  # noqa: RUF012 - marshmallow's own class-level override
+        "unknown": "is not a known key here",
+        "type": "must be a table",
+    }
 
-    def table(self, key: str) -> PolicyTable:
-        value = self._get(key)
-        if not isinstance(value, Mapping):
-            raise self.error(key, f"must be a table, got {value!r}")
-        return PolicyTable(value, self.source, self.key_path(key))
+    def on_bind_field(self, field_name: str, field_obj: fields.Field) -> None:
+        field_obj.error_messages["required"] = "is missing"
+        field_obj.error_messages["null"] = "is missing"
 
-    def tables(self, key: str) -> tuple[PolicyTable, ...]:
-        """An array of tables (``[[key]]``); absent means none."""
-        value = self._table.get(key, [])
-        if not isinstance(value, list) or not all(isinstance(item, Mapping) for item in value):
-            raise self.error(key, "must be an array of tables ([[...]])")
-        return tuple(
-            PolicyTable(item, self.source, f"{self.key_path(key)}[{index}]")
-            for index, item in enumerate(value)
-        )
 
-    def text(self, key: str) -> str:
-        value = self._get(key)
+class Table(fields.Dict):
+    """A TOML table of free keys (period numbers, plan codes, ...); an error sits under its
+    key, whether the key or its value is wrong."""
+
+    default_error_messages = {"invalid": "must be a table"}  # noqa: RUF012
+
+    def __init__(self, *, empty: str | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.empty = empty  # the message when the table lists nothing, if that is an error
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        try:
+            table = super()._deserialize(value, attr, data, **kwargs)
+        except ValidationError as error:
+            raise ValidationError(
+                {k: v.get("key") or v["value"] for k, v in error.messages.items()}
+            ) from None
+        if self.empty and not table:
+            raise ValidationError(self.empty)
+        return table
+
+
+class Tables(fields.List):
+    """An array of tables (``[[key]]``)."""
+
+    default_error_messages = {"invalid": "must be an array of tables ([[...]])"}  # noqa: RUF012
+
+
+class Text(fields.Field):
+    """A non-empty string, optionally one of ``choices``."""
+
+    def __init__(self, choices: Iterable[str] | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.choices = tuple(choices) if choices is not None else None
+
+    def _deserialize(self, value, attr, data, **kwargs) -> str:
         if not isinstance(value, str) or not value.strip():
-            raise self.error(key, f"must be a non-empty string, got {value!r}")
+            raise ValidationError(f"must be a non-empty string, got {value!r}")
+        if self.choices is not None and value not in self.choices:
+            raise ValidationError(f"must be one of {', '.join(self.choices)}, got {value!r}")
         return value
 
-    def flag(self, key: str, default: bool | None = None) -> bool:
-        if default is not None and key not in self._table:
-            return default
-        value = self._get(key)
+
+class Flag(fields.Field):
+    def _deserialize(self, value, attr, data, **kwargs) -> bool:
         if not isinstance(value, bool):
-            raise self.error(key, f"must be true or false, got {value!r}")
+            raise ValidationError(f"must be true or false, got {value!r}")
         return value
 
-    def integer(self, key: str, minimum: int | None = None, maximum: int | None = None) -> int:
-        value = self._get(key)
+
+class WholeNumber(fields.Field):
+    def __init__(self, minimum: int | None = None, maximum: int | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.minimum, self.maximum = minimum, maximum
+
+    def _deserialize(self, value, attr, data, **kwargs) -> int:
         # bool is an int in Python; `true` where a number belongs is a typo, not a 1.
         if isinstance(value, bool) or not isinstance(value, int):
-            raise self.error(key, f"must be a whole number, got {value!r}")
-        if minimum is not None and value < minimum:
-            raise self.error(key, f"must be at least {minimum}, got {value}")
-        if maximum is not None and value > maximum:
-            raise self.error(key, f"must be at most {maximum}, got {value}")
+            raise ValidationError(f"must be a whole number, got {value!r}")
+        if self.minimum is not None and value < self.minimum:
+            raise ValidationError(f"must be at least {self.minimum}, got {value}")
+        if self.maximum is not None and value > self.maximum:
+            raise ValidationError(f"must be at most {self.maximum}, got {value}")
         return value
 
-    def decimal(self, key: str) -> Decimal:
-        value = self._get(key)
+
+class Number(fields.Field):
+    """An exact number: a TOML integer or float (read as Decimal), never a string."""
+
+    def _deserialize(self, value, attr, data, **kwargs) -> Decimal:
         if isinstance(value, bool) or not isinstance(value, int | Decimal):
-            raise self.error(key, f"must be a number, got {value!r}")
+            raise ValidationError(f"must be a number, got {value!r}")
         number = Decimal(value)
         if not number.is_finite():
-            raise self.error(key, f"must be a finite number, got {value}")
+            raise ValidationError(f"must be a finite number, got {value}")
         return number
 
-    def ratio(self, key: str) -> Decimal:
-        number = self.decimal(key)
+
+class Ratio(Number):
+    def _deserialize(self, value, attr, data, **kwargs) -> Decimal:
+        number = super()._deserialize(value, attr, data, **kwargs)
         if not Decimal(0) <= number <= Decimal(1):
-            raise self.error(key, f"must be a ratio between 0 and 1, got {number}")
+            raise ValidationError(f"must be a ratio between 0 and 1, got {number}")
         return number
 
-    def yuan(self, key: str) -> int:
-        """A non-negative amount written in yuan (at most two decimals), returned in fen."""
-        number = self.decimal(key)
+
+class Yuan(Number):
+    """A non-negative amount written in yuan (at most two decimals), loaded in fen."""
+
+    def _deserialize(self, value, attr, data, **kwargs) -> int:
+        number = super()._deserialize(value, attr, data, **kwargs)
         if number < 0:
-            raise self.error(key, f"must not be negative, got {number}")
+            raise ValidationError(f"must not be negative, got {number}")
         if number != number.quantize(Decimal("0.01")):
-            raise self.error(key, f"must have at most two decimals (fen), got {number}")
+            raise ValidationError(f"must have at most two decimals (fen), got {number}")
         return yuan_to_fen(number)
 
-    def day(self, key: str) -> date:
-        value = self._get(key)
+
+class Day(fields.Field):
+    def _deserialize(self, value, attr, data, **kwargs) -> date:
         # A TOML local date-time parses to datetime, which is also a date; refuse it explicitly.
         if isinstance(value, datetime) or not isinstance(value, date):
-            raise self.error(
-                key, f"must be a TOML date such as 2018-01-01 (unquoted), got {value!r}"
+            raise ValidationError(
+                f"must be a TOML date such as 2018-01-01 (unquoted), got {value!r}"
             )
         return value
+
+
+class NumberKey(fields.Field):
+    """A table key that is a whole number written in ASCII digits (a period, a year, a level)."""
+
+    def __init__(self, what: str, **kwargs):
+        super().__init__(**kwargs)
+        self.what = what
+
+    def _deserialize(self, value, attr, data, **kwargs) -> int:
+        if not (value.isascii() and value.isdigit()):
+            raise ValidationError(f"must be a {self.what} (a whole number)")
+        return int(value)
+
+
+class PatternKey(fields.Field):
+    """A table key that must match ``pattern`` (plan codes, ICD-10 categories)."""
+
+    def __init__(self, pattern: str, message: str, **kwargs):
+        super().__init__(**kwargs)
+        self.pattern, self.message = re.compile(pattern), message
+
+    def _deserialize(self, value, attr, data, **kwargs) -> str:
+        if not self.pattern.fullmatch(value):
+            raise ValidationError(self.message)
+        return value
+
+
+class Version(Text):
+    def _deserialize(self, value, attr, data, **kwargs) -> str:
+        version = super()._deserialize(value, attr, data, **kwargs)
+        if not _VERSION.fullmatch(version):
+            raise ValidationError(f'must look like "<service>/<name>", got {version!r}')
+        return version
+
+
+class PolicyHeaderSchema(PolicySchema):
+    """What every policy file starts with; the service's own schema checks the rest."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    version = Version(required=True)
+    effective_from = Day(required=True)
+
+
+def versioned_schema(service: str) -> type[PolicySchema]:
+    """A base for ``service``'s policy schema: the header, its version belonging to ``service``."""
+
+    class ServicePolicySchema(PolicySchema):
+        version = Version(required=True)
+        effective_from = Day(required=True)
+
+        @validates("version")
+        def _of_this_service(self, value: str, data_key: str) -> None:
+            if service_of(value) != service:
+                raise ValidationError(f'must start with "{service}/", got {value!r}')
+
+    return ServicePolicySchema
 
 
 def read_policy(path: str | Path) -> PolicyDocument:
@@ -173,13 +276,10 @@ def parse_policy(raw: bytes, source: str) -> PolicyDocument:
         raise PolicyError(source, None, "is not UTF-8") from exc
     except tomllib.TOMLDecodeError as exc:
         raise PolicyError(source, None, f"is not valid TOML ({exc})") from exc
-    root = PolicyTable(content, source)
-    version = root.text("version")
-    if not _VERSION.fullmatch(version):
-        raise root.error("version", f'must look like "<service>/<name>", got {version!r}')
+    header = load_policy_content(PolicyHeaderSchema(), content, source)
     return PolicyDocument(
-        version=version,
-        effective_from=root.day("effective_from"),
+        version=header["version"],
+        effective_from=header["effective_from"],
         digest="sha256:" + hashlib.sha256(raw).hexdigest(),
         source=source,
         content=content,
@@ -271,7 +371,6 @@ __all__ = [
     "PolicyDocument",
     "PolicyError",
     "PolicyStore",
-    "PolicyTable",
     "load_policy_document",
     "read_policy",
     "service_of",

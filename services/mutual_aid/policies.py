@@ -130,8 +130,10 @@ class PolicyBook:
         try:
             policy = parse(text, "upload")
         except PolicyError as exc:
+            # The policy file's schema checked the upload; its message names the key path.
+            problem = f"{exc.key}: {exc.problem}" if exc.key else exc.problem
             raise validation_error(
-                {"document": [str(exc)]}, "The policy document is invalid."
+                {"document": [problem]}, "The policy document is invalid."
             ) from None
         index = self.store.policy_index()
         for entry in index:

@@ -505,6 +505,25 @@ def test_only_finance_runs_payouts(service):
 # ---- policy versions ---------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize(
+    ("old", "new", "problem"),
+    [
+        ("ratio = 0.30\n", "ratio = 0.30\nratoi = 0.3\n", "plans.A.ratoi: is not a known key here"),
+        ("ratio = 0.30", 'ratio = "0.30"', "plans.A.ratio: must be a number, got '0.30'"),
+    ],
+    ids=["unknown-key", "wrong-type"],
+)
+def test_policy_upload_unknown_key_or_wrong_type_refused_naming_the_path(
+    service, old, new, problem
+):
+    base = open("config/policy/mutual_aid/2018-v1.toml", encoding="utf-8").read()
+    text = base.replace('"mutual_aid/2018-v1"', f'"mutual_aid/it-{uuid.uuid4().hex[:8]}"')
+    with pytest.raises(ApiError) as refused:
+        service.load_policy(ADMIN, {"document": text.replace(old, new, 1)})
+    assert int(refused.value.status) == 400
+    assert refused.value.fields == {"document": [problem]}
+
+
 def test_staff_load_a_new_policy_version_once_and_never_back_in_time(service):
     base = open("config/policy/mutual_aid/2018-v1.toml", encoding="utf-8").read()
     year = 2200 + uuid.uuid4().int % 5000

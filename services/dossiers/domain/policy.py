@@ -5,10 +5,25 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from fractions import Fraction
 from types import MappingProxyType
 
-from shared.policy import PolicyDocument, PolicyTable, service_of
+from marshmallow import ValidationError, fields, post_load, validates
+
+from shared.policy import (
+    Flag,
+    Number,
+    NumberKey,
+    PolicyDocument,
+    PolicySchema,
+    Table,
+    Tables,
+    Text,
+    WholeNumber,
+    Yuan,
+    versioned_schema,
+)
 
 SERVICE = "dossiers"
 TIERS = ("national", "local", "grassroots")
@@ -56,44 +71,25 @@ class DossierPolicy:
 
     @classmethod
     def from_document(cls, document: PolicyDocument) -> DossierPolicy:
-        root = document.root()
-        root.reject_unknown(
-            (
-                "version",
-                "effective_from",
-                "campaign_opens",
-                "campaign_days",
-                "retention_years",
-                "not_eligible_homes",
-                "reference_line_yuan",
-                "condolence_yuan",
-                "tier_rules",
-                "proposal_expiry_days",
-            )
-        )
-        if service_of(document.version) != SERVICE:
-            raise root.error("version", f'must start with "{SERVICE}/", got {document.version!r}')
-        condolence_table = root.table("condolence_yuan")
-        condolence_table.reject_unknown(TIERS)
+        """Check a policy document; any problem is a PolicyError naming file and key path."""
+        data = document.load(DossierPolicySchema())
         return cls(
             version=document.version,
             effective_from=document.effective_from,
             digest=document.digest,
-            reference_lines=_reference_lines(root.table("reference_line_yuan")),
-            tier_rules=tuple(_tier_rule(table) for table in root.tables("tier_rules")),
-            not_eligible_homes=root.integer("not_eligible_homes", minimum=1),
-            campaign_opens=tuple(
-                (t.integer("month", 1, 12), t.integer("day", 1, 31))
-                for t in root.tables("campaign_opens")
+            reference_lines=MappingProxyType(
+                {
+                    year: MappingProxyType(lines)
+                    for year, lines in data["reference_line_yuan"].items()
+                }
             ),
-            campaign_days=root.integer("campaign_days", minimum=1),
-            retention_years=root.integer("retention_years", minimum=1),
-            condolence=MappingProxyType({t: condolence_table.yuan(t) for t in TIERS}),
-            proposal_expiry_days=(
-                root.integer("proposal_expiry_days", minimum=1)
-                if root.has("proposal_expiry_days")
-                else None
-            ),
+            tier_rules=tuple(TierRule(**rule) for rule in data["tier_rules"]),
+            not_eligible_homes=data["not_eligible_homes"],
+            campaign_opens=tuple((day["month"], day["day"]) for day in data["campaign_opens"]),
+            campaign_days=data["campaign_days"],
+            retention_years=data["retention_years"],
+            condolence=MappingProxyType(data["condolence_yuan"]),
+            proposal_expiry_days=data["proposal_expiry_days"],
         )
 
     def reference_line(self, county: str, year: int) -> tuple[int, int]:
@@ -109,42 +105,60 @@ class DossierPolicy:
         return tuple(sorted({c for lines in self.reference_lines.values() for c in lines}))
 
 
-def _reference_lines(table: PolicyTable) -> Mapping[int, Mapping[str, int]]:
-    lines: dict[int, Mapping[str, int]] = {}
-    for key in table.keys():
-        if not (key.isascii() and key.isdigit()):
-            raise table.error(key, "must be a year")
-        counties = table.table(key)
-        lines[int(key)] = MappingProxyType({c: counties.yuan(c) for c in counties.keys()})
-    if not lines:
-        raise table.error(None, "must name at least one year")
-    return MappingProxyType(lines)
+# --- the schema of a dossiers policy file -------------------------------------------------------
 
 
-def _tier_rule(table: PolicyTable) -> TierRule:
-    table.reject_unknown(
-        ("code", "tier", "multiple", "below", "min_months_below_line", "causes", "any_cause")
+class Cause(Text):
+    def _deserialize(self, value, attr, data, **kwargs) -> str:
+        cause = super()._deserialize(value, attr, data, **kwargs)
+        if cause not in CAUSES:
+            raise ValidationError(f"unknown cause {cause!r} (known: {', '.join(CAUSES)})")
+        return cause
+
+
+class TierRuleSchema(PolicySchema):
+    code = Text(required=True)
+    tier = Text(choices=TIERS, required=True)
+    multiple = Number(required=True)
+    below = Flag(load_default=False)
+    min_months_below_line = WholeNumber(minimum=0, load_default=0)
+    causes = fields.List(Cause(), load_default=list)
+    any_cause = Flag(load_default=False)
+
+    @validates("multiple")
+    def multiple_positive(self, value: Decimal, data_key: str) -> None:
+        if value <= 0:
+            raise ValidationError("must be positive")
+
+    @post_load
+    def exact(self, data: dict, **kwargs) -> dict:
+        return {**data, "multiple": Fraction(data["multiple"]), "causes": frozenset(data["causes"])}
+
+
+class MonthDaySchema(PolicySchema):
+    month = WholeNumber(minimum=1, maximum=12, required=True)
+    day = WholeNumber(minimum=1, maximum=31, required=True)
+
+
+class CondolenceSchema(PolicySchema):
+    national = Yuan(required=True)
+    local = Yuan(required=True)
+    grassroots = Yuan(required=True)
+
+
+class DossierPolicySchema(versioned_schema(SERVICE)):
+    campaign_opens = Tables(fields.Nested(MonthDaySchema), load_default=list)
+    campaign_days = WholeNumber(minimum=1, required=True)
+    retention_years = WholeNumber(minimum=1, required=True)
+    not_eligible_homes = WholeNumber(minimum=1, required=True)
+    # year → county → yuan per person per month
+    reference_line_yuan = Table(
+        keys=NumberKey("year"),
+        values=Table(keys=fields.String(), values=Yuan()),
+        empty="must name at least one year",
+        required=True,
     )
-    tier = table.text("tier")
-    if tier not in TIERS:
-        raise table.error("tier", f"must be one of {', '.join(TIERS)}, got {tier!r}")
-    causes = frozenset(table._table.get("causes", []))  # noqa: SLF001 - optional list of codes
-    unknown = sorted(causes - set(CAUSES))
-    if unknown:
-        raise table.error("causes", f"unknown cause {unknown[0]!r}")
-    multiple = table.decimal("multiple")
-    if multiple <= 0:
-        raise table.error("multiple", "must be positive")
-    return TierRule(
-        code=table.text("code"),
-        tier=tier,
-        multiple=Fraction(multiple),
-        below=table.flag("below", default=False),
-        min_months_below_line=(
-            table.integer("min_months_below_line", minimum=0)
-            if table.has("min_months_below_line")
-            else 0
-        ),
-        causes=causes,
-        any_cause=table.flag("any_cause", default=False),
-    )
+    condolence_yuan = fields.Nested(CondolenceSchema, required=True)
+    tier_rules = Tables(fields.Nested(TierRuleSchema), load_default=list)
+    # None: proposals never expire (versions before dossiers/2026-v2 set no limit).
+    proposal_expiry_days = WholeNumber(minimum=1, load_default=None)

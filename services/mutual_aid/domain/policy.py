@@ -9,7 +9,25 @@ from datetime import date
 from decimal import Decimal
 from types import MappingProxyType
 
-from shared.policy import PolicyDocument, PolicyError, PolicyTable, parse_policy, service_of
+from marshmallow import ValidationError, fields, post_load, validates, validates_schema
+
+from shared.policy import (
+    Flag,
+    NumberKey,
+    PatternKey,
+    PolicyDocument,
+    PolicyError,
+    PolicySchema,
+    Ratio,
+    Table,
+    Tables,
+    Text,
+    WholeNumber,
+    Yuan,
+    parse_policy,
+    service_of,
+    versioned_schema,
+)
 
 SERVICE = "mutual_aid"
 
@@ -100,48 +118,36 @@ class MutualAidPolicy:
 
     @classmethod
     def from_document(cls, document: PolicyDocument) -> MutualAidPolicy:
-        """Parse and check a policy document; any problem is a PolicyError naming file and key."""
-        root = document.root()
-        root.reject_unknown(
-            (
-                "version",
-                "effective_from",
-                "periods",
-                "enrolment_window",
-                "waiting_period_days",
-                "submission_deadline",
-                "review_threshold_yuan",
-                "deductible_yuan_by_hospital_level",
-                "plans",
-                "exclusions",
-                "single_disease",
-            )
-        )
-        if service_of(document.version) != SERVICE:
-            raise root.error("version", f'must start with "{SERVICE}/", got {document.version!r}')
-        window = root.table("enrolment_window")
-        window.reject_unknown(("opens", "closes"))
-        opens = _annual_date(window, "opens")
-        closes = _annual_date(window, "closes")
-        if opens.in_period_year(2001) >= closes.in_period_year(2001):
-            raise window.error("closes", f"must fall after opens ({opens}), got {closes}")
-        plans = _plans(root.table("plans"))
+        """Check a policy document; any problem is a PolicyError naming file and key path."""
+        data = document.load(MutualAidPolicySchema())
+        window = data["enrolment_window"]
         return cls(
             version=document.version,
             effective_from=document.effective_from,
             digest=document.digest,
-            period_years=_period_years(root.table("periods")),
-            enrolment_opens=opens,
-            enrolment_closes=closes,
-            waiting_period_days=root.integer("waiting_period_days", minimum=0),
-            late_after=_annual_date(root, "submission_deadline"),
-            review_threshold=root.yuan("review_threshold_yuan"),
-            deductible_by_hospital_level=_deductibles(
-                root.table("deductible_yuan_by_hospital_level")
+            period_years=MappingProxyType(dict(sorted(data["periods"].items()))),
+            enrolment_opens=window["opens"],
+            enrolment_closes=window["closes"],
+            waiting_period_days=data["waiting_period_days"],
+            late_after=data["submission_deadline"],
+            review_threshold=data["review_threshold_yuan"],
+            deductible_by_hospital_level=MappingProxyType(
+                dict(sorted(data["deductible_yuan_by_hospital_level"].items()))
             ),
-            plans=plans,
-            exclusions=tuple(_exclusion(table) for table in root.tables("exclusions")),
-            single_diseases=_single_diseases(root, plans),
+            plans=MappingProxyType(
+                {code: Plan(code=code, **plan) for code, plan in data["plans"].items()}
+            ),
+            exclusions=tuple(DiagnosisExclusion(**exclusion) for exclusion in data["exclusions"]),
+            single_diseases=MappingProxyType(
+                {
+                    category: SingleDisease(
+                        category=category,
+                        name=disease["name"],
+                        amount_by_plan=MappingProxyType(disease["amount_yuan_by_plan"]),
+                    )
+                    for category, disease in data["single_disease"].items()
+                }
+            ),
         )
 
     def year_of(self, period: int) -> int:
@@ -194,129 +200,144 @@ class MutualAidPolicy:
         return self.single_diseases.get(icd10_category(code))
 
 
-def _whole_number_key(table: PolicyTable, key: str, what: str) -> int:
-    if not (key.isascii() and key.isdigit()):
-        raise table.error(key, f"must be a {what} (a whole number)")
-    return int(key)
+# --- the schema of a mutual-aid policy file -----------------------------------------------------
+
+ICD10_CATEGORY = r"[A-Z][0-9][0-9A-Z]"
 
 
-def _period_years(table: PolicyTable) -> Mapping[int, int]:
-    years: dict[int, int] = {}
-    for key in table.keys():
-        period = _whole_number_key(table, key, "period number")
-        years[period] = table.integer(key, minimum=1900, maximum=9999)
-    if not years:
-        raise table.error(None, "must list at least one period")
-    # A period is one calendar year, so consecutive periods are consecutive years; anything
-    # else is a typo that would put a member's renewal in the wrong year.
-    offsets = {year - period for period, year in years.items()}
-    if len(offsets) > 1:
-        raise table.error(None, "periods must be consecutive calendar years (period n+1 = year+1)")
-    return MappingProxyType(dict(sorted(years.items())))
+class AnnualDateSchema(PolicySchema):
+    year_offset = WholeNumber(minimum=-1, maximum=1, required=True)
+    month = WholeNumber(minimum=1, maximum=12, required=True)
+    day = WholeNumber(minimum=1, maximum=31, required=True)
+
+    @validates_schema
+    def a_date_every_year(self, data: dict, **kwargs) -> None:
+        try:
+            # A non-leap year: 29 February would vanish three years in four.
+            date(2001, data["month"], data["day"])
+        except ValueError:
+            raise ValidationError(
+                f"{data['month']:02d}-{data['day']:02d} is not a date every year", "day"
+            ) from None
+
+    @post_load
+    def annual_date(self, data: dict, **kwargs) -> AnnualDate:
+        return AnnualDate(**data)
 
 
-def _annual_date(table: PolicyTable, key: str) -> AnnualDate:
-    spec = table.table(key)
-    spec.reject_unknown(("year_offset", "month", "day"))
-    annual = AnnualDate(
-        year_offset=spec.integer("year_offset", minimum=-1, maximum=1),
-        month=spec.integer("month", minimum=1, maximum=12),
-        day=spec.integer("day", minimum=1, maximum=31),
-    )
-    try:
-        # A non-leap year: 29 February would vanish three years in four.
-        annual.in_period_year(2001)
-    except ValueError:
-        raise spec.error(
-            "day", f"{annual.month:02d}-{annual.day:02d} is not a date every year"
-        ) from None
-    return annual
+class EnrolmentWindowSchema(PolicySchema):
+    opens = fields.Nested(AnnualDateSchema, required=True)
+    closes = fields.Nested(AnnualDateSchema, required=True)
+
+    @validates_schema
+    def closes_after_opening(self, data: dict, **kwargs) -> None:
+        opens, closes = data["opens"], data["closes"]
+        if opens.in_period_year(2001) >= closes.in_period_year(2001):
+            raise ValidationError(f"must fall after opens ({opens}), got {closes}", "closes")
 
 
-def _deductibles(table: PolicyTable) -> Mapping[int, int]:
-    deductibles = {
-        _whole_number_key(table, key, "hospital level"): table.yuan(key) for key in table.keys()
-    }
-    if not deductibles:
-        raise table.error(None, "must list at least one hospital level")
-    return MappingProxyType(dict(sorted(deductibles.items())))
+class PlanSchema(PolicySchema):
+    contribution_yuan = Yuan(required=True, attribute="contribution")
+    ratio = Ratio(required=True)
+    hardship_ratio = Ratio(required=True)
+    period_cap_yuan = Yuan(required=True, attribute="period_cap")
 
+    @validates("period_cap_yuan")
+    def cap_above_zero(self, value: int, data_key: str) -> None:
+        if value == 0:
+            raise ValidationError("must be above 0")
 
-def _plans(table: PolicyTable) -> Mapping[str, Plan]:
-    plans = {}
-    for code in table.keys():
-        if not re.fullmatch(r"[A-Z]", code):
-            raise table.error(code, "plan codes are single capital letters")
-        spec = table.table(code)
-        spec.reject_unknown(("contribution_yuan", "ratio", "hardship_ratio", "period_cap_yuan"))
-        plan = Plan(
-            code=code,
-            contribution=spec.yuan("contribution_yuan"),
-            ratio=spec.ratio("ratio"),
-            hardship_ratio=spec.ratio("hardship_ratio"),
-            period_cap=spec.yuan("period_cap_yuan"),
-        )
-        if plan.hardship_ratio < plan.ratio:
-            raise spec.error(
+    @validates_schema
+    def hardship_not_below_ratio(self, data: dict, **kwargs) -> None:
+        if data["hardship_ratio"] < data["ratio"]:
+            raise ValidationError(
+                f"must not be below ratio {data['ratio']}, got {data['hardship_ratio']}",
                 "hardship_ratio",
-                f"must not be below ratio {plan.ratio}, got {plan.hardship_ratio}",
             )
-        if plan.period_cap == 0:
-            raise spec.error("period_cap_yuan", "must be above 0")
-        plans[code] = plan
-    if not plans:
-        raise table.error(None, "must define at least one plan")
-    return MappingProxyType(plans)
 
 
-def _category(table: PolicyTable, key: str) -> str:
-    code = table.text(key)
-    if not re.fullmatch(r"[A-Z][0-9][0-9A-Z]", code):
-        raise table.error(key, f"must be a 3-character ICD-10 category such as X60, got {code!r}")
-    return code
+class Icd10Category(Text):
+    def _deserialize(self, value, attr, data, **kwargs) -> str:
+        code = super()._deserialize(value, attr, data, **kwargs)
+        if not re.fullmatch(ICD10_CATEGORY, code):
+            raise ValidationError(
+                f"must be a 3-character ICD-10 category such as X60, got {code!r}"
+            )
+        return code
 
 
-def _exclusion(table: PolicyTable) -> DiagnosisExclusion:
-    table.reject_unknown(("reason_code", "icd10_from", "icd10_to", "only_with_liable_third_party"))
-    reason_code = table.text("reason_code")
-    if reason_code not in DIAGNOSIS_EXCLUSION_REASONS:
-        raise table.error(
-            "reason_code",
-            f"must be one of {', '.join(DIAGNOSIS_EXCLUSION_REASONS)}, got {reason_code!r}",
-        )
-    exclusion = DiagnosisExclusion(
-        reason_code=reason_code,
-        icd10_from=_category(table, "icd10_from"),
-        icd10_to=_category(table, "icd10_to"),
-        only_with_liable_third_party=table.flag("only_with_liable_third_party", default=False),
+class ExclusionSchema(PolicySchema):
+    reason_code = Text(choices=DIAGNOSIS_EXCLUSION_REASONS, required=True)
+    icd10_from = Icd10Category(required=True)
+    icd10_to = Icd10Category(required=True)
+    only_with_liable_third_party = Flag(load_default=False)
+
+    @validates_schema
+    def range_in_order(self, data: dict, **kwargs) -> None:
+        if data["icd10_from"] > data["icd10_to"]:
+            raise ValidationError(
+                f"must not come before icd10_from {data['icd10_from']}", "icd10_to"
+            )
+
+
+class SingleDiseaseSchema(PolicySchema):
+    name = Text(required=True)
+    # Plan codes are checked against the policy's plans by MutualAidPolicySchema.
+    amount_yuan_by_plan = Table(keys=fields.String(), values=Yuan(), required=True)
+
+
+class MutualAidPolicySchema(versioned_schema(SERVICE)):
+    periods = Table(
+        keys=NumberKey("period number"),
+        values=WholeNumber(minimum=1900, maximum=9999),
+        empty="must list at least one period",
+        required=True,
     )
-    if exclusion.icd10_from > exclusion.icd10_to:
-        raise table.error("icd10_to", f"must not come before icd10_from {exclusion.icd10_from}")
-    return exclusion
+    enrolment_window = fields.Nested(EnrolmentWindowSchema, required=True)
+    waiting_period_days = WholeNumber(minimum=0, required=True)
+    submission_deadline = fields.Nested(AnnualDateSchema, required=True)
+    review_threshold_yuan = Yuan(required=True)
+    deductible_yuan_by_hospital_level = Table(
+        keys=NumberKey("hospital level"),
+        values=Yuan(),
+        empty="must list at least one hospital level",
+        required=True,
+    )
+    plans = Table(
+        keys=PatternKey("[A-Z]", "plan codes are single capital letters"),
+        values=fields.Nested(PlanSchema),
+        empty="must define at least one plan",
+        required=True,
+    )
+    exclusions = Tables(fields.Nested(ExclusionSchema), load_default=list)
+    single_disease = Table(
+        keys=PatternKey(ICD10_CATEGORY, "must be a 3-character ICD-10 category such as K35"),
+        values=fields.Nested(SingleDiseaseSchema),
+        load_default=dict,
+    )
 
+    @validates("periods")
+    def consecutive_years(self, value: dict[int, int], data_key: str) -> None:
+        # A period is one calendar year, so consecutive periods are consecutive years; anything
+        # else is a typo that would put a member's renewal in the wrong year.
+        if len({year - period for period, year in value.items()}) > 1:
+            raise ValidationError(
+                "periods must be consecutive calendar years (period n+1 = year+1)"
+            )
 
-def _single_diseases(root: PolicyTable, plans: Mapping[str, Plan]) -> Mapping[str, SingleDisease]:
-    diseases: dict[str, SingleDisease] = {}
-    if not root.has("single_disease"):
-        return MappingProxyType(diseases)
-    table = root.table("single_disease")
-    for category in table.keys():
-        if not re.fullmatch(r"[A-Z][0-9][0-9A-Z]", category):
-            raise table.error(category, "must be a 3-character ICD-10 category such as K35")
-        spec = table.table(category)
-        spec.reject_unknown(("name", "amount_yuan_by_plan"))
-        amounts = spec.table("amount_yuan_by_plan")
+    @validates_schema
+    def single_disease_amount_for_every_plan(self, data: dict, **kwargs) -> None:
         # Every plan needs an amount, or a member of the missing plan would get nothing.
-        missing = sorted(set(plans) - set(amounts.keys()))
-        if missing:
-            raise amounts.error(missing[0], "is missing (every plan needs an amount)")
-        amounts.reject_unknown(plans)
-        diseases[category] = SingleDisease(
-            category=category,
-            name=spec.text("name"),
-            amount_by_plan=MappingProxyType({code: amounts.yuan(code) for code in plans}),
-        )
-    return MappingProxyType(diseases)
+        for category, disease in data["single_disease"].items():
+            amounts = disease["amount_yuan_by_plan"]
+            missing = sorted(set(data["plans"]) - set(amounts))
+            unknown = sorted(set(amounts) - set(data["plans"]))
+            if missing or unknown:
+                problem = (
+                    "is missing (every plan needs an amount)" if missing else "is not a known plan"
+                )
+                where = {"amount_yuan_by_plan": {(missing or unknown)[0]: [problem]}}
+                raise ValidationError({"single_disease": {category: where}})
 
 
 __all__ = [
@@ -336,7 +357,7 @@ def document_from_text(text: str, source: str) -> PolicyDocument:
     """A mutual-aid policy document from TOML text (a staff upload), checked like a file."""
     document = parse_policy(text.encode("utf-8"), source)
     if service_of(document.version) != SERVICE:
-        raise document.root().error(
-            "version", f'must start with "{SERVICE}/", got {document.version!r}'
+        raise PolicyError(
+            source, "version", f'must start with "{SERVICE}/", got {document.version!r}'
         )
     return document

@@ -367,3 +367,64 @@ def test_mutual_aid_policy_errors_name_file_and_key(tmp_path, old, new, key, pro
     assert raised.value.key == key
     assert raised.value.source.endswith("2018-v1.toml")
     assert f"2018-v1.toml: {key}: " in str(raised.value)
+
+
+# The file's schema: unknown keys are refused and wrong types named, at any depth, by key path.
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key"),
+    [
+        ("ratio = 0.30\n", "ratio = 0.30\nratoi = 0.3\n", "plans.A.ratoi"),
+        ("opens = {", "opend = 1\nopens = {", "enrolment_window.opend"),
+        ("month = 3, day = 31", "month = 3, day = 31, hour = 9", "submission_deadline.hour"),
+        (
+            'name = "acute appendicitis (阑尾炎)"',
+            'name = "acute appendicitis (阑尾炎)"\nnote = "x"',
+            "single_disease.K35.note",
+        ),
+        (
+            "A = 600, B = 800, C = 1000",
+            "A = 600, B = 800, C = 1000, D = 5",
+            "single_disease.K35.amount_yuan_by_plan.D",
+        ),
+    ],
+)
+def test_policy_unknown_key_refused_naming_its_path(tmp_path, old, new, key):
+    with pytest.raises(PolicyError) as raised:
+        parse_variant(tmp_path, old, new)
+    assert raised.value.key == key
+    assert "not a known" in raised.value.problem
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("ratio = 0.30", 'ratio = "0.30"', "plans.A.ratio: must be a number"),
+        (
+            "waiting_period_days = 90",
+            "waiting_period_days = 90.0",
+            "waiting_period_days: must be a whole number",
+        ),
+        ("2 = 500", '2 = "500"', "deductible_yuan_by_hospital_level.2: must be a number"),
+        (
+            'icd10_from = "Z41"',
+            "icd10_from = 41",
+            "exclusions[1].icd10_from: must be a non-empty string",
+        ),
+        (
+            "only_with_liable_third_party = true",
+            'only_with_liable_third_party = "yes"',
+            "exclusions[2].only_with_liable_third_party: must be true or false",
+        ),
+        (
+            "[enrolment_window]\nopens = { year_offset = -1, month = 11, day = 1 }",
+            "[enrolment_window]\nopens = 11",
+            "enrolment_window.opens: must be a table",
+        ),
+    ],
+)
+def test_policy_wrong_type_refused_naming_its_path(tmp_path, old, new, message):
+    with pytest.raises(PolicyError) as raised:
+        parse_variant(tmp_path, old, new)
+    assert f"2018-v1.toml: {message}" in str(raised.value)
