@@ -10,6 +10,7 @@ import uuid
 import pytest
 
 from tests.support.client import new_id_number
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -60,8 +61,10 @@ def claim(gateway, claim_id):
 
 
 def decided(gateway, claim_id):
-    return gateway.wait_for(
-        lambda: claim(gateway, claim_id), lambda c: c.get("status") != "received"
+    return wait_until(
+        lambda: claim(gateway, claim_id),
+        lambda c: c.get("status") != "received",
+        what=f"claim {claim_id} decided",
     )
 
 
@@ -74,7 +77,11 @@ def inbox(gateway, id_number):
 
 
 def inbox_after(gateway, id_number, count=1):
-    return gateway.wait_for(lambda: inbox(gateway, id_number), lambda m: len(m) >= count)
+    return wait_until(
+        lambda: inbox(gateway, id_number),
+        lambda m: len(m) >= count,
+        what=f"{count} inbox notice(s)",
+    )
 
 
 def test_signed_bill_is_accepted_decided_and_notified(gateway, hospital):
@@ -220,7 +227,7 @@ def test_failing_handler_parks_the_message_and_replay_applies_it_once(gateway, h
         letters = gateway.staff("GET", "/api/v1/notifications/dead-letters").json()["dead_letters"]
         return [d for d in letters if d["event_type"] == "claim_decided" and d["attempts"] == 3]
 
-    letters = gateway.wait_for(parked, bool, timeout=30)
+    letters = wait_until(parked, timeout=30, what="the claim_decided message parked after 3 tries")
     assert len(letters) == 1, "the failing message should be parked after 1 try + 2 retries"
     assert "SMS_SINK_FAIL" in letters[0]["error"]
 
@@ -238,8 +245,10 @@ def test_failing_handler_parks_the_message_and_replay_applies_it_once(gateway, h
         ).json()
         return rows["deliveries"]
 
-    rows = gateway.wait_for(
-        sms_sent, lambda r: ("sms", "sent") in [(d["channel"], d["status"]) for d in r]
+    rows = wait_until(
+        sms_sent,
+        lambda r: ("sms", "sent") in [(d["channel"], d["status"]) for d in r],
+        what="the replayed SMS sent",
     )
     assert sorted((d["channel"], d["status"]) for d in rows) == [
         ("inbox", "delivered"),
@@ -268,7 +277,7 @@ def test_correlation_id_follows_the_bill_through_rpc_and_events(gateway, hospita
         ]
 
     assert {"discharge bill accepted", "claim decided"} <= set(logged("mutual_aid"))
-    assert gateway.wait_for(lambda: logged("notifications"), bool, timeout=5) == [
+    assert wait_until(lambda: logged("notifications"), what="the notifications log line") == [
         "notice delivered"
     ]
     assert id_number not in (stack.log_dir / "mutual_aid.log").read_text(encoding="utf-8")

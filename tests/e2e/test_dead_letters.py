@@ -11,6 +11,7 @@ from kombu import Connection
 
 from shared.events import make_event
 from shared.outbox import exchange_for
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -52,7 +53,7 @@ def test_any_services_dead_letters_are_listed_and_replayed_through_the_gateway(g
         assert response.status_code == 200, response.text
         return [d for d in response.json()["dead_letters"] if d["event_id"] == event_id]
 
-    letters = gateway.wait_for(parked, bool, timeout=15)
+    letters = wait_until(parked, what=f"event {event_id} parked in mutual_aid")
     assert [(d["service"], d["attempts"]) for d in letters] == [("mutual_aid", 1)]
     assert "foreign header 'nameko.call_id_stack'" in letters[0]["error"]
     everyone = gateway.staff("GET", DEAD_LETTERS).json()["dead_letters"]

@@ -16,7 +16,8 @@ from scripts.devstack import free_port
 from shared.config import Settings
 from shared.webhooks import sign_webhook
 from tests.e2e.test_bill_to_notice import BILLS, bill
-from tests.support.client import Gateway, new_id_number
+from tests.support.client import new_id_number
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -42,9 +43,7 @@ def strict(stack, hospital):
         instance="gateway-strict",
     )
     try:
-        Gateway(f"http://127.0.0.1:{port}", "").wait_for(
-            lambda: _alive(port), lambda alive: alive, timeout=30
-        )
+        wait_until(lambda: _alive(port), timeout=30, what=f"the strict gateway on port {port}")
         yield port
     finally:
         stack.stop_service("gateway-strict")

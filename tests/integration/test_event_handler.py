@@ -3,12 +3,13 @@ then a dead letter that can be listed and replayed, never nameko's acknowledge-a
 
 from __future__ import annotations
 
-import time
 import uuid
+from contextlib import closing
 
 import pytest
 from kombu import Connection
 from nameko.standalone.rpc import ServiceRpcProxy
+from nameko.testing.services import entrypoint_waiter
 
 from shared.auth import StaffPrincipal
 from shared.consumer import apply_once
@@ -18,6 +19,7 @@ from shared.messaging import ATTEMPT_HEADER, DeadLetterRpc, Store, event_handler
 from shared.outbox import ConfirmedPublisher, exchange_for
 from shared.runner import nameko_config
 from tests.support.principals import staff
+from tests.support.waiting import wait_until, wait_until_broker_idle
 
 pytestmark = pytest.mark.integration
 
@@ -59,15 +61,37 @@ class ProbeService(DeadLetterRpc):
         self.store.apply(event)
 
 
-def publish(amqp_uri: str, claim_id: str) -> Event:
-    event = make_event(
+def received(claim_id: str) -> Event:
+    return make_event(
         "claim_received",
         {"claim_id": claim_id, "hospital_code": "H", "bill_no": claim_id},
         producer=SOURCE,
         correlation_id="it",
     )
-    ConfirmedPublisher(amqp_uri).publish(event)
-    return event
+
+
+def publish(amqp_uri: str, *events: Event) -> None:
+    """Publish as the relay does, each event in turn (the same one twice is a re-send)."""
+    with closing(ConfirmedPublisher(amqp_uri)) as publisher:
+        for event in events:
+            publisher.publish(event)
+
+
+def parked(admin, event_id) -> list[dict]:
+    return [d for d in admin.list() if d["event_id"] == event_id]
+
+
+def handled(event: Event, succeeded: bool = True, times: int = 1):
+    """An ``entrypoint_waiter`` callback: done once a worker for ``event`` (that succeeded, or
+    that failed) has returned ``times`` times."""
+    seen = []
+
+    def callback(worker_ctx, result, exc_info):
+        if worker_ctx.args[0].event_id == event.event_id and (exc_info is None) == succeeded:
+            seen.append(worker_ctx)
+        return len(seen) == times
+
+    return callback
 
 
 def publish_raw(amqp_uri: str, body, headers: dict | None = None) -> None:
@@ -82,37 +106,31 @@ def publish_raw(amqp_uri: str, body, headers: dict | None = None) -> None:
         )
 
 
-def wait_for(predicate, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()
+@pytest.fixture
+def container(run_service):
+    return run_service(ProbeService)
 
 
 @pytest.fixture
-def probe(run_service):
-    container = run_service(ProbeService)
+def probe(container):
     store = next(d for d in container.dependencies if isinstance(d, Store)).store
     admin = next(d for d in container.dependencies if d.attr_name == "dead_letters").admin
     return store, admin
 
 
-def test_handler_that_fails_twice_is_retried_and_applied_once(probe, amqp_uri):
+def test_handler_that_fails_twice_is_retried_and_applied_once(probe, container, amqp_uri):
     store, admin = probe
     claim_id = uuid.uuid4().hex
     store.prepare(claim_id)
     FAULTS[claim_id] = 2
+    event = received(claim_id)
 
-    publish(amqp_uri, claim_id)
+    with entrypoint_waiter(container, "on_received", callback=handled(event)):
+        publish(amqp_uri, event)
+    wait_until_broker_idle(amqp_uri)  # no further retry is on its way
 
-    assert wait_for(lambda: store.count(claim_id) == 1)
-    time.sleep(0.5)
     assert store.count(claim_id) == 1
-    assert not [
-        d for d in admin.list() if d["event_type"] == "claim_received" and claim_id in str(d)
-    ]
+    assert parked(admin, event.event_id) == []
 
 
 def test_handler_that_keeps_failing_is_parked_then_replayed_once(probe, amqp_uri):
@@ -120,9 +138,10 @@ def test_handler_that_keeps_failing_is_parked_then_replayed_once(probe, amqp_uri
     claim_id = uuid.uuid4().hex
     store.prepare(claim_id)
     FAULTS[claim_id] = 10**6
-    event = publish(amqp_uri, claim_id)
+    event = received(claim_id)
+    publish(amqp_uri, event)
 
-    assert wait_for(lambda: any(d["event_id"] == event.event_id for d in admin.list()))
+    wait_until(lambda: parked(admin, event.event_id), what="the event parked")
     letter = next(d for d in admin.list() if d["event_id"] == event.event_id)
     assert letter["attempts"] == 3  # the first try and the two configured retries
     assert "injected fault" in letter["error"]
@@ -132,35 +151,38 @@ def test_handler_that_keeps_failing_is_parked_then_replayed_once(probe, amqp_uri
     assert admin.replay(letter["id"], OPERATOR) is True
     assert admin.replay(letter["id"], OPERATOR) is False  # already replayed: nothing sent twice
 
-    assert wait_for(lambda: store.count(claim_id) == 1)
+    wait_until(lambda: store.count(claim_id), lambda n: n == 1, what="the event applied")
     assert [d["status"] for d in admin.list(None) if d["id"] == letter["id"]] == ["replayed"]
 
 
-def test_redelivered_event_is_applied_once(probe, amqp_uri):
+def test_redelivered_event_is_applied_once(probe, container, amqp_uri):
     store, _ = probe
     claim_id = uuid.uuid4().hex
     store.prepare(claim_id)
-    event = publish(amqp_uri, claim_id)
-    ConfirmedPublisher(amqp_uri).publish(event)  # the relay re-sending after a crash
+    event = received(claim_id)
 
-    assert wait_for(lambda: store.count(claim_id) == 1)
-    time.sleep(0.5)
+    with entrypoint_waiter(container, "on_received", callback=handled(event, times=2)):
+        publish(amqp_uri, event, event)  # the relay re-sending after a crash
+
     assert store.count(claim_id) == 1
+
+
+def parked_raw(admin, marker: str) -> list[dict]:
+    """The parked messages that are not envelopes and whose stored body holds ``marker``."""
+    return [
+        d
+        for d in admin.list()
+        if d["event_id"] is None
+        and marker in str(admin.store.collection.find_one({"_id": d["id"]}))
+    ]
 
 
 def test_poison_message_is_parked_without_retries(probe, amqp_uri):
     _, admin = probe
-    publish_raw(amqp_uri, {"not": "an envelope", "marker": "poison-1"})
-    assert wait_for(lambda: any(d["event_id"] is None and d["attempts"] == 1 for d in admin.list()))
-
-
-def envelope(claim_id: str) -> dict:
-    return make_event(
-        "claim_received",
-        {"claim_id": claim_id, "hospital_code": "H", "bill_no": claim_id},
-        producer=SOURCE,
-        correlation_id="it",
-    ).to_dict()
+    marker = uuid.uuid4().hex
+    publish_raw(amqp_uri, {"not": "an envelope", "marker": marker})
+    [letter] = wait_until(lambda: parked_raw(admin, marker), what="the poison message parked")
+    assert letter["attempts"] == 1
 
 
 @pytest.mark.parametrize(
@@ -185,12 +207,11 @@ def test_message_with_a_malformed_retry_or_foreign_nameko_header_is_parked_as_po
     store, admin = probe
     claim_id = uuid.uuid4().hex
     store.prepare(claim_id)
-    body = envelope(claim_id)
+    body = received(claim_id).to_dict()
 
     publish_raw(amqp_uri, body, headers)
 
-    assert wait_for(lambda: any(d["event_id"] == body["event_id"] for d in admin.list()))
-    letter = next(d for d in admin.list() if d["event_id"] == body["event_id"])
+    [letter] = wait_until(lambda: parked(admin, body["event_id"]), what="the message parked")
     assert letter["attempts"] == 1
     assert "PoisonMessage" in letter["error"]
     assert store.count(claim_id) == 0  # never handed to the handler
@@ -198,7 +219,7 @@ def test_message_with_a_malformed_retry_or_foreign_nameko_header_is_parked_as_po
     # The consumer is alive and the parked message is whole: replayed with our own headers only,
     # it is applied.
     assert admin.replay(letter["id"], OPERATOR) is True
-    assert wait_for(lambda: store.count(claim_id) == 1)
+    wait_until(lambda: store.count(claim_id), lambda n: n == 1, what="the event applied")
 
 
 def test_non_envelope_that_cannot_be_stored_as_is_is_still_parked(probe, amqp_uri):
@@ -206,17 +227,13 @@ def test_non_envelope_that_cannot_be_stored_as_is_is_still_parked(probe, amqp_ur
     marker = uuid.uuid4().hex
     publish_raw(amqp_uri, {"$where": "sleep(1)", "n": 10**30, "marker": marker})
 
-    assert wait_for(
-        lambda: any(
-            marker in str(admin.store.collection.find_one({"_id": d["id"]})) for d in admin.list()
-        )
-    )
+    wait_until(lambda: parked_raw(admin, marker), what="the non-envelope parked")
 
     # The consumer goes on with the next message.
     claim_id = uuid.uuid4().hex
     store.prepare(claim_id)
-    publish(amqp_uri, claim_id)
-    assert wait_for(lambda: store.count(claim_id) == 1)
+    publish(amqp_uri, received(claim_id))
+    wait_until(lambda: store.count(claim_id), lambda n: n == 1, what="the event applied")
 
 
 @pytest.mark.parametrize(
@@ -251,8 +268,9 @@ def test_dead_letters_listed_and_replayed_by_a_city_admin_are_audited(probe, set
     claim_id = uuid.uuid4().hex
     store.prepare(claim_id)
     FAULTS[claim_id] = 10**6
-    event = publish(amqp_uri, claim_id)
-    assert wait_for(lambda: any(d["event_id"] == event.event_id for d in admin.list()))
+    event = received(claim_id)
+    publish(amqp_uri, event)
+    wait_until(lambda: parked(admin, event.event_id), what="the event parked")
     FAULTS[claim_id] = 0
     city_admin = staff("city_admin", sub="it-replayer")
 
@@ -262,7 +280,7 @@ def test_dead_letters_listed_and_replayed_by_a_city_admin_are_audited(probe, set
         )
         assert rpc.replay_dead_letter(city_admin, letter["id"]) is True
 
-    assert wait_for(lambda: store.count(claim_id) == 1)
+    wait_until(lambda: store.count(claim_id), lambda n: n == 1, what="the event applied")
     replayed = next(d for d in admin.list(None) if d["id"] == letter["id"])
     assert (replayed["status"], replayed["replayed_by"]) == ("replayed", "it-replayer")
     trail = list(admin.store.audit_log.find({"actor": "it-replayer"}))

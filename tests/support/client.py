@@ -60,12 +60,3 @@ class Gateway:
             **(headers or {}),
         }
         return self.http.post(self.base_url + path, data=data, headers=headers, timeout=15)
-
-    def wait_for(self, fetch, predicate, timeout: float = 20.0, interval: float = 0.2):
-        """Poll ``fetch()`` until ``predicate(result)``; returns the last result either way."""
-        deadline = time.monotonic() + timeout
-        result = fetch()
-        while not predicate(result) and time.monotonic() < deadline:
-            time.sleep(interval)
-            result = fetch()
-        return result
