@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, validates
+from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validates
 from marshmallow.error_store import SCHEMA
 
 from shared.money import yuan_to_fen
@@ -244,9 +244,9 @@ class PolicyHeaderSchema(PolicySchema):
 def versioned_schema(service: str) -> type[PolicySchema]:
     """A base for ``service``'s policy schema: the header, its version belonging to ``service``."""
 
-    class ServicePolicySchema(PolicySchema):
-        version = Version(required=True)
-        effective_from = Day(required=True)
+    class ServicePolicySchema(PolicyHeaderSchema):
+        class Meta:
+            unknown = RAISE
 
         @validates("version")
         def _of_this_service(self, value: str, data_key: str) -> None:
