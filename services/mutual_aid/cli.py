@@ -173,6 +173,8 @@ def progress(done: int, total: int) -> None:
 
 
 def enroll_command(args: argparse.Namespace) -> int:
+    if not orgs.is_known(args.employer_org):
+        raise SystemExit(f"--employer-org {args.employer_org} is not an org unit of the city")
     store = open_store()
     policy = PolicyBook(store).for_period(args.period)
     # The command line runs with the service's own credentials, held by city-level operators:

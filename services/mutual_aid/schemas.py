@@ -14,11 +14,20 @@ from marshmallow import (
     validates_schema,
 )
 
+from shared import orgs
 from shared.identity import IdNumber, WholeMatch
 from shared.money import Money
 
 ICD10 = re.compile(r"^[A-Z][0-9]{2}(\.[0-9A-Z]{1,4})?$")
 ORG_CODE = re.compile(r"^LY(-[A-Z]{2}(-[0-9]{4})?)?$")
+
+
+def known_org(code: str) -> None:
+    """The shape alone lets LY-ZZ through: an employer must be in the org tree."""
+    if not orgs.is_known(code):
+        raise ValidationError("is not an org unit of the city")
+
+
 # Enrolment periods (期) are numbered from 1; the bound keeps a number an 8-byte Mongo int
 # (a larger one was a 500). The gateway's period routes use the same range.
 PERIODS = validate.Range(min=1, max=9999)
@@ -47,7 +56,7 @@ class EnrollmentRequestSchema(Schema):
         unknown = RAISE
 
     period = fields.Integer(required=True, strict=True, validate=PERIODS)
-    employer_org = fields.String(required=True, validate=WholeMatch(ORG_CODE))
+    employer_org = fields.String(required=True, validate=[WholeMatch(ORG_CODE), known_org])
     plan = fields.String(required=True, validate=validate.Length(min=1, max=8))
     enrolled_on = fields.Date(load_default=None)
     # Members are checked one by one by the service so that one bad row does not

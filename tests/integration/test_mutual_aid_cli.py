@@ -161,3 +161,10 @@ def test_import_over_the_row_cap_is_refused_whole_before_any_row(tmp_path, capsy
     monkeypatch.setenv("ENROLMENT_IMPORT_MAX_ROWS", "3")
     code, summary, _ = run(capsys, *args)
     assert (code, summary["enrolled"], summary["already_enrolled"]) == (0, 3, 0)
+
+
+@pytest.mark.parametrize("employer", ["LY-ZZ-0001", "XX"])
+def test_import_for_an_employer_outside_the_org_tree_is_refused_before_any_row(tmp_path, employer):
+    path = write_csv(tmp_path / "stray.csv", [(new_id_number(), "张三", "2017-11-20", "")])
+    with pytest.raises(SystemExit, match="not an org unit of the city"):
+        cli.main(["enroll", str(path), "--period", "11", "--plan", "A", "--employer-org", employer])

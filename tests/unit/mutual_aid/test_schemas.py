@@ -16,3 +16,11 @@ def test_period_outside_the_range_refused(period):
         validated(EnrollmentRequestSchema(), enrolment(period))
     assert caught.value.status == 400
     assert list(caught.value.fields) == ["period"]
+
+
+@pytest.mark.parametrize("employer", ["LY-ZZ", "LY-ZZ-0042"])
+def test_an_employer_outside_the_org_tree_is_refused_naming_the_field(employer):
+    with pytest.raises(ApiError) as caught:
+        validated(EnrollmentRequestSchema(), {**enrolment(11), "employer_org": employer})
+    assert caught.value.status == 400
+    assert list(caught.value.fields) == ["employer_org"]
