@@ -7,6 +7,7 @@ import pytest
 
 from scripts.devstack import Stack, free_port
 from tests.support.client import Gateway
+from tests.support.infra import RabbitVhost
 
 JWT_SECRET = "e2e-staff-jwt-secret-at-least-32-bytes!"
 
@@ -39,8 +40,19 @@ def running_stack(var_dir: Path, env: dict[str, str]):
 
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory, mongo_uri, amqp_uri):
-    with running_stack(tmp_path_factory.mktemp("stack"), stack_env(mongo_uri, amqp_uri)) as stack:
+def stack_amqp_uri():
+    """A vhost of the stack's own: its services verify tokens signed with the end-to-end
+    secret, and the integration tier starts services of the same names on the suite's vhost,
+    which must never answer each other's RPC calls."""
+    vhost = RabbitVhost()
+    yield vhost.create()
+    vhost.delete()
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory, mongo_uri, stack_amqp_uri):
+    env = stack_env(mongo_uri, stack_amqp_uri)
+    with running_stack(tmp_path_factory.mktemp("stack"), env) as stack:
         yield stack
 
 
