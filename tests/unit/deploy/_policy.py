@@ -7,9 +7,10 @@ assert both that the real files pass and that deliberately broken copies are rej
 from __future__ import annotations
 
 import re
-import shlex
 from dataclasses import dataclass, field
 from typing import Any
+
+import dockerfile
 
 SECRET_ENV = ("STAFF_JWT_SECRET", "PII_ENCRYPTION_KEYS", "PII_HASH_KEY")
 K8S_SECRET_NAME = "unionhub-secrets"
@@ -199,52 +200,38 @@ def interpolation_problems(compose_text: str) -> list[str]:
 class Stage:
     base: str
     name: str | None
-    instructions: list[tuple[str, str]] = field(default_factory=list)
+    instructions: list[dockerfile.Command] = field(default_factory=list)
+
+    def commands(self, keyword: str) -> list[dockerfile.Command]:
+        return [command for command in self.instructions if command.cmd == keyword]
 
 
 def parse_dockerfile(text: str) -> tuple[dict[str, str], list[Stage]]:
-    """(global ARG defaults, stages) with continuation lines joined and comments dropped."""
-    logical: list[str] = []
-    pending = ""
-    for raw in text.splitlines():
-        stripped = raw.strip()
-        if stripped.startswith("#") or (not stripped and not pending):
-            continue
-        if stripped.endswith("\\"):
-            pending += stripped[:-1] + " "
-            continue
-        logical.append(pending + stripped)
-        pending = ""
-    if pending:
-        logical.append(pending)
+    """(global ARG defaults, stages), read by BuildKit's own parser (package ``dockerfile``)."""
     global_args: dict[str, str] = {}
     stages: list[Stage] = []
-    for line in logical:
-        keyword, _, rest = line.partition(" ")
-        keyword, rest = keyword.upper(), rest.strip()
-        if keyword == "FROM":
-            words = [w for w in rest.split() if not w.startswith("--")]
+    for command in dockerfile.parse_string(text):
+        if command.cmd == "FROM":
+            words = command.value
+            # Docker expands the global ARGs in FROM lines (and nowhere else before a stage).
             base = re.sub(
                 r"\$\{?(\w+)\}?", lambda m: global_args.get(m.group(1), m.group(0)), words[0]
             )
             name = words[2] if len(words) >= 3 and words[1].upper() == "AS" else None
             stages.append(Stage(base=base, name=name))
         elif not stages:
-            if keyword == "ARG":
-                key, _, default = rest.partition("=")
+            if command.cmd == "ARG":
+                key, _, default = command.value[0].partition("=")
                 global_args[key] = default
         else:
-            stages[-1].instructions.append((keyword, rest))
+            stages[-1].instructions.append(command)
     return global_args, stages
 
 
 def dockerfile_env(stage: Stage) -> dict[str, str]:
     env: dict[str, str] = {}
-    for keyword, rest in stage.instructions:
-        if keyword == "ENV":
-            for word in shlex.split(rest):
-                key, _, value = word.partition("=")
-                env[key] = value
+    for command in stage.commands("ENV"):
+        env.update(zip(command.value[::2], command.value[1::2], strict=True))
     return env
 
 
@@ -256,20 +243,19 @@ def dockerfile_problems(text: str) -> list[str]:
     final = stages[-1]
     # An explicit root USER, like shell-form CMD, is hadolint's to refuse (DL3002, DL3025);
     # hadolint says nothing when USER is missing altogether.
-    if not any(keyword == "USER" for keyword, _ in final.instructions):
+    if not final.commands("USER"):
         problems.append("final stage sets no USER (runs as root)")
-    for keyword, rest in final.instructions:
-        if keyword == "RUN" and BUILD_TOOLS.search(rest):
-            problems.append(f"final stage installs build tools: {rest[:80]}")
-        if keyword == "ADD" and re.search(r"https?://", rest):
-            problems.append("ADD from a URL")
+    for command in final.commands("RUN"):
+        if BUILD_TOOLS.search(" ".join(command.value)):
+            problems.append(f"final stage installs build tools: {command.original[:80]}")
+    if any(re.match(r"https?://", source) for c in final.commands("ADD") for source in c.value):
+        problems.append("ADD from a URL")
     earlier = {stage.name for stage in stages[:-1] if stage.name}
     copies_from = {
-        match.group(1)
-        for keyword, rest in final.instructions
-        if keyword == "COPY"
-        for match in [re.search(r"--from=(\S+)", rest)]
-        if match
+        flag.removeprefix("--from=")
+        for command in final.commands("COPY")
+        for flag in command.flags
+        if flag.startswith("--from=")
     }
     if not copies_from & earlier:
         problems.append("final stage copies nothing from an earlier stage")
@@ -284,14 +270,14 @@ def dockerfile_problems(text: str) -> list[str]:
     for key in env:
         if key in K8S_SECRET_KEYS or re.search(r"SECRET|PASSWORD|TOKEN", key):
             problems.append(f"final stage bakes {key} into the image")
-    if not any(keyword == "CMD" for keyword, _ in final.instructions):
+    if not final.commands("CMD"):
         problems.append("final stage has no CMD")
     return problems
 
 
 def dockerfile_user(text: str) -> str:
     _, stages = parse_dockerfile(text)
-    return [rest for keyword, rest in stages[-1].instructions if keyword == "USER"][-1]
+    return stages[-1].commands("USER")[-1].value[0]
 
 
 # --- .dockerignore -----------------------------------------------------------------------------

@@ -538,8 +538,9 @@ def _runtime_stage_only(text: str) -> str:
         (lambda t: t.replace("PYTHONUNBUFFERED=1", "PYTHONUNBUFFERED=0"), "PYTHONUNBUFFERED"),
         (lambda t: t + "\nENV STAFF_JWT_SECRET=oops\n", "bakes STAFF_JWT_SECRET"),
         (lambda t: t.replace("APP_ENV=production", "APP_ENV=development"), "APP_ENV"),
+        (lambda t: t + "\nADD https://example.com/tool.tgz /opt/\n", "ADD from a URL"),
     ],
-    ids=["no-user", "single-stage", "build-tools", "buffered", "baked-secret", "dev"],
+    ids=["no-user", "single-stage", "build-tools", "buffered", "baked-secret", "dev", "add-url"],
 )
 def test_dockerfile_policy_rejects(mutate, expected):
     mutated = mutate(_dockerfile_text())
@@ -579,10 +580,10 @@ def test_build_context_holds_only_what_the_image_needs():
     # Everything the Dockerfile copies from the context exists and reaches the builder.
     _, stages = _policy.parse_dockerfile(_dockerfile_text())
     for stage in stages:
-        for keyword, rest in stage.instructions:
-            if keyword != "COPY" or "--from=" in rest:
+        for command in stage.commands("COPY"):
+            if any(flag.startswith("--from=") for flag in command.flags):
                 continue
-            for source in rest.split()[:-1]:
+            for source in command.value[:-1]:
                 assert (ROOT / source).exists(), source
                 assert not _policy.dockerignore_excludes(ignore, source), source
     for tree in ("shared", "services"):
