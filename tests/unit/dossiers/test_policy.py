@@ -17,7 +17,7 @@ def parse_variant(old: str, new: str) -> DossierPolicy:
     return DossierPolicy.from_document(parse_policy(SHIPPED.replace(old, new, 1).encode(), "v2"))
 
 
-def test_shipped_policy_loads():
+def test_shipped_dossier_policy_passes_its_schema():
     policy = parse_variant("campaign_days = 30", "campaign_days = 30")
     assert (policy.campaign_days, policy.condolence["national"]) == (30, 300000)
 
