@@ -1,15 +1,16 @@
 """Schemathesis against the running stack's /openapi.json, as city_admin: no 500, no status the
 document does not list, no body that does not match its published schema.
 
-Signed webhook endpoints are left out: a generated body cannot carry a valid signature, so
-every case would stop at the 401 (test_bill_to_notice and test_gateway_contract speak to them
-with signed bodies). Each operation gets a bounded number of schema-valid and schema-invalid
-cases, derandomized: a run sends the same cases every time. The fuzzer runs on a stack of its
+Signed webhooks are fuzzed too: each generated body is sent for a hospital registered on this
+stack and signed with its secret (a random body with random signature headers would stop at
+the 401). Each operation gets a bounded number of schema-valid and schema-invalid cases,
+derandomized: a run sends the same cases every time. The fuzzer runs on a stack of its
 own (its own nx-27017 and vhost): its campaigns, funds and condolence batches would otherwise
 reach the dossiers the other end-to-end tests reason about."""
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import pytest
@@ -18,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
+from schemathesis.core import NOT_SET
 from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
@@ -35,21 +37,27 @@ pytestmark = pytest.mark.e2e
 EXAMPLES_PER_OPERATION = 50
 
 
+HOSPITAL = {"code": "HFUZZ01", "kind": "hospital", "name": "模糊测试医院", "level": 2}
+
+
 @schemathesis.check
-def city_admin_is_let_in(ctx, response, case):
-    """A case that carries the city_admin token and gets a 401 or a 429 tested the door, not
-    the operation (a token the gateway no longer takes, or a throttled fuzzer). Negative cases
-    that leave the token out are answered 401, as documented."""
-    sent_token = response.request.headers.get("Authorization", "").startswith("Bearer ey")
-    if sent_token and response.status_code in (401, 429):
-        raise AssertionError(f"city_admin was turned away: {response.status_code}")
+def credentials_are_let_in(ctx, response, case):
+    """A case that carries the city_admin token or a valid signature and gets a 401 or a 429
+    tested the door, not the operation (credentials the gateway no longer takes, or a throttled
+    fuzzer). Negative cases that leave the token out are answered 401, as documented."""
+    headers = response.request.headers
+    sent = (
+        headers.get("Authorization", "").startswith("Bearer ey") or "webhook-signature" in headers
+    )
+    if sent and response.status_code in (401, 429):
+        raise AssertionError(f"valid credentials were turned away: {response.status_code}")
 
 
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
     response_schema_conformance,
-    city_admin_is_let_in,
+    credentials_are_let_in,
 ]
 
 # The "gb11643" format the ID number fields publish: valid numbers, so cases get past
@@ -65,14 +73,16 @@ schemathesis.openapi.format(
 )
 
 
+def signed(operation: dict) -> bool:
+    return any(p.get("name") == "webhook-signature" for p in operation.get("parameters", []))
+
+
 def fuzzed_operations() -> list:
-    """Every operation of the document (built here from the same route table), but the
-    signed webhooks."""
+    """Every operation of the document (built here from the same route table)."""
     return [
         pytest.param(method.upper(), path, id=f"{method.upper()} {path}")
         for path, methods in build_spec()["paths"].items()
         for method, operation in methods.items()
-        if not any(p.get("name") == "webhook-signature" for p in operation.get("parameters", []))
     ]
 
 
@@ -93,12 +103,23 @@ def contract(fuzzed_gateway):
     return schemathesis.openapi.from_url(fuzzed_gateway.base_url + "/openapi.json")
 
 
+@pytest.fixture(scope="module")
+def hospital_secret(fuzzed_gateway):
+    response = fuzzed_gateway.staff("POST", "/api/v1/partners", HOSPITAL)
+    assert response.status_code == 201, response.text
+    return response.json()["secret"]
+
+
 @pytest.mark.parametrize(("method", "path"), fuzzed_operations())
-def test_operation_keeps_its_published_contract(contract, fuzzed_gateway, method, path):
+def test_operation_keeps_its_published_contract(
+    contract, fuzzed_gateway, hospital_secret, method, path
+):
     operation = contract[path][method]
-    strategies = [operation.as_strategy(GenerationMode.POSITIVE)]
+    webhook = signed(operation.definition.raw)
+    fixed = {"path_parameters": {"hospital_code": HOSPITAL["code"]}} if webhook else {}
+    strategies = [operation.as_strategy(GenerationMode.POSITIVE, **fixed)]
     if operation.body or any(True for _ in operation.iter_parameters()):
-        strategies.append(operation.as_strategy(GenerationMode.NEGATIVE))
+        strategies.append(operation.as_strategy(GenerationMode.NEGATIVE, **fixed))
 
     @given(case=st.one_of(strategies))
     @settings(
@@ -109,7 +130,17 @@ def test_operation_keeps_its_published_contract(contract, fuzzed_gateway, method
         suppress_health_check=list(HealthCheck),
     )
     def keeps_contract(case):
-        headers = {"Authorization": f"Bearer {fuzzed_gateway.token('city_admin', 'LY')}"}
-        case.call_and_validate(headers=headers, checks=CHECKS, timeout=30)
+        if webhook:
+            if case.body is NOT_SET:
+                raw = b""
+            elif isinstance(case.body, bytes):
+                raw = case.body
+            else:
+                raw = json.dumps(case.body).encode()
+            response = fuzzed_gateway.signed(case.formatted_path, None, hospital_secret, raw=raw)
+            case.validate_response(response, checks=CHECKS)
+        else:
+            headers = {"Authorization": f"Bearer {fuzzed_gateway.token('city_admin', 'LY')}"}
+            case.call_and_validate(headers=headers, checks=CHECKS, timeout=30)
 
     keeps_contract()
