@@ -16,7 +16,7 @@ from typing import Any
 
 import eventlet
 from eventlet.semaphore import Semaphore
-from kombu import Connection, Exchange, Queue
+from kombu import Connection, Exchange, Queue, binding
 from nameko.events import SERVICE_POOL, EventHandler
 from nameko.extensions import DependencyProvider
 from nameko.rpc import Rpc
@@ -240,7 +240,7 @@ class DeadLetterStore:
 
 
 class BrokerPublisher:
-    """Confirmed publishes to the default exchange (retry and replay queues); one at a time."""
+    """Confirmed publishes to a queue through its exchange (retries and replays); one at a time."""
 
     def __init__(self, amqp_uri: str):
         self.connection = Connection(amqp_uri, transport_options={"confirm_publish": True})
@@ -255,8 +255,8 @@ class BrokerPublisher:
                     self.producer = self.connection.Producer(serializer="json")
                 self.producer.publish(
                     body,
-                    exchange="",
-                    routing_key=queue.name,
+                    exchange=queue.exchange,
+                    routing_key=queue.routing_key,
                     delivery_mode=2,
                     headers=headers,
                     declare=[queue],
@@ -275,24 +275,33 @@ class PoisonMessage(Exception):
     """A message that can never succeed (not an envelope, unknown type): parked at once."""
 
 
-def retry_queue(queue_name: str, attempt: int, delay_ms: int) -> Queue:
+def retry_exchange(service: str) -> Exchange:
+    """The service's own direct exchange for retries and replays. Not the broker's default
+    exchange: write access to that one would let a service put a message on any queue, where
+    its broker user may write to its own exchanges only (docker/, k8s/)."""
+    return Exchange(f"{service}.retry", type="direct", durable=True)
+
+
+def retry_queue(exchange: Exchange, queue_name: str, attempt: int, delay_ms: int) -> Queue:
     """A holding queue whose messages expire back into ``queue_name`` after ``delay_ms``."""
+    name = f"{queue_name}.backoff{attempt}"
     return Queue(
-        f"{queue_name}.retry{attempt}",
-        exchange=Exchange(""),
-        routing_key=f"{queue_name}.retry{attempt}",
+        name,
+        exchange=exchange,
+        routing_key=name,
         durable=True,
         queue_arguments={
             "x-message-ttl": delay_ms,
-            "x-dead-letter-exchange": "",
+            "x-dead-letter-exchange": exchange.name,
             "x-dead-letter-routing-key": queue_name,
         },
     )
 
 
-def replay_queue(queue_name: str) -> Queue:
+def replay_queue(exchange: Exchange, queue_name: str) -> Queue:
+    """A handler's own queue, reached through the retry exchange (its handler binds it there)."""
     return Queue(
-        queue_name, exchange=Exchange(""), routing_key=queue_name, durable=True, no_declare=True
+        queue_name, exchange=exchange, routing_key=queue_name, durable=True, no_declare=True
     )
 
 
@@ -314,6 +323,20 @@ class ReliableEventHandler(EventHandler):
 
     def setup(self):
         super().setup()
+        # Expired retries and replays come back through the service's retry exchange, so the
+        # queue is bound there too (kombu keeps either one exchange or a list of bindings).
+        self.retry_exchange = retry_exchange(self.container.service_name)
+        queue = self.queue
+        self.queue = Queue(
+            queue.name,
+            bindings=[
+                binding(queue.exchange, routing_key=queue.routing_key),
+                binding(self.retry_exchange, routing_key=queue.name),
+            ],
+            durable=queue.durable,
+            auto_delete=queue.auto_delete,
+            exclusive=queue.exclusive,
+        )
         settings = settings_of(self.container)
         self.delays = settings.event_retry_delays_ms
         self.dead_letters = DeadLetterStore(service_database(self.container))
@@ -376,7 +399,9 @@ class ReliableEventHandler(EventHandler):
         detail = "".join(traceback.format_exception(*exc_info)[-3:]) if exc_info else repr(error)
         try:
             if not isinstance(error, PoisonMessage) and attempts <= len(self.delays):
-                queue = retry_queue(self.queue.name, attempts, self.delays[attempts - 1])
+                queue = retry_queue(
+                    self.retry_exchange, self.queue.name, attempts, self.delays[attempts - 1]
+                )
                 self.broker.send(body, queue, {**message.headers, ATTEMPT_HEADER: attempts})
                 log.warning(
                     "event handler failed; retry scheduled",
@@ -411,9 +436,10 @@ event_handler = ReliableEventHandler.decorator
 class DeadLetterAdmin:
     """What staff do with parked messages: list them, and replay one after the fault is fixed."""
 
-    def __init__(self, store: DeadLetterStore, broker: BrokerPublisher):
+    def __init__(self, store: DeadLetterStore, broker: BrokerPublisher, exchange: Exchange):
         self.store = store
         self.broker = broker
+        self.exchange = exchange
 
     def list(self, status: str | None = "parked", limit: int = 100) -> list[dict]:
         return [
@@ -437,7 +463,8 @@ class DeadLetterAdmin:
         if letter is None:
             return False
         try:
-            self.broker.send(letter["body"], replay_queue(letter["queue"]), {ATTEMPT_HEADER: 0})
+            queue = replay_queue(self.exchange, letter["queue"])
+            self.broker.send(letter["body"], queue, {ATTEMPT_HEADER: 0})
         except Exception:
             self.store.finish_replay(dead_letter_id, None)
             raise
@@ -451,7 +478,9 @@ class DeadLetters(DependencyProvider):
         store = DeadLetterStore(service_database(self.container))
         store.ensure_indexes()
         self.broker = BrokerPublisher(settings_of(self.container).amqp_uri)
-        self.admin = DeadLetterAdmin(store, self.broker)
+        self.admin = DeadLetterAdmin(
+            store, self.broker, retry_exchange(self.container.service_name)
+        )
 
     def stop(self):
         self.broker.close()
