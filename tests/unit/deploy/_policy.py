@@ -14,14 +14,21 @@ import dockerfile
 
 SECRET_ENV = ("STAFF_JWT_SECRET", "PII_ENCRYPTION_KEYS", "PII_HASH_KEY")
 K8S_SECRET_NAME = "unionhub-secrets"
+# What every Deployment reads from the Secret; each also reads its own AMQP_URI_<SERVICE>.
 K8S_SECRET_KEYS = {
-    "AMQP_URI",
     "MONGO_URI",
     "STAFF_JWT_SECRET",
     "PII_ENCRYPTION_KEYS",
     "PII_HASH_KEY",
 }
 INFRA_SERVICES = ("rabbitmq", "mongo")
+
+
+def amqp_secret_key(service: str) -> str:
+    """The Secret key holding ``service``'s AMQP_URI, with its own broker user."""
+    return f"AMQP_URI_{service.upper()}"
+
+
 ALIVE_CHECK = ["python", "-m", "shared.healthcheck", "alive"]  # + the service's name
 ALIVE_PATH = "/alive"
 TMP_MOUNT = "/tmp"  # noqa: S108 - a path inside the container, an emptyDir
@@ -86,7 +93,7 @@ def deployment_problems(deployment: dict[str, Any]) -> list[str]:
         if mounts.get(TMP_MOUNT) not in tmp_volumes:
             problems.append(f"{where}: {TMP_MOUNT} is not an emptyDir (read-only root filesystem)")
         for env in container.get("env") or []:
-            if "value" in env and env["name"] in K8S_SECRET_KEYS:
+            if "value" in env and (env["name"] in K8S_SECRET_KEYS or env["name"] == "AMQP_URI"):
                 problems.append(f"{where}: secret {env['name']} given as a literal value")
     return problems
 

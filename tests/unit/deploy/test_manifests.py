@@ -13,6 +13,7 @@ import functools
 import importlib.resources
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -23,7 +24,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from shared import runner
+from shared import broker, runner
 from tests.unit.deploy import _policy
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -195,9 +196,54 @@ def test_compose_runs_every_service_on_healthy_infrastructure():
         assert service["build"]["dockerfile"] == "docker/Dockerfile"
         assert (DOCKER / service["build"]["context"]).resolve() == ROOT
         assert service["user"] == f"{APP_UID}:{APP_UID}"
-        assert "${RABBITMQ_PASSWORD:?" in service["environment"]["AMQP_URI"]
-    rabbitmq_env = compose["services"]["rabbitmq"]["environment"]
-    assert rabbitmq_env["RABBITMQ_DEFAULT_PASS"].startswith("${RABBITMQ_PASSWORD:?")
+
+
+def _user_of(amqp_uri: str) -> str:
+    return amqp_uri.split("://", 1)[1].split(":", 1)[0]
+
+
+def test_every_service_has_its_own_broker_user_writing_only_to_its_own_exchanges():
+    compose = _compose()
+    apps = _policy.compose_app_services(compose)
+    for name, service in apps.items():
+        uri = service["environment"]["AMQP_URI"]
+        assert _user_of(uri) == broker.broker_user(name)
+        assert f"${{{broker.password_variable(name)}:?" in uri
+    assert len({_user_of(s["environment"]["AMQP_URI"]) for s in apps.values()}) == len(SERVICES)
+    # The broker loads the users the renderer writes, from every service's password.
+    renderer = compose["services"]["broker-definitions"]
+    assert renderer["command"][:4] == ["python", "-m", "shared.broker", "definitions"]
+    assert set(renderer["environment"]) == {
+        "RABBITMQ_ADMIN_PASSWORD",
+        *(broker.password_variable(s) for s in SERVICES),
+    }
+    rabbitmq = compose["services"]["rabbitmq"]
+    assert rabbitmq["depends_on"]["broker-definitions"]["condition"] == (
+        "service_completed_successfully"
+    )
+    assert "environment" not in rabbitmq  # no default user with every permission
+    [config] = rabbitmq["configs"]
+    conf_file = DOCKER / compose["configs"][config["source"]]["file"]
+    assert config["target"].startswith("/etc/rabbitmq/conf.d/")
+    conf = conf_file.read_text(encoding="utf-8")
+    assert "definitions.local.path = /etc/rabbitmq/unionhub/definitions.json" in conf
+
+    document = broker.definitions(
+        [runner.service_class(s) for s in SERVICES], dict.fromkeys(SERVICES, "pw"), "admin-pw"
+    )
+    grants = {grant["user"]: grant for grant in document["permissions"]}
+    exchanges = {f"{s}.{kind}" for s in SERVICES for kind in ("events", "retry")}
+    # The default exchange reaches every queue by name: no service may publish there.
+    exchanges |= {"", "amq.default", "amq.direct", "amq.topic"}
+    for name in SERVICES:
+        write = grants[broker.broker_user(name)]["write"]
+        writable = {e for e in exchanges if re.search(write, e)}
+        assert writable <= {f"{name}.events", f"{name}.retry"}, name
+        assert re.search(write, "nameko-rpc"), f"{name} must answer and make RPC calls"
+    assert {u["name"] for u in document["users"]} == {
+        broker.ADMIN_USER,
+        *(broker.broker_user(s) for s in SERVICES),
+    }
 
 
 def test_compose_gateway_is_published_and_checks_health():
@@ -447,11 +493,13 @@ def test_configuration_and_secrets_are_referenced_not_defined():
     for deployment in _deployments(resources):
         container = deployment["spec"]["template"]["spec"]["containers"][0]
         assert container["envFrom"] == [{"configMapRef": {"name": "unionhub-config"}}]
+        service = container["args"][-1]
         assert _policy.secret_refs(deployment) == {
-            (_policy.K8S_SECRET_NAME, key) for key in _policy.K8S_SECRET_KEYS
+            (_policy.K8S_SECRET_NAME, key)
+            for key in _policy.K8S_SECRET_KEYS | {_policy.amqp_secret_key(service)}
         }
     readme = (K8S / "README.md").read_text(encoding="utf-8")
-    for key in _policy.K8S_SECRET_KEYS:
+    for key in _policy.K8S_SECRET_KEYS | {_policy.amqp_secret_key(s) for s in SERVICES}:
         assert f"`{key}`" in readme, f"k8s/README.md does not document {key}"
 
 
