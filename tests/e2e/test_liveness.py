@@ -10,7 +10,8 @@ import sys
 
 import pytest
 
-from scripts.devstack import ROOT, wait_until
+from scripts.devstack import ROOT
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -45,9 +46,11 @@ def test_liveness_probe_fails_for_the_frozen_process_only(stack, tmp_path):
         "notifications", extra_env={"HEARTBEAT_DIR": second_dir}, instance="notifications-2"
     )
     try:
-        wait_until(lambda: alive(stack, second_dir), 60, "the second process's heartbeat")
+        wait_until(lambda: alive(stack, second_dir), timeout=60, what="the second heartbeat")
         second.send_signal(signal.SIGSTOP)
-        wait_until(lambda: not alive(stack, second_dir), 60, "the frozen process to fail")
+        wait_until(
+            lambda: not alive(stack, second_dir), timeout=60, what="the frozen process to fail"
+        )
         assert alive(stack, first_dir), "the running process is alive whatever the other does"
     finally:
         second.send_signal(signal.SIGCONT)

@@ -4,9 +4,9 @@ import dataclasses
 
 import pytest
 
-from scripts.devstack import wait_until
 from services.notifications.service import NotificationsService
 from shared.heartbeat import HEARTBEAT_SECONDS, heartbeat_path, heartbeat_problem
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -20,7 +20,11 @@ def test_running_service_touches_its_heartbeat(run_service, settings):
     path = heartbeat_path(settings, "notifications")
     run_service(NotificationsService)
 
-    wait_until(path.exists, 10, f"{path} to be written at start")
+    wait_until(path.exists, timeout=10, what=f"{path} written at start")
     first = path.stat().st_mtime
-    wait_until(lambda: path.stat().st_mtime > first, HEARTBEAT_SECONDS * 3, f"{path} touched again")
+    wait_until(
+        lambda: path.stat().st_mtime > first,
+        timeout=HEARTBEAT_SECONDS * 3,
+        what=f"{path} touched again",
+    )
     assert heartbeat_problem(path, settings.heartbeat_max_age_seconds) is None
