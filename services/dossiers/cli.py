@@ -13,7 +13,7 @@ import time
 import uuid
 from datetime import date
 
-from services.dossiers.condolence import Scope, run_condolence_batch
+from services.dossiers.application.condolence import Scope, run_condolence_batch
 from services.dossiers.schemas import CondolenceBatchRequestSchema, CondolenceBatchSchema
 from services.dossiers.service import SERVICE, policy_on
 from services.dossiers.store import DossierStore

@@ -10,8 +10,9 @@ from datetime import date
 
 from nameko.timer import timer
 
-from services.dossiers.campaigns import campaign_view, close_campaign, open_campaign
-from services.dossiers.condolence import Scope, run_condolence_batch
+from services.dossiers.application.campaigns import campaign_view, close_campaign, open_campaign
+from services.dossiers.application.condolence import Scope, run_condolence_batch
+from services.dossiers.application.grants import grant_from_fund, record_mutual_aid_grant
 from services.dossiers.domain.policy import DossierPolicy
 from services.dossiers.domain.tiers import TIER_RANK, Assets, Household, propose_tier
 from services.dossiers.domain.verification import (
@@ -21,7 +22,6 @@ from services.dossiers.domain.verification import (
     proposal_expiry,
     retention_cutoff,
 )
-from services.dossiers.grants import grant_from_fund, record_mutual_aid_grant
 from services.dossiers.schemas import (
     MAX_MEMBERS,
     AuditFilterSchema,

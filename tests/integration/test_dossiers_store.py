@@ -12,7 +12,7 @@ from pathlib import Path
 import eventlet
 import pytest
 
-from services.dossiers.condolence import Scope, ledger_key_of, run_condolence_batch
+from services.dossiers.application.condolence import Scope, ledger_key_of, run_condolence_batch
 from services.dossiers.domain.policy import DossierPolicy
 from services.dossiers.store import (
     ORPHAN_CLAIM_SECONDS,
