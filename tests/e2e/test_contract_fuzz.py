@@ -29,8 +29,11 @@ from services.gateway.openapi import build_spec
 from services.gateway.service import GatewayService  # noqa: F401 - registers every route
 from shared.identity import make_id_number
 from tests.e2e.conftest import JWT_SECRET, running_stack, stack_env
-from tests.support.client import Gateway
+from tests.e2e.test_bill_to_notice import bill
+from tests.e2e.test_dossiers import household
+from tests.support.client import Gateway, new_id_number
 from tests.support.infra import NxServer, RabbitVhost
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -144,3 +147,58 @@ def test_operation_keeps_its_published_contract(
             case.call_and_validate(headers=headers, checks=CHECKS, timeout=30)
 
     keeps_contract()
+
+
+def test_successful_answers_match_their_published_schemas(
+    contract, fuzzed_gateway, hospital_secret
+):
+    """Random cases rarely get past the rules to a 2xx: one real journey does, and every
+    answer on it must match the schema the document publishes for its status."""
+    gw = fuzzed_gateway
+
+    def conforms(method: str, template: str, response, status: int) -> dict:
+        assert response.status_code == status, response.text
+        contract[template][method].validate_response(response)
+        return response.json() if "json" in response.headers["Content-Type"] else {}
+
+    member = new_id_number()
+    enrolment = {
+        "period": 11,
+        "employer_org": "LY-XL-0042",
+        "plan": "A",
+        "enrolled_on": "2017-11-20",
+        "members": [{"id_number": member, "name": "张三明", "coverage_start": "2018-01-01"}],
+    }
+    enrolments = "/api/v1/mutual-aid/enrollments"
+    conforms("POST", enrolments, gw.staff("POST", enrolments, enrolment), 201)
+    bills = "/api/v1/hospitals/{hospital_code}/discharge-bills"
+    path = bills.format(hospital_code=HOSPITAL["code"])
+    accepted = conforms(
+        "POST", bills, gw.signed(path, bill(member, hospital_level=2), hospital_secret), 202
+    )
+    claim_path = f"/api/v1/mutual-aid/claims/{accepted['claim_id']}"
+    wait_until(
+        lambda: gw.staff("GET", claim_path).json(),
+        lambda c: c.get("status") != "received",
+        what="the claim decided",
+    )
+    conforms("GET", "/api/v1/mutual-aid/claims/{claim_id}", gw.staff("GET", claim_path), 200)
+    for path in ("/api/v1/mutual-aid/policies", "/api/v1/mutual-aid/review-queue"):
+        conforms("GET", path, gw.staff("GET", path), 200)
+    stats = "/api/v1/mutual-aid/periods/{period}/stats"
+    conforms("GET", stats, gw.staff("GET", stats.format(period=11)), 200)
+
+    dossiers = "/api/v1/dossiers"
+    proposal = conforms("POST", dossiers, gw.staff("POST", dossiers, household()), 201)
+    one = f"{dossiers}/{proposal['dossier_id']}"
+    confirm = {"tier": proposal["proposed_tier"]}
+    conforms(
+        "POST",
+        "/api/v1/dossiers/{dossier_id}/confirm",
+        gw.staff("POST", f"{one}/confirm", confirm),
+        200,
+    )
+    conforms("GET", "/api/v1/dossiers/{dossier_id}", gw.staff("GET", one), 200)
+    conforms("GET", "/api/v1/dossiers/{dossier_id}", gw.staff("GET", f"{one}?reveal=ids"), 200)
+    conforms("GET", dossiers, gw.staff("GET", f"{dossiers}?status=open"), 200)
+    conforms("GET", "/api/v1/dossiers/export", gw.staff("GET", f"{dossiers}/export"), 200)
