@@ -8,7 +8,7 @@
     python -m services.mutual_aid.cli policy load FILE.toml
     python -m services.mutual_aid.cli policy list
 
-It runs the same checks and store writes as the API (``services.mutual_aid.enrolment``,
+It runs the same checks and store writes as the API (``services.mutual_aid.application.enrolment``,
 ``PolicyBook``, the service's payout methods) against the service's own database, configured
 like the service (``MONGO_URI``, ``PII_*`` ...). Events it writes (claim_paid) leave through
 the running service's outbox relay. Row errors never print an ID number in clear.
@@ -25,9 +25,13 @@ from collections.abc import Iterator, Sequence
 from datetime import date
 from pathlib import Path
 
-from services.mutual_aid.enrolment import audit_backdated_enrolment, enroll_rows, window_error
-from services.mutual_aid.payouts import confirm_batch, payout_batch, payout_file
-from services.mutual_aid.policies import PolicyBook
+from services.mutual_aid.application.enrolment import (
+    audit_backdated_enrolment,
+    enroll_rows,
+    window_error,
+)
+from services.mutual_aid.application.payouts import confirm_batch, payout_batch, payout_file
+from services.mutual_aid.application.policies import PolicyBook
 from services.mutual_aid.schemas import PayoutBatchRequestSchema
 from services.mutual_aid.store import MutualAidStore
 from shared import orgs

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import logging
 
-from services.mutual_aid.bills import accept_bill
-from services.mutual_aid.claims import decide_claim
+from services.mutual_aid.application.bills import accept_bill
+from services.mutual_aid.application.claims import decide_claim
+from services.mutual_aid.application.enrolment import (
+    audit_backdated_enrolment,
+    enroll_rows,
+    window_error,
+)
+from services.mutual_aid.application.payouts import confirm_batch, payout_batch, payout_file
+from services.mutual_aid.application.policies import PolicyBook
+from services.mutual_aid.application.reviews import apply_review
 from services.mutual_aid.domain.payout import period_figures
 from services.mutual_aid.domain.review import approvals_needed
-from services.mutual_aid.enrolment import audit_backdated_enrolment, enroll_rows, window_error
-from services.mutual_aid.payouts import confirm_batch, payout_batch, payout_file
-from services.mutual_aid.policies import PolicyBook
-from services.mutual_aid.reviews import apply_review
 from services.mutual_aid.schemas import (
     ClaimSchema,
     ContributionsSchema,

@@ -5,7 +5,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from services.mutual_aid.bills import check_hospital_level, submission_date
+from services.mutual_aid.application.bills import check_hospital_level, submission_date
 from shared.errors import ApiError
 from shared.events import today_shanghai
 

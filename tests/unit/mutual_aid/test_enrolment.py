@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from services.mutual_aid.application.enrolment import check_member, window_error
 from services.mutual_aid.domain.policy import MutualAidPolicy
-from services.mutual_aid.enrolment import check_member, window_error
 from shared.policy import PolicyStore
 from tests.support.client import new_id_number
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from services.mutual_aid.application.policies import PolicyBook
 from services.mutual_aid.domain.adjudication import (
     ClaimContext,
     Decision,
@@ -12,7 +13,6 @@ from services.mutual_aid.domain.adjudication import (
     Membership,
     adjudicate,
 )
-from services.mutual_aid.policies import PolicyBook
 from services.mutual_aid.store import MutualAidStore
 from shared.events import make_event, now_shanghai
 

@@ -3,8 +3,8 @@ holds. Plain Python over the store (no nameko)."""
 
 from __future__ import annotations
 
+from services.mutual_aid.application.policies import PolicyBook
 from services.mutual_aid.domain.review import AmountLimits, ReviewRefused, review_claim
-from services.mutual_aid.policies import PolicyBook
 from services.mutual_aid.store import MutualAidStore
 from shared.auth import StaffPrincipal
 from shared.errors import ApiError

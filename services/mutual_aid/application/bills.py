@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from services.mutual_aid.policies import PolicyBook
+from services.mutual_aid.application.policies import PolicyBook
 from services.mutual_aid.schemas import DischargeBillSchema
 from services.mutual_aid.store import MutualAidStore
 from shared.errors import ApiError, validated, validation_error

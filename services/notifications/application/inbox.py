@@ -1,0 +1,52 @@
+"""What staff read about notices: a worker's inbox (each lookup audited), the deliveries about
+one business object, and the audit log of inbox lookups, all within the caller's org scope.
+Plain Python over the store (no nameko)."""
+
+from __future__ import annotations
+
+from services.notifications.store import NotificationStore
+from shared import orgs
+from shared.auth import StaffPrincipal
+from shared.errors import not_found, validation_error
+from shared.identity import InvalidIdentifier, validate_id_number
+
+INBOX_LIMIT = 100
+
+
+def inbox_messages(store: NotificationStore, staff: StaffPrincipal, id_number: str) -> list[dict]:
+    """The worker's messages in the caller's org scope, newest first. None there is a 404,
+    the same answer as for a worker we never wrote to, so scope never reveals existence.
+    Every lookup, found or not, is written to the audit log."""
+    recipient = store.recipient_hash(_valid_id_number(id_number))
+    messages = store.messages_for(recipient, orgs.scope_filter(staff.org), INBOX_LIMIT)
+    store.audit_inbox_lookup(
+        by=staff.sub,
+        role=staff.role,
+        org=staff.org,
+        member_id_hash=recipient,
+        messages=len(messages),
+    )
+    if not messages:
+        raise not_found("an inbox message for this worker in your org scope")
+    return messages
+
+
+def deliveries_about(store: NotificationStore, staff: StaffPrincipal, ref: str) -> list[dict]:
+    """Deliveries about one business object, in the caller's org scope (else 404)."""
+    rows = store.deliveries_for(ref, orgs.scope_filter(staff.org))
+    if not rows:
+        raise not_found("a delivery about this object in your org scope")
+    return rows
+
+
+def inbox_lookups(store: NotificationStore, staff: StaffPrincipal, id_number: str) -> list[dict]:
+    """The lookups of one worker's inbox made by staff in the caller's scope."""
+    recipient = store.recipient_hash(_valid_id_number(id_number))
+    return store.inbox_lookups(recipient, orgs.scope_filter(staff.org))
+
+
+def _valid_id_number(id_number: str) -> str:
+    try:
+        return validate_id_number(id_number)
+    except InvalidIdentifier as exc:
+        raise validation_error({"id_number": [str(exc)]}) from None
