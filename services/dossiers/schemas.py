@@ -118,10 +118,10 @@ class DossierRequestSchema(Strict):
 
 
 class ProposalSchema(Schema):
-    dossier_id = fields.String()
-    status = fields.String()
-    proposed_tier = fields.String(allow_none=True)
-    trace = fields.List(fields.String())
+    dossier_id = fields.String(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(STATUSES))
+    proposed_tier = fields.String(required=True, allow_none=True)
+    trace = fields.List(fields.String(), required=True)
 
 
 class ConfirmSchema(Strict):
@@ -129,8 +129,8 @@ class ConfirmSchema(Strict):
 
 
 class ConfirmedSchema(Schema):
-    status = fields.String()
-    tier = fields.String(allow_none=True)
+    status = fields.String(required=True, validate=validate.OneOf(STATUSES))
+    tier = fields.String(required=True, allow_none=True)
 
 
 class MemberViewSchema(Schema):

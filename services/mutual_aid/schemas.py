@@ -130,21 +130,23 @@ class DischargeBillSchema(Schema):
 
 
 class BillAcceptedSchema(Schema):
-    claim_id = fields.String()
-    status = fields.String()
+    claim_id = fields.String(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(CLAIM_STATUSES))
 
 
 class ClaimSchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    claim_id = fields.String()
-    bill_no = fields.String()
-    hospital_code = fields.String()
-    member_id_number_masked = fields.String()
-    status = fields.String(validate=validate.OneOf(CLAIM_STATUSES))
-    amount = Money(allow_none=True)
+    # Every key is always present (required is what the document publishes; dumping ignores it).
+    claim_id = fields.String(required=True)
+    bill_no = fields.String(required=True)
+    hospital_code = fields.String(required=True)
+    member_id_number_masked = fields.String(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(CLAIM_STATUSES))
+    amount = Money(required=True, allow_none=True)
     reason_code = fields.String(
+        required=True,
         allow_none=True,
         metadata={
             "description": "excluded_diagnosis stands for a diagnosis-range exclusion"
@@ -153,9 +155,10 @@ class ClaimSchema(Schema):
     )
     trace = fields.List(
         fields.String(),
+        required=True,
         metadata={"description": "diagnosis parts read [diagnosis hidden] to those roles"},
     )
-    policy_version = fields.String(allow_none=True)
+    policy_version = fields.String(required=True, allow_none=True)
 
 
 class ReviewRequestSchema(Schema):

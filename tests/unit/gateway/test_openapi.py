@@ -102,3 +102,15 @@ def test_dossier_filters_are_published_as_query_parameters(spec):
     assert {"proposed", "open", "declined", "closed"} <= set(published["status"]["enum"])
     one = spec["paths"]["/api/v1/dossiers/{dossier_id}"]["get"]["parameters"]
     assert "ids" in [p["schema"] for p in one if p["name"] == "reveal"][0]["enum"]
+
+
+def test_answers_publish_the_keys_they_always_carry(spec):
+    schemas = spec["components"]["schemas"]
+    assert set(schemas["BillAccepted"]["required"]) == {"claim_id", "status"}
+    assert {"claim_id", "status", "amount", "trace"} <= set(schemas["Claim"]["required"])
+    assert set(schemas["Proposal"]["required"]) == {
+        "dossier_id",
+        "status",
+        "proposed_tier",
+        "trace",
+    }
