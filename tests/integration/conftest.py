@@ -7,6 +7,7 @@ from nameko.containers import ServiceContainer
 
 from shared.config import load_settings
 from shared.mongo import get_database
+from shared.outbox import ConfirmedPublisher
 from shared.runner import nameko_config
 
 
@@ -43,3 +44,11 @@ def run_service(settings):
     yield start
     for container in reversed(containers):
         container.stop()
+
+
+@pytest.fixture
+def publisher(amqp_uri):
+    """Publishes events as the outbox relay does (confirmed, mandatory); closed afterwards."""
+    publisher = ConfirmedPublisher(amqp_uri)
+    yield publisher
+    publisher.close()

@@ -7,7 +7,6 @@ the end-to-end tier's ``dossiers`` may be running on the same broker and server.
 from __future__ import annotations
 
 import secrets
-import time
 import uuid
 from datetime import date, timedelta
 
@@ -15,7 +14,7 @@ import eventlet
 import pytest
 from kombu import Connection, Queue
 from nameko.standalone.rpc import ServiceRpcProxy
-from nameko.testing.services import entrypoint_hook
+from nameko.testing.services import entrypoint_hook, entrypoint_waiter
 
 import services.dossiers.service as dossiers_service
 from services.dossiers.service import DossiersService
@@ -23,9 +22,10 @@ from shared.errors import ApiError
 from shared.events import make_event, today_shanghai
 from shared.identity import make_id_number
 from shared.messaging import Store
-from shared.outbox import ConfirmedPublisher, exchange_for
+from shared.outbox import exchange_for
 from shared.runner import nameko_config
 from tests.support.principals import staff
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -212,8 +212,8 @@ def test_a_visit_whose_task_write_was_lost_is_not_flagged_overdue(service):
     assert store.tasks.find_one({"_id": f"2020-04:{dossier_id}"})["status"] == "visited"
 
 
-def test_mutual_aid_payment_to_a_dossier_head_is_recorded_once(service, amqp_uri):
-    _, store, rpc = service
+def test_mutual_aid_payment_to_a_dossier_head_is_recorded_once(service, publisher):
+    container, store, rpc = service
     dossier_id, body = open_dossier(rpc)
     paid = make_event(
         "claim_paid",
@@ -229,17 +229,19 @@ def test_mutual_aid_payment_to_a_dossier_head_is_recorded_once(service, amqp_uri
         producer="mutual_aid",
         correlation_id="it",
     )
-    publisher = ConfirmedPublisher(amqp_uri)
-    publisher.publish(paid)
-    publisher.publish(paid)  # a redelivery
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and not store.dossier(dossier_id)["ledger"]:
-        time.sleep(0.05)
-    time.sleep(0.5)
+    handled = []
+
+    def both_handled(worker_ctx, result, exc_info):
+        handled.append(worker_ctx.args[0].event_id == paid.event_id)
+        return handled.count(True) == 2
+
+    with entrypoint_waiter(container, "on_claim_paid", callback=both_handled):
+        publisher.publish(paid)
+        publisher.publish(paid)  # a redelivery
+
     dossier = store.dossier(dossier_id)
     assert list(dossier["ledger"]) == ["mutual_aid-c-42"]
     assert dossier["assistance_total_fen"] == 123_450
-    publisher.close()
 
 
 def test_closed_dossiers_are_purged_ten_years_after_closure(service, monkeypatch, amqp_uri):
@@ -249,9 +251,11 @@ def test_closed_dossiers_are_purged_ten_years_after_closure(service, monkeypatch
     recent, _ = open_dossier(rpc)
     rpc.exit_dossier(CITY, old, {"reason": "death_or_dissolved", "exited_on": "2009-05-01"})
     rpc.exit_dossier(CITY, recent, {"reason": "moved_out_of_city", "exited_on": "2009-05-02"})
-    deadline = time.monotonic() + 10
-    while store.dossiers.count_documents({"outbox_pending": True}) and time.monotonic() < deadline:
-        time.sleep(0.1)
+    wait_until(
+        lambda: store.dossiers.count_documents({"outbox_pending": True}),
+        lambda pending: pending == 0,
+        what="every dossier event relayed",
+    )
     on_day(monkeypatch, date(2019, 5, 1))
     with entrypoint_hook(container, "scheduled") as tick:
         tick()
@@ -341,24 +345,25 @@ def test_a_claim_left_by_an_expired_proposal_is_freed_at_intake(service, monkeyp
 # ---- a visit's re-evaluation is a proposal ---------------------------------------------------------
 
 
-def changes_of(amqp_uri: str, queue_name: str, dossier_id: str, count: int) -> list[dict]:
-    """The next ``count`` tier changes and exits of ``dossier_id`` on a queue bound earlier."""
+def changes_of(amqp_uri: str, queue_name: str, dossier_id: str) -> list[dict]:
+    """The tier changes and exits of ``dossier_id`` on a queue bound earlier, once there is one."""
     found: list[dict] = []
-    deadline = time.monotonic() + 15
     with Connection(amqp_uri) as connection:
-        queue = Queue(queue_name, exchange=exchange_for("dossiers"), routing_key="#")
-        bound = queue(connection.default_channel)
-        while len(found) < count and time.monotonic() < deadline:
-            message = bound.get(no_ack=True)
-            if message is None:
-                time.sleep(0.1)
-                continue
-            event = message.payload
-            if event["payload"]["dossier_id"] == dossier_id and event["event_type"] in (
-                "dossier_tier_changed",
-                "dossier_exited",
-            ):
-                found.append(event)
+        bound = Queue(queue_name, exchange=exchange_for("dossiers"), routing_key="#")(
+            connection.default_channel
+        )
+
+        def take() -> list[dict]:
+            while (message := bound.get(no_ack=True)) is not None:
+                event = message.payload
+                if event["payload"]["dossier_id"] == dossier_id and event["event_type"] in (
+                    "dossier_tier_changed",
+                    "dossier_exited",
+                ):
+                    found.append(event)
+            return found
+
+        wait_until(take, what=f"a tier change or exit of dossier {dossier_id}")
         bound.delete()
     return found
 
@@ -394,7 +399,7 @@ def test_a_visit_tier_change_is_applied_only_on_confirmation_with_the_same_event
     decided = rpc.confirm_visit(CITY, dossier_id, visit["visit_id"], {"accept": True})
 
     assert (decided["decision"], decided["tier"]) == ("accepted", "local")
-    [event] = changes_of(amqp_uri, queue_name, dossier_id, 1)
+    [event] = changes_of(amqp_uri, queue_name, dossier_id)
     assert event["event_type"] == "dossier_tier_changed"
     assert {k: event["payload"][k] for k in ("tier_from", "tier", "changed_on", "revision")} == {
         "tier_from": "national",

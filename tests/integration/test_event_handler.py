@@ -4,7 +4,6 @@ then a dead letter that can be listed and replayed, never nameko's acknowledge-a
 from __future__ import annotations
 
 import uuid
-from contextlib import closing
 
 import pytest
 from kombu import Connection
@@ -16,7 +15,7 @@ from shared.consumer import apply_once
 from shared.errors import ApiError
 from shared.events import Event, make_event
 from shared.messaging import ATTEMPT_HEADER, DeadLetterRpc, Store, event_handler
-from shared.outbox import ConfirmedPublisher, exchange_for
+from shared.outbox import exchange_for
 from shared.runner import nameko_config
 from tests.support.principals import staff
 from tests.support.waiting import wait_until, wait_until_broker_idle
@@ -70,13 +69,6 @@ def received(claim_id: str) -> Event:
     )
 
 
-def publish(amqp_uri: str, *events: Event) -> None:
-    """Publish as the relay does, each event in turn (the same one twice is a re-send)."""
-    with closing(ConfirmedPublisher(amqp_uri)) as publisher:
-        for event in events:
-            publisher.publish(event)
-
-
 def parked(admin, event_id) -> list[dict]:
     return [d for d in admin.list() if d["event_id"] == event_id]
 
@@ -118,7 +110,9 @@ def probe(container):
     return store, admin
 
 
-def test_handler_that_fails_twice_is_retried_and_applied_once(probe, container, amqp_uri):
+def test_handler_that_fails_twice_is_retried_and_applied_once(
+    probe, container, publisher, amqp_uri
+):
     store, admin = probe
     claim_id = uuid.uuid4().hex
     store.prepare(claim_id)
@@ -126,20 +120,20 @@ def test_handler_that_fails_twice_is_retried_and_applied_once(probe, container, 
     event = received(claim_id)
 
     with entrypoint_waiter(container, "on_received", callback=handled(event)):
-        publish(amqp_uri, event)
+        publisher.publish(event)
     wait_until_broker_idle(amqp_uri)  # no further retry is on its way
 
     assert store.count(claim_id) == 1
     assert parked(admin, event.event_id) == []
 
 
-def test_handler_that_keeps_failing_is_parked_then_replayed_once(probe, amqp_uri):
+def test_handler_that_keeps_failing_is_parked_then_replayed_once(probe, publisher):
     store, admin = probe
     claim_id = uuid.uuid4().hex
     store.prepare(claim_id)
     FAULTS[claim_id] = 10**6
     event = received(claim_id)
-    publish(amqp_uri, event)
+    publisher.publish(event)
 
     wait_until(lambda: parked(admin, event.event_id), what="the event parked")
     letter = next(d for d in admin.list() if d["event_id"] == event.event_id)
@@ -155,14 +149,15 @@ def test_handler_that_keeps_failing_is_parked_then_replayed_once(probe, amqp_uri
     assert [d["status"] for d in admin.list(None) if d["id"] == letter["id"]] == ["replayed"]
 
 
-def test_redelivered_event_is_applied_once(probe, container, amqp_uri):
+def test_redelivered_event_is_applied_once(probe, container, publisher):
     store, _ = probe
     claim_id = uuid.uuid4().hex
     store.prepare(claim_id)
     event = received(claim_id)
 
     with entrypoint_waiter(container, "on_received", callback=handled(event, times=2)):
-        publish(amqp_uri, event, event)  # the relay re-sending after a crash
+        publisher.publish(event)
+        publisher.publish(event)  # the relay re-sending after a crash
 
     assert store.count(claim_id) == 1
 
@@ -222,7 +217,7 @@ def test_message_with_a_malformed_retry_or_foreign_nameko_header_is_parked_as_po
     wait_until(lambda: store.count(claim_id), lambda n: n == 1, what="the event applied")
 
 
-def test_non_envelope_that_cannot_be_stored_as_is_is_still_parked(probe, amqp_uri):
+def test_non_envelope_that_cannot_be_stored_as_is_is_still_parked(probe, publisher, amqp_uri):
     store, admin = probe
     marker = uuid.uuid4().hex
     publish_raw(amqp_uri, {"$where": "sleep(1)", "n": 10**30, "marker": marker})
@@ -232,7 +227,7 @@ def test_non_envelope_that_cannot_be_stored_as_is_is_still_parked(probe, amqp_ur
     # The consumer goes on with the next message.
     claim_id = uuid.uuid4().hex
     store.prepare(claim_id)
-    publish(amqp_uri, received(claim_id))
+    publisher.publish(received(claim_id))
     wait_until(lambda: store.count(claim_id), lambda n: n == 1, what="the event applied")
 
 
@@ -263,13 +258,13 @@ def test_dead_letter_rpcs_without_a_city_admin_principal_are_refused(
     assert admin.list() == parked_before  # nothing replayed
 
 
-def test_dead_letters_listed_and_replayed_by_a_city_admin_are_audited(probe, settings, amqp_uri):
+def test_dead_letters_listed_and_replayed_by_a_city_admin_are_audited(probe, settings, publisher):
     store, admin = probe
     claim_id = uuid.uuid4().hex
     store.prepare(claim_id)
     FAULTS[claim_id] = 10**6
     event = received(claim_id)
-    publish(amqp_uri, event)
+    publisher.publish(event)
     wait_until(lambda: parked(admin, event.event_id), what="the event parked")
     FAULTS[claim_id] = 0
     city_admin = staff("city_admin", sub="it-replayer")

@@ -5,22 +5,22 @@ from __future__ import annotations
 
 import csv
 import io
-import time
 import uuid
 
 import eventlet
 import pytest
 from nameko.standalone.rpc import ClusterRpcProxy
+from nameko.testing.services import entrypoint_waiter
 
 from services.mutual_aid.service import MutualAidService
 from shared import orgs
 from shared.crypto import PiiVault
 from shared.errors import ApiError
 from shared.events import make_event
-from shared.outbox import ConfirmedPublisher
 from shared.runner import nameko_config
 from tests.support.client import new_id_number
 from tests.support.principals import hospital, staff
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -47,11 +47,14 @@ def new_employer() -> str:
 
 
 @pytest.fixture
-def service(run_service, settings):
-    container = run_service(MutualAidService)
+def container(run_service):
+    return run_service(MutualAidService)
+
+
+@pytest.fixture
+def service(container, settings):
     with rpc_proxy(settings) as cluster:
         yield cluster.mutual_aid
-    assert container  # stopped by run_service
 
 
 @pytest.fixture
@@ -102,25 +105,22 @@ def submit(service, body) -> str:
     return service.submit_bill(hospital(), f"msg_{uuid.uuid4().hex}", body)["claim_id"]
 
 
-def decided(service, claim_id, timeout=15.0) -> dict:
-    deadline = time.monotonic() + timeout
-    while True:
-        claim = service.get_claim(ADMIN, claim_id)
-        if claim["status"] != "received" or time.monotonic() > deadline:
-            return claim
-        time.sleep(0.05)
+def decided(service, claim_id) -> dict:
+    return wait_until(
+        lambda: service.get_claim(ADMIN, claim_id),
+        lambda claim: claim["status"] != "received",
+        what=f"claim {claim_id} decided",
+    )
 
 
-def wait_for(predicate, timeout=10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()
+def of_dossier(dossier_id: str):
+    """An ``entrypoint_waiter`` callback: done once a worker has handled an event of the dossier."""
+    return lambda worker_ctx, result, exc_info: (
+        worker_ctx.args[0].payload["dossier_id"] == dossier_id
+    )
 
 
-def dossier_event(amqp_uri, event_type, dossier_id, head_hash, revision, **extra):
+def dossier_event(publisher, event_type, dossier_id, head_hash, revision, **extra):
     payloads = {
         "dossier_established": {"tier": "local", "org": "LY-XL", "established_on": "2018-01-05"},
         "dossier_tier_changed": {
@@ -148,7 +148,7 @@ def dossier_event(amqp_uri, event_type, dossier_id, head_hash, revision, **extra
         producer="dossiers",
         correlation_id="it-dossiers",
     )
-    ConfirmedPublisher(amqp_uri).publish(event)
+    publisher.publish(event)
     return event
 
 
@@ -156,27 +156,31 @@ def dossier_event(amqp_uri, event_type, dossier_id, head_hash, revision, **extra
 
 
 def test_hardship_ratio_while_heading_an_open_dossier_and_not_after_its_exit(
-    service, amqp_uri, db, vault
+    service, container, publisher, db, vault
 ):
     id_number = new_id_number()
     head = vault.lookup_hash(id_number)
     enrol(service, id_number)
     dossier_id = f"D-{uuid.uuid4().hex[:8]}"
-    established = dossier_event(amqp_uri, "dossier_established", dossier_id, head, 1)
-    ConfirmedPublisher(amqp_uri).publish(established)  # a duplicate delivery
+    established = dossier_event(publisher, "dossier_established", dossier_id, head, 1)
+    publisher.publish(established)  # a duplicate delivery
     heads = db.client["unionhub_mutual_aid"]["dossier_heads"]
-    assert wait_for(lambda: heads.find_one({"_id": dossier_id}) is not None)
+    wait_until(lambda: heads.find_one({"_id": dossier_id}), what=f"dossier {dossier_id} read")
 
     during = decided(service, submit(service, bill(id_number, month=5)))
     # (3000 − 800) × 40 % plan A hardship ratio
     assert (during["status"], during["amount"]) == ("approved", "880.00")
     assert "hardship ratio" in during["trace"][4]
 
-    dossier_event(amqp_uri, "dossier_exited", dossier_id, head, 3)
-    assert wait_for(lambda: heads.find_one({"_id": dossier_id})["status"] == "exited")
+    dossier_event(publisher, "dossier_exited", dossier_id, head, 3)
+    wait_until(
+        lambda: heads.find_one({"_id": dossier_id})["status"],
+        lambda status: status == "exited",
+        what=f"dossier {dossier_id} read as exited",
+    )
     # A tier change of revision 2 arriving after the exit (revision 3) changes nothing.
-    late = dossier_event(amqp_uri, "dossier_tier_changed", dossier_id, head, 2)
-    time.sleep(0.5)
+    with entrypoint_waiter(container, "on_dossier_tier_changed", callback=of_dossier(dossier_id)):
+        late = dossier_event(publisher, "dossier_tier_changed", dossier_id, head, 2)
     row = heads.find_one({"_id": dossier_id})
     assert (row["status"], row["revision"]) == ("exited", 3)
     assert late.event_id not in row.get("applied_events", {})
@@ -185,14 +189,17 @@ def test_hardship_ratio_while_heading_an_open_dossier_and_not_after_its_exit(
     assert (after["status"], after["amount"]) == ("approved", "660.00")
 
 
-def test_exit_arriving_before_establishment_leaves_the_dossier_exited(service, amqp_uri, db):
+def test_exit_arriving_before_establishment_leaves_the_dossier_exited(container, publisher, db):
     dossier_id = f"D-{uuid.uuid4().hex[:8]}"
-    dossier_event(amqp_uri, "dossier_exited", dossier_id, "h-out-of-order", 2)
+    dossier_event(publisher, "dossier_exited", dossier_id, "h-out-of-order", 2)
     heads = db.client["unionhub_mutual_aid"]["dossier_heads"]
-    assert wait_for(lambda: heads.find_one({"_id": dossier_id}) is not None)
-    dossier_event(amqp_uri, "dossier_established", dossier_id, "h-out-of-order", 1)
-    dossier_event(amqp_uri, "dossier_transferred", dossier_id, "h-out-of-order", 2)
-    time.sleep(0.6)
+    wait_until(lambda: heads.find_one({"_id": dossier_id}), what=f"dossier {dossier_id} read")
+    with (
+        entrypoint_waiter(container, "on_dossier_established", callback=of_dossier(dossier_id)),
+        entrypoint_waiter(container, "on_dossier_transferred", callback=of_dossier(dossier_id)),
+    ):
+        dossier_event(publisher, "dossier_established", dossier_id, "h-out-of-order", 1)
+        dossier_event(publisher, "dossier_transferred", dossier_id, "h-out-of-order", 2)
     row = heads.find_one({"_id": dossier_id})
     assert (row["status"], row["revision"], row["last_event"]) == ("exited", 2, "dossier_exited")
 

@@ -4,20 +4,20 @@ audited, and delivery ids are opaque while a redelivered event still notifies on
 
 from __future__ import annotations
 
-import time
 import uuid
 
 import pytest
 from nameko.standalone.rpc import ClusterRpcProxy
+from nameko.testing.services import entrypoint_waiter
 
 from services.notifications.service import NotificationsService
 from shared.crypto import PiiVault
 from shared.errors import ApiError
 from shared.events import make_event
-from shared.outbox import ConfirmedPublisher
 from shared.runner import nameko_config
 from tests.support.client import new_id_number
 from tests.support.principals import staff
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -25,8 +25,12 @@ CITY = staff("city_admin", "LY")
 
 
 @pytest.fixture
-def service(run_service, settings):
-    run_service(NotificationsService)
+def container(run_service):
+    return run_service(NotificationsService)
+
+
+@pytest.fixture
+def service(container, settings):
     with ClusterRpcProxy(nameko_config(settings), context_data={"correlation_id": "it"}) as rpc:
         yield rpc.notifications
 
@@ -57,24 +61,19 @@ def decided_event(vault, id_number, member_org, claim_id=None):
     return make_event("claim_decided", payload, producer="mutual_aid", correlation_id="it")
 
 
-def wait_for(predicate, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while not predicate() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return predicate()
-
-
-def notified(service, amqp_uri, event, id_number):
-    ConfirmedPublisher(amqp_uri).publish(event)
+def notified(service, publisher, event, id_number):
+    publisher.publish(event)
 
     def delivered():
         try:
             rows = service.deliveries(CITY, event.payload["claim_id"])["deliveries"]
-        except ApiError:
-            return False
-        return [d["event_id"] for d in rows].count(event.event_id) == 2
+        except ApiError:  # 404 until the first delivery of the claim
+            return 0
+        return [d["event_id"] for d in rows].count(event.event_id)
 
-    assert wait_for(delivered), "the notice was not delivered"
+    wait_until(
+        delivered, lambda n: n == 2, what=f"event {event.event_id} delivered by inbox and SMS"
+    )
     return service.inbox(CITY, id_number)["messages"]
 
 
@@ -85,11 +84,11 @@ def status_of(call) -> int:
 
 
 def test_inbox_outside_the_callers_org_scope_is_404_and_inside_is_answered(
-    service, amqp_uri, vault
+    service, publisher, vault
 ):
     id_number = new_id_number()
     event = decided_event(vault, id_number, "LY-XL-0042")
-    notified(service, amqp_uri, event, id_number)
+    notified(service, publisher, event, id_number)
 
     assert status_of(lambda: service.inbox(staff("county_staff", "LY-YD"), id_number)) == 404
     assert (
@@ -114,10 +113,10 @@ def test_inbox_is_refused_to_roles_that_do_not_serve_workers(service):
         assert status_of(lambda role=role: service.inbox(staff(role), new_id_number())) == 403
 
 
-def test_deliveries_outside_the_callers_org_scope_are_404(service, amqp_uri, vault):
+def test_deliveries_outside_the_callers_org_scope_are_404(service, publisher, vault):
     id_number = new_id_number()
     event = decided_event(vault, id_number, "LY-XL-0042")
-    notified(service, amqp_uri, event, id_number)
+    notified(service, publisher, event, id_number)
     claim_id = event.payload["claim_id"]
 
     assert status_of(lambda: service.deliveries(staff("county_staff", "LY-YD"), claim_id)) == 404
@@ -127,10 +126,10 @@ def test_deliveries_outside_the_callers_org_scope_are_404(service, amqp_uri, vau
 
 
 def test_every_inbox_lookup_is_audited_with_who_and_how_many(
-    service, amqp_uri, vault, notifications_db
+    service, publisher, vault, notifications_db
 ):
     id_number = new_id_number()
-    notified(service, amqp_uri, decided_event(vault, id_number, "LY-XL-0042"), id_number)
+    notified(service, publisher, decided_event(vault, id_number, "LY-XL-0042"), id_number)
     status_of(lambda: service.inbox(staff("county_staff", "LY-YD", "clerk-yd"), id_number))
     service.inbox(staff("county_staff", "LY-XL", "clerk-xl"), id_number)
 
@@ -149,24 +148,29 @@ def test_every_inbox_lookup_is_audited_with_who_and_how_many(
     assert status_of(lambda: service.inbox_lookups(staff("county_staff"), id_number)) == 403
 
 
-def test_notice_without_a_member_org_is_visible_at_city_level_only(service, amqp_uri, vault):
+def test_notice_without_a_member_org_is_visible_at_city_level_only(service, publisher, vault):
     id_number = new_id_number()
-    notified(service, amqp_uri, decided_event(vault, id_number, None), id_number)
+    notified(service, publisher, decided_event(vault, id_number, None), id_number)
 
     assert status_of(lambda: service.inbox(staff("county_staff", "LY-XL"), id_number)) == 404
     assert len(service.inbox(staff("auditor", "LY"), id_number)["messages"]) == 1
 
 
 def test_delivery_id_does_not_contain_the_recipient_hash_and_a_redelivery_notifies_once(
-    service, amqp_uri, vault, notifications_db
+    service, container, publisher, vault, notifications_db
 ):
     id_number = new_id_number()
     recipient = vault.lookup_hash(id_number)
     event = decided_event(vault, id_number, "LY-XL-0042")
-    notified(service, amqp_uri, event, id_number)
-    ConfirmedPublisher(amqp_uri).publish(event)  # the same event again
+    notified(service, publisher, event, id_number)
+    with entrypoint_waiter(
+        container,
+        "on_claim_decided",
+        callback=lambda worker_ctx, result, exc_info: worker_ctx.args[0].event_id == event.event_id,
+    ):
+        publisher.publish(event)  # the same event again
     later = decided_event(vault, id_number, "LY-XL-0042", claim_id=event.payload["claim_id"])
-    notified(service, amqp_uri, later, id_number)  # a newer event about the same claim
+    notified(service, publisher, later, id_number)  # a newer event about the same claim
 
     messages = service.inbox(CITY, id_number)["messages"]
     rows = service.deliveries(CITY, event.payload["claim_id"])["deliveries"]

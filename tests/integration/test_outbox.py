@@ -8,7 +8,6 @@ from kombu import Connection, Queue
 from shared.events import make_event
 from shared.outbox import (
     PENDING,
-    ConfirmedPublisher,
     OutboxRelay,
     UnroutableEvent,
     exchange_for,
@@ -63,9 +62,9 @@ class FlakyPublisher:
         self.real.publish(event)
 
 
-def test_relay_publishes_pending_events_and_marks_them_sent(db, amqp_uri, bound_queue):
+def test_relay_publishes_pending_events_and_marks_them_sent(db, publisher, bound_queue):
     db.claims.insert_one(insert_with_events({"_id": "c1", "status": "received"}, [received("c1")]))
-    relay = OutboxRelay([db.claims], ConfirmedPublisher(amqp_uri))
+    relay = OutboxRelay([db.claims], publisher)
 
     assert relay.relay_once() == 1
 
@@ -91,28 +90,25 @@ def test_events_ride_in_the_same_update_as_the_state_change(db):
     ]  # nx-27017 stores a $set true as 1; both are truthy and match {PENDING: True}
 
 
-def test_after_a_crash_mid_relay_the_unpublished_rest_is_sent_next_pass(db, amqp_uri, bound_queue):
+def test_after_a_crash_mid_relay_the_unpublished_rest_is_sent_next_pass(db, publisher, bound_queue):
     events = [received(f"c3-{i}") for i in range(3)]
     db.claims.insert_one(insert_with_events({"_id": "c3"}, events))
-    real = ConfirmedPublisher(amqp_uri)
-
-    assert OutboxRelay([db.claims], FlakyPublisher(real, ok=1)).relay_once() == 1
+    assert OutboxRelay([db.claims], FlakyPublisher(publisher, ok=1)).relay_once() == 1
     assert len(db.claims.find_one({"_id": "c3"})["outbox"]) == 2
 
-    assert OutboxRelay([db.claims], real).relay_once() == 2
+    assert OutboxRelay([db.claims], publisher).relay_once() == 2
     ids = sorted(b["event_id"] for b in drain(*bound_queue))
     assert ids == sorted(e.event_id for e in events)
     assert PENDING not in db.claims.find_one({"_id": "c3"})
 
 
-def test_unroutable_event_stays_pending_until_a_queue_is_bound(db, amqp_uri):
+def test_unroutable_event_stays_pending_until_a_queue_is_bound(db, publisher):
     event = make_event(
         "claim_received",
         {"claim_id": "c4", "hospital_code": "H1", "bill_no": "b"},
         producer="nobody_listens",
         correlation_id="x",
     )
-    publisher = ConfirmedPublisher(amqp_uri)
     with pytest.raises(UnroutableEvent):
         publisher.publish(event)
     db.claims.insert_one(insert_with_events({"_id": "c4"}, [event]))

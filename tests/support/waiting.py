@@ -40,10 +40,12 @@ def busy_queues(amqp_uri: str) -> dict[str, tuple[int, int]]:
     """The queues of ``amqp_uri``'s virtual host with work left, as (ready, being handled):
     a message a consumer holds, one waiting for a consumer, or one waiting out a retry delay.
     Ready messages in a queue nobody consumes (its service stopped) will change nothing."""
+    with Connection(amqp_uri) as connection:  # parsed only, never connected
+        vhost = connection.virtual_host
     rows = rabbitmqctl(
         "list_queues",
         "-p",
-        Connection(amqp_uri).virtual_host,
+        vhost,
         "--no-table-headers",
         "name",
         "messages_ready",
