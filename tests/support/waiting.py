@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable
 from typing import TypeVar
@@ -12,7 +11,6 @@ from kombu import Connection
 from tests.support.infra import rabbitmqctl
 
 T = TypeVar("T")
-RETRY_QUEUE = re.compile(r"\.retry[0-9]+$")  # shared.messaging.retry_queue: no consumer, a TTL
 
 
 def wait_until(
@@ -51,11 +49,14 @@ def busy_queues(amqp_uri: str) -> dict[str, tuple[int, int]]:
         "messages_ready",
         "messages_unacknowledged",
         "consumers",
+        "arguments",
     )
     busy = {}
     for row in rows.splitlines():
-        name, ready, handled, consumers = row.split("\t")
-        waiting = int(ready) if int(consumers) or RETRY_QUEUE.search(name) else 0
+        name, ready, handled, consumers, arguments = row.split("\t")
+        # A retry's holding queue has no consumer: its messages expire back into a consumed one.
+        holding = '"x-message-ttl"' in arguments
+        waiting = int(ready) if int(consumers) or holding else 0
         if waiting or int(handled):
             busy[name] = (int(ready), int(handled))
     return busy
