@@ -222,19 +222,19 @@ class MutualAidService(Heartbeat, DeadLetterRpc):
 
     @event_handler("dossiers", "dossier_established")
     def on_dossier_established(self, event: Event) -> None:
-        self.store.apply_dossier_event(event, {"status": "open", "tier": event.payload["tier"]})
+        self.store.open_dossier_head(event, tier=event.payload["tier"])
 
     @event_handler("dossiers", "dossier_tier_changed")
     def on_dossier_tier_changed(self, event: Event) -> None:
-        self.store.apply_dossier_event(event, {"status": "open", "tier": event.payload["tier"]})
+        self.store.open_dossier_head(event, tier=event.payload["tier"])
 
     @event_handler("dossiers", "dossier_transferred")
     def on_dossier_transferred(self, event: Event) -> None:
-        self.store.apply_dossier_event(event, {"status": "open"})
+        self.store.open_dossier_head(event)
 
     @event_handler("dossiers", "dossier_exited")
     def on_dossier_exited(self, event: Event) -> None:
-        self.store.apply_dossier_event(event, {"status": "exited"})
+        self.store.close_dossier_head(event)
 
     # ---- review ----------------------------------------------------------------------------
 

@@ -60,6 +60,11 @@ class MutualAidStore:
         self.audit_log = db["audit_log"]
         self.vault = PiiVault.from_settings(settings.pii_encryption_keys, settings.pii_hash_key)
 
+    @property
+    def database_name(self) -> str:
+        """Which database this store speaks to: per-process caches are kept per database."""
+        return self.members.database.name
+
     def ensure_indexes(self) -> None:
         self.members.create_index([("id_hash", 1), ("period", 1)], name="id_hash_period_idx")
         self.claims.create_index(
@@ -384,7 +389,19 @@ class MutualAidStore:
 
     # ---- dossier read model ----------------------------------------------------------------
 
-    def apply_dossier_event(self, event: Event, fields: dict[str, Any]) -> bool:
+    def open_dossier_head(self, event: Event, tier: int | None = None) -> bool:
+        """An established, re-tiered or transferred dossier: its head's row is open (with the
+        tier when the event states one)."""
+        fields: dict[str, Any] = {"status": "open"}
+        if tier is not None:
+            fields["tier"] = tier
+        return self._apply_dossier_event(event, fields)
+
+    def close_dossier_head(self, event: Event) -> bool:
+        """An exited dossier: its head no longer counts as heading an open one."""
+        return self._apply_dossier_event(event, {"status": "exited"})
+
+    def _apply_dossier_event(self, event: Event, fields: dict[str, Any]) -> bool:
         """Apply a dossier event to its head's row once, and only when its revision is newer.
 
         An older or repeated revision matches nothing, so the upsert collides with the row
@@ -494,8 +511,18 @@ class MutualAidStore:
                     found[doc["_id"]] = doc["account_masked"]
         return found
 
-    def mark_batch(self, batch_id: str, status: str, **fields: Any) -> None:
-        self.batches.update_one({"_id": batch_id}, {"$set": {"status": status, **fields}})
+    def mark_batch_paid(self, batch_id: str, confirmed_by: str) -> None:
+        """The batch is paid: who confirmed it, and when."""
+        self.batches.update_one(
+            {"_id": batch_id},
+            {
+                "$set": {
+                    "status": "paid",
+                    "confirmed_by": confirmed_by,
+                    "confirmed_at": now_shanghai().isoformat(timespec="milliseconds"),
+                }
+            },
+        )
 
     def pay_claims(self, batch_id: str, paid: list[tuple[str, Event]], chunk: int = 500) -> int:
         """Mark the batch's approved claims paid, each with its ``claim_paid`` event in the same

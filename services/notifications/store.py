@@ -9,6 +9,7 @@ from pymongo import DESCENDING
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
+from shared import orgs
 from shared.config import Settings
 from shared.crypto import PiiVault
 from shared.events import now_shanghai
@@ -105,11 +106,11 @@ class NotificationStore:
         self._record(key, {**base, "status": "sent", "updated_at": now})
         return True
 
-    def messages_for(self, recipient: str, scope: dict, limit: int) -> list[dict]:
-        """One worker's inbox messages (by ID-number hash) whose org lies in ``scope`` (an org
-        filter from ``shared.orgs.scope_filter``), newest first."""
+    def messages_for(self, recipient: str, within: str, limit: int) -> list[dict]:
+        """One worker's inbox messages (by ID-number hash) whose org is ``within`` or beneath
+        it, newest first."""
         cursor = (
-            self.inbox.find({"recipient": recipient, **scope})
+            self.inbox.find({"recipient": recipient, **orgs.scope_filter(within)})
             .sort("created_at", DESCENDING)
             .limit(limit)
         )
@@ -124,8 +125,8 @@ class NotificationStore:
             for m in cursor
         ]
 
-    def deliveries_for(self, ref: str, scope: dict) -> list[dict]:
-        """Deliveries about one business object whose org lies in ``scope``."""
+    def deliveries_for(self, ref: str, within: str) -> list[dict]:
+        """Deliveries about one business object whose org is ``within`` or beneath it."""
         return [
             {
                 "id": d["_id"],
@@ -136,7 +137,7 @@ class NotificationStore:
                 "status": d["status"],
                 "updated_at": d["updated_at"],
             }
-            for d in self.deliveries.find({"ref": ref, **scope}).sort("_id", 1)
+            for d in self.deliveries.find({"ref": ref, **orgs.scope_filter(within)}).sort("_id", 1)
         ]
 
     def audit_inbox_lookup(
@@ -156,9 +157,10 @@ class NotificationStore:
             }
         )
 
-    def inbox_lookups(self, member_id_hash: str, scope: dict) -> list[dict]:
-        """The lookups of one worker's inbox by staff whose org lies in ``scope``, oldest first
-        (the worker is the caller's question, so the hash is not repeated in the answer)."""
+    def inbox_lookups(self, member_id_hash: str, within: str) -> list[dict]:
+        """The lookups of one worker's inbox by staff whose org is ``within`` or beneath it,
+        oldest first (the worker is the caller's question, so the hash is not repeated in the
+        answer)."""
         return [
             {
                 "id": e["_id"],
@@ -169,7 +171,7 @@ class NotificationStore:
                 "messages": e["messages"],
                 "at": e["at"],
             }
-            for e in self.inbox_audit.find({"member_id_hash": member_id_hash, **scope}).sort(
-                "at", 1
-            )
+            for e in self.inbox_audit.find(
+                {"member_id_hash": member_id_hash, **orgs.scope_filter(within)}
+            ).sort("at", 1)
         ]

@@ -126,12 +126,7 @@ def confirm_batch(
         if c["status"] == "approved"
     ]
     paid = store.pay_claims(batch_id, due)
-    store.mark_batch(
-        batch_id,
-        "paid",
-        confirmed_by=confirmed_by,
-        confirmed_at=now_shanghai().isoformat(timespec="milliseconds"),
-    )
+    store.mark_batch_paid(batch_id, confirmed_by)
     store.append_audit(
         {
             "_id": f"payout:{batch_id}:{uuid.uuid4().hex}",

@@ -43,7 +43,7 @@ class PolicyBook:
 
     def _seed_from_files(self) -> None:
         """Store the versions shipped in ``config/policy/mutual_aid`` that are not stored yet."""
-        key = (self.store.members.database.name, self.store.settings.policy_dir)
+        key = (self.store.database_name, self.store.settings.policy_dir)
         if key in _SEEDED:
             return
         stored = {entry["_id"]: entry for entry in self.store.policy_index()}
@@ -97,7 +97,7 @@ class PolicyBook:
         return _PARSED[entry["digest"]]
 
     def _cached_index(self) -> list[dict]:
-        key = self.store.policies.database.name
+        key = self.store.database_name
         now = time.monotonic()
         cached = _INDEX.get(key)
         if cached is None or now - cached[0] > INDEX_CACHE_SECONDS:
@@ -157,7 +157,7 @@ class PolicyBook:
         if not self._store(policy, text, loaded_by):
             raise ApiError(409, "conflict", "another version was stored at the same time")
         _PARSED[policy.digest] = policy
-        _INDEX.pop(self.store.policies.database.name, None)
+        _INDEX.pop(self.store.database_name, None)
         log.info("policy version loaded", extra={"version": policy.version})
         return self._entry(policy.version), True
 

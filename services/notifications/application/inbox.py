@@ -5,7 +5,6 @@ Plain Python over the store (no nameko)."""
 from __future__ import annotations
 
 from services.notifications.store import NotificationStore
-from shared import orgs
 from shared.auth import StaffPrincipal
 from shared.errors import not_found, validation_error
 from shared.identity import InvalidIdentifier, validate_id_number
@@ -18,7 +17,7 @@ def inbox_messages(store: NotificationStore, staff: StaffPrincipal, id_number: s
     the same answer as for a worker we never wrote to, so scope never reveals existence.
     Every lookup, found or not, is written to the audit log."""
     recipient = store.recipient_hash(_valid_id_number(id_number))
-    messages = store.messages_for(recipient, orgs.scope_filter(staff.org), INBOX_LIMIT)
+    messages = store.messages_for(recipient, staff.org, INBOX_LIMIT)
     store.audit_inbox_lookup(
         by=staff.sub,
         role=staff.role,
@@ -33,7 +32,7 @@ def inbox_messages(store: NotificationStore, staff: StaffPrincipal, id_number: s
 
 def deliveries_about(store: NotificationStore, staff: StaffPrincipal, ref: str) -> list[dict]:
     """Deliveries about one business object, in the caller's org scope (else 404)."""
-    rows = store.deliveries_for(ref, orgs.scope_filter(staff.org))
+    rows = store.deliveries_for(ref, staff.org)
     if not rows:
         raise not_found("a delivery about this object in your org scope")
     return rows
@@ -42,7 +41,7 @@ def deliveries_about(store: NotificationStore, staff: StaffPrincipal, ref: str) 
 def inbox_lookups(store: NotificationStore, staff: StaffPrincipal, id_number: str) -> list[dict]:
     """The lookups of one worker's inbox made by staff in the caller's scope."""
     recipient = store.recipient_hash(_valid_id_number(id_number))
-    return store.inbox_lookups(recipient, orgs.scope_filter(staff.org))
+    return store.inbox_lookups(recipient, staff.org)
 
 
 def _valid_id_number(id_number: str) -> str:
