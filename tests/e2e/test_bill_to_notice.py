@@ -10,7 +10,7 @@ import uuid
 import pytest
 
 from tests.support.client import new_id_number
-from tests.support.waiting import wait_until
+from tests.support.waiting import wait_until, wait_until_broker_idle
 
 pytestmark = pytest.mark.e2e
 
@@ -125,13 +125,13 @@ def test_bill_of_someone_not_enrolled_is_rejected_and_notified(gateway, hospital
     assert len(inbox_after(gateway, id_number)) == 1
 
 
-def test_bad_signature_is_401_and_stores_nothing(gateway, hospital):
+def test_bad_signature_is_401_and_stores_nothing(gateway, hospital, stack):
     id_number = new_id_number()
     wrong_secret = "whsec_" + "QUJDREVGR0hJSktMTU5PUFFSU1RVVldY"
     response = gateway.signed(BILLS, bill(id_number), wrong_secret)
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "invalid_signature"
-    time.sleep(1)
+    wait_until_broker_idle(stack.env["AMQP_URI"])
     assert inbox(gateway, id_number) == []
 
 
@@ -143,7 +143,7 @@ def test_stale_timestamp_is_401(gateway, hospital):
     assert "timestamp" in response.json()["error"]["message"]
 
 
-def test_replayed_webhook_id_gets_the_first_answer_and_no_second_effect(gateway, hospital):
+def test_replayed_webhook_id_gets_the_first_answer_and_no_second_effect(gateway, hospital, stack):
     id_number = new_id_number()
     enrol(gateway, id_number)
     body = bill(id_number)
@@ -153,7 +153,7 @@ def test_replayed_webhook_id_gets_the_first_answer_and_no_second_effect(gateway,
     assert first.json() == replay.json()
     decided(gateway, first.json()["claim_id"])
     inbox_after(gateway, id_number)
-    time.sleep(1)
+    wait_until_broker_idle(stack.env["AMQP_URI"])
     assert len(inbox(gateway, id_number)) == 1
 
 
@@ -184,7 +184,7 @@ def test_body_over_one_mebibyte_is_413(gateway, hospital):
     assert response.json()["error"]["code"] == "payload_too_large"
 
 
-def test_same_bill_twice_is_the_same_claim_and_one_notice(gateway, hospital):
+def test_same_bill_twice_is_the_same_claim_and_one_notice(gateway, hospital, stack):
     id_number = new_id_number()
     enrol(gateway, id_number)
     body = bill(id_number)
@@ -194,7 +194,7 @@ def test_same_bill_twice_is_the_same_claim_and_one_notice(gateway, hospital):
     assert first.json()["claim_id"] == second.json()["claim_id"]
     decided(gateway, first.json()["claim_id"])
     inbox_after(gateway, id_number)
-    time.sleep(1)
+    wait_until_broker_idle(stack.env["AMQP_URI"])
     assert len(inbox(gateway, id_number)) == 1
 
 
@@ -211,7 +211,7 @@ def test_mutual_aid_killed_after_the_202_still_decides_and_notifies_once(gateway
 
     assert decision["status"] == "approved"
     inbox_after(gateway, id_number)
-    time.sleep(1.5)
+    wait_until_broker_idle(stack.env["AMQP_URI"])
     assert len(inbox(gateway, id_number)) == 1
 
 

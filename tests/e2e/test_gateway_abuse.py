@@ -206,7 +206,7 @@ def test_trickled_headers_are_cut_off(strict):
         with pytest.raises(OSError):  # the gateway hangs up: a broken pipe or a reset
             for byte in request:
                 sock.sendall(bytes([byte]))
-                time.sleep(0.3)
+                time.sleep(0.3)  # the slow client under test, not a wait for a result
     assert time.monotonic() - started < 2 * CLIENT_TIMEOUT + 3
 
 
@@ -224,7 +224,7 @@ def test_trickled_unread_body_is_cut_off(strict, hospital):
         with pytest.raises(OSError):
             for _ in range(30):  # 9 s: well past the deadline
                 sock.sendall(b"a")
-                time.sleep(0.3)
+                time.sleep(0.3)  # the slow client under test
     assert time.monotonic() - started < CLIENT_TIMEOUT + 3
 
 
@@ -244,7 +244,7 @@ def test_trickled_body_is_408(strict, gateway):
                 sock.sendall(bytes([byte]))
             except OSError:
                 break
-            time.sleep(0.3)
+            time.sleep(0.3)  # the slow client under test
             try:
                 answer += sock.recv(4096)
             except BlockingIOError:
