@@ -253,7 +253,7 @@ def test_compose_gateway_is_published_and_checks_health():
     assert gateway["environment"]["GATEWAY_PORT"] == "8000"
 
 
-def test_compose_infrastructure():
+def test_compose_runs_a_healthy_rabbitmq_and_a_replica_set_mongo_on_named_volumes():
     services = _compose()["services"]
     assert services["rabbitmq"]["image"].endswith("-management")
     assert services["rabbitmq"]["healthcheck"]["test"] == [
@@ -430,7 +430,7 @@ def _without_run_as_non_root(pod: dict, container: dict) -> None:
         "no-seccomp",
     ],
 )
-def test_deployment_policy_rejects(mutate, expected):
+def test_deployment_breaking_the_pod_policy_is_refused(mutate, expected):
     for deployment in _deployments(_render(BASE)):
         broken = copy.deepcopy(deployment)
         pod = broken["spec"]["template"]["spec"]
@@ -562,7 +562,7 @@ def test_every_service_package_is_deployed():
 # --- Dockerfile and build context --------------------------------------------------------------
 
 
-def test_dockerfile_policy():
+def test_dockerfile_meets_the_image_policy():
     assert _policy.dockerfile_problems(_dockerfile_text()) == []
 
 
@@ -590,7 +590,7 @@ def _runtime_stage_only(text: str) -> str:
     ],
     ids=["no-user", "single-stage", "build-tools", "buffered", "baked-secret", "dev", "add-url"],
 )
-def test_dockerfile_policy_rejects(mutate, expected):
+def test_dockerfile_breaking_the_image_policy_is_refused(mutate, expected):
     mutated = mutate(_dockerfile_text())
     assert mutated != _dockerfile_text()
     problems = _policy.dockerfile_problems(mutated)

@@ -74,7 +74,7 @@ CASES = [
 
 
 @pytest.mark.parametrize(("case", "house", "tier", "rule"), CASES, ids=[c[0] for c in CASES])
-def test_tier_rules_and_boundaries(policy, case, house, tier, rule):
+def test_household_is_proposed_the_tier_of_the_first_rule_it_meets(policy, case, house, tier, rule):
     proposal = propose_tier(house, policy, 2018)
     assert (proposal.tier, proposal.rule) == (tier, rule), "\n".join(proposal.trace)
 

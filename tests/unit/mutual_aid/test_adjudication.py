@@ -379,7 +379,9 @@ CASES = [
 
 
 @pytest.mark.parametrize(("bill", "context", "status", "amount", "reason", "reviews"), CASES)
-def test_rule(bill, context, status, amount, reason, reviews):
+def test_adjudication_decides_each_case_as_the_rule_it_names(
+    bill, context, status, amount, reason, reviews
+):
     decision = adjudicate(
         dataclasses.replace(BILL, **bill), dataclasses.replace(CONTEXT, **context), POLICY
     )

@@ -49,7 +49,7 @@ def test_bad_rows_name_the_field(row, field):
     assert "350802197001010000" not in str(error)
 
 
-def test_enrolment_window_boundaries():
+def test_enrolment_for_period_11_is_open_from_2017_11_01_through_2018_11_30():
     assert window_error(POLICY, 11, date(2017, 11, 1)) is None
     assert window_error(POLICY, 11, date(2018, 11, 30)) is None
     assert window_error(POLICY, 11, date(2017, 10, 31)).status == 422

@@ -166,7 +166,7 @@ def test_no_version_in_force_before_the_first(tmp_path):
         PolicyStore(directory).in_force_on(date(2017, 10, 31))
 
 
-def test_version_by_name(tmp_path):
+def test_policy_version_is_found_by_name_and_an_unknown_one_refused(tmp_path):
     directory = tmp_path / "mutual_aid"
     write(directory, "2018-v1.toml", minimal("mutual_aid/2018-v1", "2017-11-01"))
     store = PolicyStore.for_service(tmp_path, "mutual_aid")

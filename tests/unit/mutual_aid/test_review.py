@@ -116,7 +116,9 @@ def test_approvals_needed_follow_the_final_amount(amount, rule_amount, needed):
         ),
     ],
 )
-def test_review_outcomes(changes, final, amount, approvals):
+def test_review_ends_once_the_final_amount_has_its_approvals_or_on_a_reject(
+    changes, final, amount, approvals
+):
     outcome = review(**changes)
     assert (outcome.final, outcome.amount, outcome.approvals) == (final, amount, approvals)
     assert outcome.trace_line.startswith("review: ")
@@ -152,7 +154,7 @@ def test_review_outcomes(changes, final, amount, approvals):
         pytest.param({"decision": "reject"}, 422, "note", id="reject_without_a_note"),
     ],
 )
-def test_review_refused(changes, status, field):
+def test_review_breaking_maker_checker_or_the_amount_limits_is_refused(changes, status, field):
     with pytest.raises(ReviewRefused) as refused:
         review(**changes)
     assert (refused.value.status, refused.value.field) == (status, field)
