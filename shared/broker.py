@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from nameko.events import EventHandler
 from nameko.rpc import Rpc
 
-from shared.messaging import OutboxRelayRunner
+from shared.providers import OutboxRelayRunner
 
 RPC_EXCHANGE = "nameko-rpc"
 # nameko's standalone proxy (shared.healthcheck, CLIs) names its reply queues after itself.

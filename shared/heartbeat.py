@@ -10,7 +10,7 @@ from nameko.extensions import DependencyProvider
 from nameko.timer import timer
 
 from shared.config import Settings
-from shared.messaging import settings_of
+from shared.providers import settings_of
 
 # How often the timer touches the file; HEARTBEAT_MAX_AGE_SECONDS (default 30) allows several
 # missed beats before the probe calls the process dead.

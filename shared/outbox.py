@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
+from contextvars import ContextVar
 from typing import Any, Protocol
 
-from kombu import Connection, Exchange
 from pymongo import UpdateOne
 from pymongo.collection import Collection
 from pymongo.errors import PyMongoError
@@ -24,8 +24,9 @@ log = logging.getLogger(__name__)
 
 PENDING = "outbox_pending"
 REVISION = "outbox_rev"
-# The one nameko header events carry; consumers treat any other nameko.* header as foreign.
-CORRELATION_HEADER = "nameko.correlation_id"
+# Whether the running green thread (a nameko worker) merged events into a write: the relay's
+# provider wakes the relay when such a worker finishes. A context variable is per greenlet.
+_appended: ContextVar[bool] = ContextVar("outbox_appended", default=False)
 
 
 def insert_with_events(document: dict[str, Any], events: Iterable[Event]) -> dict[str, Any]:
@@ -36,6 +37,7 @@ def insert_with_events(document: dict[str, Any], events: Iterable[Event]) -> dic
     doc[REVISION] = 1
     if events:
         doc[PENDING] = True
+        _appended.set(True)
     return doc
 
 
@@ -46,76 +48,24 @@ def update_with_events(update: dict[str, Any], events: Iterable[Event]) -> dict[
     for event in events:
         sets[f"outbox.{event.event_id}"] = event.to_dict()
         sets[PENDING] = True
+        _appended.set(True)
     merged.setdefault("$inc", {})[REVISION] = 1
     return merged
 
 
-def exchange_for(producer: str) -> Exchange:
-    """The topic exchange nameko's ``event_handler`` binds to for ``producer``'s events."""
-    return Exchange(f"{producer}.events", type="topic", durable=True, delivery_mode=2)
+def forget_appended() -> None:
+    """Start a unit of work (a worker) with no events appended yet."""
+    _appended.set(False)
+
+
+def appended_events() -> bool:
+    """Whether events were merged into a write since :func:`forget_appended`, in this green
+    thread (a write that then matched nothing only costs the relay an empty pass)."""
+    return _appended.get()
 
 
 class Publisher(Protocol):
     def publish(self, event: Event) -> None: ...
-
-
-class UnroutableEvent(RuntimeError):
-    """The broker returned a mandatory message: no queue is bound for it yet."""
-
-
-class ConfirmedPublisher:
-    """Publishes events persistently with publisher confirms and ``mandatory`` set.
-
-    ``publish`` returns only once the broker has confirmed the message; an unroutable message
-    (no queue bound yet) or a nack raises, and the caller keeps the event for a later pass.
-    """
-
-    def __init__(self, amqp_uri: str):
-        self._connection = Connection(amqp_uri, transport_options={"confirm_publish": True})
-        self._producer = None
-        self._declared: set[str] = set()
-        self._returned: set[str] = set()
-
-    def _on_return(self, exception, exchange, routing_key, message):
-        self._returned.add(message.properties.get("message_id", ""))
-
-    def _ensure_producer(self):
-        if self._producer is None:
-            self._connection.ensure_connection(max_retries=3)
-            self._producer = self._connection.Producer(serializer="json", on_return=self._on_return)
-        return self._producer
-
-    def publish(self, event: Event) -> None:
-        producer = self._ensure_producer()
-        exchange = exchange_for(event.producer)
-        declare = [] if exchange.name in self._declared else [exchange]
-        try:
-            producer.publish(
-                event.to_dict(),
-                exchange=exchange,
-                routing_key=event.event_type,
-                delivery_mode=2,
-                mandatory=True,
-                headers={CORRELATION_HEADER: event.correlation_id},
-                message_id=event.event_id,
-                declare=declare,
-            )
-        except Exception:
-            self.close()  # a nacked message or lost connection: start afresh next time
-            raise
-        self._declared.add(exchange.name)
-        # The broker sends basic.return before the confirm, so the callback has already run.
-        if event.event_id in self._returned:
-            self._returned.discard(event.event_id)
-            raise UnroutableEvent(f"no queue bound for {exchange.name}/{event.event_type}")
-
-    def close(self) -> None:
-        self._producer = None
-        self._declared.clear()
-        try:
-            self._connection.release()
-        except Exception:  # noqa: BLE001 - closing a broken connection must not mask the cause
-            log.debug("closing a broken broker connection failed", exc_info=True)
 
 
 class OutboxRelay:

@@ -16,7 +16,7 @@ from nameko.runners import ServiceRunner  # noqa: E402
 
 from shared.config import ConfigError, Settings, process_settings  # noqa: E402
 from shared.logs import configure_logging  # noqa: E402
-from shared.messaging import SETTINGS_KEY  # noqa: E402
+from shared.providers import SETTINGS_KEY  # noqa: E402
 
 SERVICES = ("gateway", "dossiers", "mutual_aid", "notifications")
 

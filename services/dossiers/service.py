@@ -45,20 +45,16 @@ from services.dossiers.store import DossierStore, MemberAlreadyInDossier, now_is
 from shared import orgs
 from shared.auth import StaffPrincipal, authorized, authorized_at_city
 from shared.business_dates import BusinessDate, business_date
+from shared.dead_letters import DeadLetterRpc
 from shared.errors import ApiError, conflict, not_found, rule_violation, validated, validation_error
+from shared.event_handler import event_handler
 from shared.events import Event, make_event, today_shanghai
 from shared.heartbeat import Heartbeat
 from shared.identity import mask_id_number
-from shared.messaging import (
-    Correlation,
-    DeadLetterRpc,
-    OutboxRelayRunner,
-    Store,
-    event_handler,
-    rpc,
-)
 from shared.money import format_fen
 from shared.policy import policy_in_force
+from shared.providers import Correlation, OutboxRelayRunner, Store
+from shared.rpc import rpc
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from services.gateway.schemas import is_partner_code
 from services.gateway.store import GatewayStore
 from shared.auth import AuthError, StaffPrincipal, bearer_token, verify_staff_token
 from shared.errors import ApiError
-from shared.messaging import Correlation, Store
+from shared.providers import Correlation, Store
 from shared.webhooks import (
     INVALID_SIGNATURE,
     WebhookVerificationError,

@@ -25,7 +25,7 @@ from werkzeug.wrappers import Response
 from services.gateway.schemas import is_partner_code
 from services.gateway.throttle import RateLimited, Throttle
 from shared.errors import ApiError, validated, validation_error
-from shared.messaging import settings_of
+from shared.providers import settings_of
 
 log = logging.getLogger(__name__)
 

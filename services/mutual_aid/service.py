@@ -29,18 +29,14 @@ from services.mutual_aid.store import MutualAidStore
 from shared import orgs
 from shared.auth import authorized, authorized_at_city, authorized_partner
 from shared.business_dates import business_date
+from shared.dead_letters import DeadLetterRpc
 from shared.errors import ApiError, not_found, validated, validation_error
+from shared.event_handler import event_handler
 from shared.events import Event
 from shared.heartbeat import Heartbeat
-from shared.messaging import (
-    Correlation,
-    DeadLetterRpc,
-    OutboxRelayRunner,
-    Store,
-    event_handler,
-    rpc,
-)
 from shared.money import format_fen
+from shared.providers import Correlation, OutboxRelayRunner, Store
+from shared.rpc import rpc
 
 log = logging.getLogger(__name__)
 

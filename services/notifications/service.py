@@ -10,9 +10,12 @@ from services.notifications.application.inbox import (
 from services.notifications.application.notices import notify
 from services.notifications.store import NotificationStore
 from shared.auth import authorized
+from shared.dead_letters import DeadLetterRpc
+from shared.event_handler import event_handler
 from shared.events import Event
 from shared.heartbeat import Heartbeat
-from shared.messaging import Correlation, DeadLetterRpc, Store, event_handler, rpc
+from shared.providers import Correlation, Store
+from shared.rpc import rpc
 
 # Who may read what was sent to a worker: the staff who serve workers in their own org subtree
 # (city, county and grassroots unions), and auditors. Reviewers and finance work on claims and

@@ -10,7 +10,7 @@ import pytest
 from kombu import Connection
 
 from shared.events import make_event
-from shared.outbox import exchange_for
+from shared.publisher import exchange_for
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e

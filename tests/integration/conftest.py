@@ -7,7 +7,7 @@ from nameko.containers import ServiceContainer
 
 from shared.config import load_settings
 from shared.mongo import get_database
-from shared.outbox import ConfirmedPublisher
+from shared.publisher import ConfirmedPublisher
 from shared.runner import nameko_config
 
 

@@ -18,9 +18,11 @@ from nameko.standalone.rpc import ServiceRpcProxy
 
 from shared.broker import needs_of, permissions
 from shared.consumer import apply_once
+from shared.dead_letters import DeadLetterRpc
+from shared.event_handler import event_handler
 from shared.events import Event, make_event
-from shared.messaging import DeadLetterRpc, Store, event_handler
-from shared.outbox import ConfirmedPublisher, exchange_for
+from shared.providers import Store
+from shared.publisher import ConfirmedPublisher, exchange_for
 from shared.runner import nameko_config
 from tests.support.infra import rabbitmqctl
 from tests.support.principals import staff

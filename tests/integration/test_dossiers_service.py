@@ -21,8 +21,8 @@ from services.dossiers.service import DossiersService
 from shared.errors import ApiError
 from shared.events import make_event, today_shanghai
 from shared.identity import make_id_number
-from shared.messaging import Store
-from shared.outbox import exchange_for
+from shared.providers import Store
+from shared.publisher import exchange_for
 from shared.runner import nameko_config
 from tests.support.principals import staff
 from tests.support.waiting import wait_until

@@ -12,10 +12,13 @@ from nameko.testing.services import entrypoint_waiter
 
 from shared.auth import StaffPrincipal
 from shared.consumer import apply_once
+from shared.dead_letters import DeadLetterRpc
 from shared.errors import ApiError
+from shared.event_handler import event_handler
 from shared.events import Event, make_event
-from shared.messaging import ATTEMPT_HEADER, DeadLetterRpc, Store, event_handler
-from shared.outbox import exchange_for
+from shared.providers import Store
+from shared.publisher import exchange_for
+from shared.retry_routes import ATTEMPT_HEADER
 from shared.runner import nameko_config
 from tests.support.principals import staff
 from tests.support.waiting import wait_until, wait_until_broker_idle

@@ -6,14 +6,8 @@ import pytest
 from kombu import Connection, Queue
 
 from shared.events import make_event
-from shared.outbox import (
-    PENDING,
-    OutboxRelay,
-    UnroutableEvent,
-    exchange_for,
-    insert_with_events,
-    update_with_events,
-)
+from shared.outbox import PENDING, OutboxRelay, insert_with_events, update_with_events
+from shared.publisher import UnroutableEvent, exchange_for
 
 pytestmark = pytest.mark.integration
 

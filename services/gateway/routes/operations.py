@@ -16,7 +16,7 @@ DEAD_LETTER_ROLES = ("city_admin",)
 
 
 class OperationsRoutes(Edge):
-    """Every service in ``backends`` has the dead-letter RPCs of shared.messaging; its RPC
+    """Every service in ``backends`` has the dead-letter RPCs of shared.dead_letters; its RPC
     proxy is declared by its own route mixin."""
 
     @api(
