@@ -51,6 +51,16 @@ class EnrollmentMemberSchema(Schema):
     )
 
 
+class RowOf(fields.Nested):
+    """A row loaded as sent (an object), checked later one by one; the OpenAPI document
+    publishes the row's schema, as apispec does for any nested schema."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, dict):
+            raise self.make_error("type", input=value, input_type=type(value).__name__)
+        return value
+
+
 class EnrollmentRequestSchema(Schema):
     class Meta:
         unknown = RAISE
@@ -61,7 +71,9 @@ class EnrollmentRequestSchema(Schema):
     enrolled_on = fields.Date(load_default=None)
     # Members are checked one by one by the service so that one bad row does not
     # reject the whole list (it is reported in ``rejected`` with its index).
-    members = fields.List(fields.Dict(), required=True, validate=validate.Length(min=1, max=5000))
+    members = fields.List(
+        RowOf(EnrollmentMemberSchema), required=True, validate=validate.Length(min=1, max=5000)
+    )
 
 
 class RejectedMemberSchema(Schema):

@@ -114,3 +114,9 @@ def test_answers_publish_the_keys_they_always_carry(spec):
         "proposed_tier",
         "trace",
     }
+
+
+def test_enrolment_rows_publish_the_member_schema(spec):
+    members = properties(spec, "EnrollmentRequest")["members"]
+    assert members["items"] == {"$ref": "#/components/schemas/EnrollmentMember"}
+    assert properties(spec, "EnrollmentMember")["id_number"]["format"] == "gb11643"

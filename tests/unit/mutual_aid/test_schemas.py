@@ -24,3 +24,15 @@ def test_an_employer_outside_the_org_tree_is_refused_naming_the_field(employer):
         validated(EnrollmentRequestSchema(), {**enrolment(11), "employer_org": employer})
     assert caught.value.status == 400
     assert list(caught.value.fields) == ["employer_org"]
+
+
+def test_enrolment_rows_are_loaded_as_sent_and_checked_later():
+    rows = [{"id_number": "not checked here"}, {}]
+    data = validated(EnrollmentRequestSchema(), {**enrolment(11), "members": rows})
+    assert data["members"] == rows
+
+
+def test_enrolment_row_that_is_not_an_object_refused():
+    with pytest.raises(ApiError) as caught:
+        validated(EnrollmentRequestSchema(), {**enrolment(11), "members": ["x"]})
+    assert list(caught.value.fields) == ["members"]
