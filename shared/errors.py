@@ -8,6 +8,12 @@ from typing import Any
 from marshmallow import ValidationError
 from nameko.exceptions import deserialize_to_instance
 
+from shared.domain_errors import Conflict, DomainError
+
+# How a service's door answers a domain error, by its nearest kind (API.md: 409 for the state
+# of things, 422 for a business rule: RuleViolation and any other refusal).
+DOMAIN_STATUS: dict[type[DomainError], int] = {Conflict: 409, DomainError: 422}
+
 
 @deserialize_to_instance
 class ApiError(Exception):
@@ -64,3 +70,11 @@ def conflict(message: str, fields: dict[str, Any] | None = None) -> ApiError:
 
 def rule_violation(message: str, fields: dict[str, Any] | None = None) -> ApiError:
     return ApiError(422, "rule_violation", message, fields)
+
+
+def answer(error: DomainError) -> ApiError:
+    """The ApiError a door raises for a domain error: its kind's status, its code, and the
+    field at fault named with the message."""
+    status = next(DOMAIN_STATUS[kind] for kind in type(error).__mro__ if kind in DOMAIN_STATUS)
+    fields = {error.field: [error.message]} if error.field else None
+    return ApiError(status, error.code, error.message, fields)

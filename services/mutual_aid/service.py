@@ -30,7 +30,8 @@ from shared import orgs
 from shared.auth import authorized, authorized_at_city, authorized_partner
 from shared.business_dates import business_date
 from shared.dead_letters import DeadLetterRpc
-from shared.errors import ApiError, not_found, validated, validation_error
+from shared.domain_errors import DomainError
+from shared.errors import ApiError, answer, not_found, validated, validation_error
 from shared.event_handler import event_handler
 from shared.events import Event
 from shared.heartbeat import Heartbeat
@@ -272,9 +273,12 @@ class MutualAidService(Heartbeat, DeadLetterRpc):
         claim = self.store.claim(claim_id)
         if claim is None or not staff.can_see(claim.get("member_org") or UNKNOWN_MEMBER_ORG):
             raise not_found("claim")
-        final, decided = apply_review(
-            self.store, self.policies, claim, staff, data, self.correlation_id
-        )
+        try:
+            final, decided = apply_review(
+                self.store, self.policies, claim, staff, data, self.correlation_id
+            )
+        except DomainError as refused:
+            raise answer(refused) from None
         if decided:
             self.wake_relay()
         log.info("claim reviewed", extra={"claim_id": claim_id, "final": final})

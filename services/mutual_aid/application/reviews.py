@@ -4,7 +4,7 @@ holds. Plain Python over the store (no nameko)."""
 from __future__ import annotations
 
 from services.mutual_aid.application.policies import PolicyBook
-from services.mutual_aid.domain.review import AmountLimits, ReviewRefused, review_claim
+from services.mutual_aid.domain.review import AmountLimits, review_claim
 from services.mutual_aid.store import MutualAidStore
 from shared.auth import StaffPrincipal
 from shared.errors import ApiError
@@ -24,23 +24,20 @@ def apply_review(
     """Apply one reviewer's decision under the maker-checker rules: the member's reserved cap
     follows the amount, the review (and, when final, the ``claim_decided`` event) is one guarded
     write, and the audit log gets an entry per review. Returns the final status (None while
-    approvals are due) and whether an event now waits in the outbox."""
+    approvals are due) and whether an event now waits in the outbox. A review the rules refuse
+    raises their domain error (``domain.review``), answered by the door."""
     current = claim.get("amount_fen") or 0
-    try:
-        outcome = review_claim(
-            status=claim["status"],
-            rule_amount=claim.get("rule_amount_fen") or 0,
-            current_amount=current,
-            approvals=claim.get("approvals", []),
-            limits=amount_limits(store, policies, claim),
-            reviewer=staff.sub,
-            decision=data["decision"],
-            amount=data["amount"],
-            note=data["note"],
-        )
-    except ReviewRefused as exc:
-        fields = {exc.field: [exc.message]} if exc.field else None
-        raise ApiError(exc.status, exc.code, exc.message, fields) from None
+    outcome = review_claim(
+        status=claim["status"],
+        rule_amount=claim.get("rule_amount_fen") or 0,
+        current_amount=current,
+        approvals=claim.get("approvals", []),
+        limits=amount_limits(store, policies, claim),
+        reviewer=staff.sub,
+        decision=data["decision"],
+        amount=data["amount"],
+        note=data["note"],
+    )
     reserved = resize_cap(store, policies, claim, current, outcome.amount)
     at = now_shanghai().isoformat(timespec="milliseconds")
     # Reviews are numbered by the count the guarded write checks, so each has its own key.

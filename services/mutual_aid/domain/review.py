@@ -5,19 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from shared.domain_errors import Conflict, RuleViolation
 from shared.money import format_fen
-
-
-class ReviewRefused(Exception):
-    """The review cannot be applied; ``status`` is the HTTP answer (409 or 422), ``field``
-    the request field at fault (None when it is the claim's state)."""
-
-    def __init__(self, status: int, code: str, message: str, field: str | None = None):
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.field = field
 
 
 @dataclass(frozen=True)
@@ -70,25 +59,24 @@ def review_claim(
     - Approving the current amount adds an approval; changing it restarts the approvals with
       this reviewer's. The claim is approved once ``approvals_needed`` different reviewers
       approved the same amount. A rejection (with a note) ends it.
+
+    A refusal is a ``Conflict`` (the claim's state, the same reviewer) or a ``RuleViolation``
+    naming the request field at fault.
     """
     if status != "needs_review":
-        raise ReviewRefused(409, "conflict", f"the claim is {status}, not awaiting review")
+        raise Conflict(f"the claim is {status}, not awaiting review")
     if reviewer in approvals:
-        raise ReviewRefused(
-            409, "conflict", "you approved this amount already; a different reviewer must decide"
-        )
+        raise Conflict("you approved this amount already; a different reviewer must decide")
     who = f"reviewer {reviewer}"
     reason = f": {note.strip()}" if note.strip() else ""
     if decision == "reject":
         if not note.strip():
-            raise ReviewRefused(
-                422, "rule_violation", "a rejection needs a note stating why", "note"
-            )
+            raise RuleViolation("a rejection needs a note stating why", "note")
         return ReviewOutcome("rejected", 0, (), 0, f"review: rejected by {who}{reason}")
     proposed = current_amount if amount is None else amount
     refusal = _amount_refusal(proposed, current_amount, rule_amount, limits, note)
     if refusal:
-        raise ReviewRefused(422, "rule_violation", *refusal)
+        raise RuleViolation(*refusal)
     change = ""
     if proposed == current_amount:
         approved_by = (*approvals, reviewer)

@@ -5,10 +5,11 @@ import pytest
 
 from services.mutual_aid.domain.review import (
     AmountLimits,
-    ReviewRefused,
     approvals_needed,
     review_claim,
 )
+from shared.domain_errors import DomainError
+from shared.errors import answer
 
 THRESHOLD = 1_000_000  # 10,000.00 yuan, as in config/policy/mutual_aid/2018-v1.toml
 LIMITS = AmountLimits(threshold=THRESHOLD, self_pay=2_900_000, cap_room=3_000_000)
@@ -155,9 +156,9 @@ def test_review_ends_once_the_final_amount_has_its_approvals_or_on_a_reject(
     ],
 )
 def test_review_breaking_maker_checker_or_the_amount_limits_is_refused(changes, status, field):
-    with pytest.raises(ReviewRefused) as refused:
+    with pytest.raises(DomainError) as refused:
         review(**changes)
-    assert (refused.value.status, refused.value.field) == (status, field)
+    assert (answer(refused.value).status, refused.value.field) == (status, field)
 
 
 def test_trace_line_names_the_amount_change_and_reason():

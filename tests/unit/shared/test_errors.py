@@ -5,7 +5,8 @@ import json
 import pytest
 from nameko.exceptions import deserialize, serialize
 
-from shared.errors import ApiError, not_found, validation_error
+from shared.domain_errors import Conflict, RuleViolation
+from shared.errors import ApiError, answer, not_found, validation_error
 
 
 def across_rpc(exc: Exception) -> Exception:
@@ -35,3 +36,12 @@ def test_error_fields_are_unchanged_after_rpc(fields):
     assert (received.status, received.code, received.message) == (400, raised.code, raised.message)
     assert received.body() == raised.body()
     assert received.body()["error"]["fields"] == fields
+
+
+def test_domain_errors_are_answered_409_for_the_state_and_422_for_a_rule():
+    state = answer(Conflict("the claim is approved, not awaiting review"))
+    rule = answer(RuleViolation("a rejection needs a note stating why", "note"))
+    assert (state.status, state.code, state.fields) == (409, "conflict", None)
+    assert (rule.status, rule.code) == (422, "rule_violation")
+    assert rule.fields == {"note": ["a rejection needs a note stating why"]}
+    assert across_rpc(rule).body() == rule.body()
