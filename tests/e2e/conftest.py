@@ -1,6 +1,6 @@
 """End-to-end fixtures: the platform started as `make run` starts it, on this run's servers."""
 
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 import pytest
@@ -58,7 +58,8 @@ def stack(tmp_path_factory, mongo_uri, stack_amqp_uri):
 
 @pytest.fixture(scope="session")
 def gateway(stack):
-    return Gateway(stack.gateway_url, JWT_SECRET)
+    with closing(Gateway(stack.gateway_url, JWT_SECRET)) as gateway:
+        yield gateway
 
 
 @pytest.fixture(scope="session")

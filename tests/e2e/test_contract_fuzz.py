@@ -11,6 +11,7 @@ reach the dossiers the other end-to-end tests reason about."""
 from __future__ import annotations
 
 import json
+from contextlib import closing
 from datetime import date
 
 import pytest
@@ -95,7 +96,8 @@ def fuzzed_gateway(tmp_path_factory):
     env = stack_env(nx.start(), vhost.create())
     try:
         with running_stack(tmp_path_factory.mktemp("fuzz-stack"), env) as stack:
-            yield Gateway(stack.gateway_url, JWT_SECRET)
+            with closing(Gateway(stack.gateway_url, JWT_SECRET)) as gateway:
+                yield gateway
     finally:
         vhost.delete()
         nx.stop()

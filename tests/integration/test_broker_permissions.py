@@ -5,7 +5,6 @@ no exchange but its own and nameko-rpc."""
 from __future__ import annotations
 
 import secrets
-import time
 import uuid
 from dataclasses import replace
 from urllib.parse import urlparse
@@ -22,10 +21,11 @@ from shared.dead_letters import DeadLetterRpc
 from shared.event_handler import event_handler
 from shared.events import Event, make_event
 from shared.providers import Store
-from shared.publisher import ConfirmedPublisher, exchange_for
+from shared.publisher import exchange_for
 from shared.runner import nameko_config
 from tests.support.infra import rabbitmqctl
 from tests.support.principals import staff
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -63,13 +63,6 @@ class PermissionProbe(DeadLetterRpc):
         self.store.apply(event)
 
 
-def wait_for(predicate, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and not predicate():
-        time.sleep(0.05)
-    return predicate()
-
-
 @pytest.fixture
 def own_user(settings):
     """Settings whose AMQP_URI is a user of the probe's own, with its derived permissions."""
@@ -97,34 +90,36 @@ def probe(own_user):
     container.stop()
 
 
-def publish(amqp_uri: str, claim_id: str) -> Event:
+def publish(publisher, claim_id: str) -> Event:
     event = make_event(
         "claim_received",
         {"claim_id": claim_id, "hospital_code": "H", "bill_no": claim_id},
         producer=SOURCE,
         correlation_id="it",
     )
-    ConfirmedPublisher(amqp_uri).publish(event)  # as the source service would
+    publisher.publish(event)  # as the source service would
     return event
 
 
 def test_a_service_under_its_own_broker_user_serves_rpc_retries_parks_and_replays(
-    probe, settings, amqp_uri
+    probe, settings, publisher
 ):
     store, admin = probe
     claim_id = uuid.uuid4().hex
     store.prepare(claim_id)
     FAILING.add(claim_id)
-    event = publish(amqp_uri, claim_id)
+    event = publish(publisher, claim_id)
 
-    assert wait_for(lambda: any(d["event_id"] == event.event_id for d in admin.list()))
-    [letter] = [d for d in admin.list() if d["event_id"] == event.event_id]
+    [letter] = wait_until(
+        lambda: [d for d in admin.list() if d["event_id"] == event.event_id],
+        what=f"event {event.event_id} parked",
+    )
     assert letter["attempts"] == 3  # both retries went through the service's own exchange
 
     FAILING.discard(claim_id)
     with ServiceRpcProxy(PermissionProbe.name, nameko_config(settings)) as rpc:
         assert rpc.replay_dead_letter(staff("city_admin"), letter["id"]) is True
-    assert wait_for(lambda: store.count(claim_id) == 1)
+    wait_until(lambda: store.count(claim_id), lambda n: n == 1, what="the replay applied")
 
 
 @pytest.mark.parametrize(

@@ -27,6 +27,9 @@ class Gateway:
         self.jwt_secret = jwt_secret
         self.http = requests.Session()
 
+    def close(self) -> None:
+        self.http.close()
+
     def token(self, role: str = "city_admin", org: str = "LY", sub: str | None = None) -> str:
         return mint_staff_token(self.jwt_secret, sub=sub or f"test-{role}", role=role, org=org)
 
