@@ -14,8 +14,9 @@ import uuid
 from datetime import date
 
 from services.dossiers.application.condolence import Scope, run_condolence_batch
+from services.dossiers.application.dossiers import policy_on
+from services.dossiers.domain.policy import SERVICE
 from services.dossiers.schemas import CondolenceBatchRequestSchema, CondolenceBatchSchema
-from services.dossiers.service import SERVICE, policy_on
 from services.dossiers.store import DossierStore
 from shared import orgs
 from shared.config import ConfigError, load_settings

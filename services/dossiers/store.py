@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Iterator
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from pymongo import DESCENDING, ReturnDocument, UpdateOne
@@ -13,6 +13,7 @@ from pymongo.database import Database
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from services.dossiers.domain.verification import ProposalExpiry
+from shared import orgs
 from shared.config import Settings
 from shared.crypto import PiiVault
 from shared.events import Event, now_shanghai
@@ -173,32 +174,158 @@ class DossierStore:
     def dossier(self, dossier_id: str) -> dict | None:
         return self.dossiers.find_one({"_id": dossier_id}, {"outbox": 0})
 
-    def list_dossiers(self, query: dict[str, Any], limit: int) -> list[dict]:
+    def list_dossiers(self, org: str, filters: dict[str, str | None], limit: int) -> list[dict]:
+        """The dossiers in ``org``'s scope matching ``filters`` (county, status, tier)."""
         return list(
-            self.dossiers.find(query, {"outbox": 0, "ledger": 0, "visits": 0})
+            self.dossiers.find(self._scoped(org, filters), {"outbox": 0, "ledger": 0, "visits": 0})
             .sort("_id", 1)
             .limit(limit)
         )
 
-    def iter_dossiers(self, query: dict[str, Any], projection: dict[str, Any]) -> Iterator[dict]:
+    def export_rows(
+        self, org: str, filters: dict[str, str | None], columns: Iterable[str]
+    ) -> Iterator[dict]:
+        """The dossiers in ``org``'s scope matching ``filters``, streamed: ``columns`` and what
+        an export adds (masked head ID number, members, assistance total)."""
+        projection = {c: 1 for c in columns} | {
+            "head_id_masked": 1,
+            "members": 1,
+            "assistance_total_fen": 1,
+        }
+        return self._stream(self._scoped(org, filters), projection)
+
+    def open_dossiers(self) -> Iterator[dict]:
+        """Every open dossier's county and org, streamed (a campaign's tasks)."""
+        return self._stream({"status": "open"}, {"county": 1, "org": 1})
+
+    def open_dossiers_without(self, org: str, ledger_key: str) -> Iterator[dict]:
+        """The open dossiers in ``org``'s scope whose ledger holds no ``ledger_key`` yet, with
+        their tier, county and head, streamed."""
+        query = {
+            **orgs.scope_filter(org),
+            "status": "open",
+            f"ledger.{ledger_key}": {"$exists": False},
+        }
+        return self._stream(query, {"tier": 1, "county": 1, "head_id_hash": 1})
+
+    def _stream(self, query: dict[str, Any], projection: dict[str, Any]) -> Iterator[dict]:
         return self.dossiers.find(query, projection).sort("_id", 1).batch_size(CHUNK)
 
-    def change(
+    @staticmethod
+    def _scoped(org: str, filters: dict[str, str | None]) -> dict[str, Any]:
+        """``org``'s scope (a filter on ``org``) narrowed by validated filters on other fields
+        (county, status, tier): each a plain string, so never an operator."""
+        named = {key: value for key, value in filters.items() if value}
+        return {**named, **orgs.scope_filter(org)}
+
+    # A state change is one compare-and-set on ``revision`` (and status) with its events in
+    # the same write; None when the dossier changed meanwhile.
+
+    def establish(
+        self, dossier_id: str, revision: int, tier: str, on: date, event: Event
+    ) -> dict | None:
+        """Open a proposal at ``tier``."""
+        fields = {"status": "open", "tier": tier, "opened_on": on.isoformat()}
+        return self._change(dossier_id, revision, fields, [event], status="proposed")
+
+    def decline_proposal(self, dossier_id: str, revision: int, on: date) -> dict | None:
+        """Close a proposal staff declined, and free its members."""
+        fields = {"status": "declined", "closed_on": on.isoformat()}
+        declined = self._change(dossier_id, revision, fields, [], status="proposed")
+        if declined is not None:
+            self.release_members(dossier_id)
+        return declined
+
+    def close_dossier(
         self,
         dossier_id: str,
         revision: int,
-        update: dict[str, Any],
-        events: Iterable[Event],
-        status: str | Iterable[str] = "open",
+        reason: str,
+        on: date,
+        event: Event,
+        decision: dict | None = None,
     ) -> dict | None:
-        """Apply ``update`` and its events in one write, only if nobody changed the dossier since
-        ``revision`` was read and it is still in ``status``; bumps the revision. None on a lost race."""
-        statuses = [status] if isinstance(status, str) else list(status)
-        update = {op: dict(fields) for op, fields in update.items()}
-        update.setdefault("$set", {})["revision"] = revision + 1
+        """Exit: close the open dossier with ``reason`` on ``on`` and free its members; with a
+        visit's ``decision`` when a visit proposed the exit."""
+        fields = {"status": "closed", "closed_on": on.isoformat(), "exit_reason": reason}
+        closed = self._change(dossier_id, revision, fields | self._decided(decision), [event])
+        if closed is not None:
+            self.release_members(dossier_id)
+        return closed
+
+    def transfer(
+        self, dossier_id: str, revision: int, county: str, org: str, event: Event
+    ) -> dict | None:
+        """Move the open dossier to ``county`` and ``org``; it stays open."""
+        return self._change(dossier_id, revision, {"county": county, "org": org}, [event])
+
+    def record_visit(
+        self,
+        dossier_id: str,
+        revision: int,
+        *,
+        household: dict[str, Any],
+        visit_id: str,
+        visit: dict[str, Any],
+        pending: dict | None,
+        superseded_visit_id: str | None,
+    ) -> dict | None:
+        """Write the household as a visit found it, the visit, and its re-evaluation waiting
+        for staff (``pending``), superseding the one still waiting."""
+        fields = {
+            **household,
+            "verification_overdue": False,
+            "last_visit_on": visit["visit_date"],
+            "pending_re_evaluation": pending,
+            f"visits.{visit_id}": visit,
+        }
+        if superseded_visit_id:
+            fields[f"visits.{superseded_visit_id}.decision"] = "superseded"
+        return self._change(dossier_id, revision, fields, [])
+
+    def change_tier(
+        self, dossier_id: str, revision: int, tier: str, decision: dict, event: Event
+    ) -> dict | None:
+        """The tier change a visit proposed, accepted."""
+        return self._change(dossier_id, revision, {"tier": tier} | self._decided(decision), [event])
+
+    def decide_visit(self, dossier_id: str, revision: int, decision: dict) -> dict | None:
+        """A visit's re-evaluation rejected (or accepted with nothing to change)."""
+        return self._change(dossier_id, revision, self._decided(decision), [])
+
+    @staticmethod
+    def _decided(decision: dict | None) -> dict[str, Any]:
+        """The fields of a decision on a visit's re-evaluation: ``visit_id``, ``accepted``,
+        ``decided_by``."""
+        if decision is None:
+            return {}
+        visit = f"visits.{decision['visit_id']}"
+        return {
+            "pending_re_evaluation": None,
+            f"{visit}.decision": "accepted" if decision["accepted"] else "rejected",
+            f"{visit}.decided_by": decision["decided_by"],
+        }
+
+    def flag_overdue(
+        self, dossier_id: str, revision: int, campaign_id: str, event: Event
+    ) -> dict | None:
+        """Mark the open dossier unvisited by the close of ``campaign_id``."""
+        fields = {"verification_overdue": True, "overdue_in": campaign_id}
+        return self._change(dossier_id, revision, fields, [event])
+
+    def _change(
+        self,
+        dossier_id: str,
+        revision: int,
+        fields: dict[str, Any],
+        events: Iterable[Event],
+        status: str = "open",
+    ) -> dict | None:
+        """Set ``fields`` and write ``events`` in one write, only if nobody changed the dossier
+        since ``revision`` was read and it is still in ``status``; bumps the revision."""
         return self.dossiers.find_one_and_update(
-            {"_id": dossier_id, "revision": revision, "status": {"$in": statuses}},
-            update_with_events(update, events),
+            {"_id": dossier_id, "revision": revision, "status": status},
+            update_with_events({"$set": {**fields, "revision": revision + 1}}, events),
             projection={"outbox": 0},
             return_document=ReturnDocument.AFTER,
         )
@@ -410,13 +537,13 @@ class DossierStore:
                 {"_id": {"$in": part}, "status": "pending"}, {"$set": {"status": "overdue"}}
             )
 
-    def overdue_tasks(self, campaign_id: str, scope: dict[str, Any]) -> list[dict]:
-        """The campaign's overdue tasks within ``scope`` (a filter on the task's org and county)."""
-        return list(
-            self.tasks.find({**scope, "campaign_id": campaign_id, "status": "overdue"}).sort(
-                "_id", 1
-            )
-        )
+    def overdue_tasks(self, campaign_id: str, org: str, county: str | None) -> list[dict]:
+        """The campaign's overdue tasks in ``org``'s scope (a task carries its dossier's org
+        and county), in ``county`` when named."""
+        query = {**orgs.scope_filter(org), "campaign_id": campaign_id, "status": "overdue"}
+        if county:
+            query["county"] = county
+        return list(self.tasks.find(query).sort("_id", 1))
 
     # ---- condolence batches (两节慰问) --------------------------------------------------------
 
@@ -458,5 +585,8 @@ class DossierStore:
             }
         )
 
-    def audit_entries(self, query: dict[str, Any], limit: int) -> list[dict]:
+    def audit_entries(self, action: str | None, target: str | None, limit: int) -> list[dict]:
+        """The newest ``limit`` entries, of ``action`` and on ``target`` when named."""
+        named = {"action": action, "target": target}
+        query = {key: value for key, value in named.items() if value}
         return list(self.audit_log.find(query).sort("at", DESCENDING).limit(limit))

@@ -10,14 +10,13 @@ from __future__ import annotations
 import logging
 from datetime import date
 
-from services.dossiers.domain.policy import DossierPolicy
+from services.dossiers.domain.policy import SERVICE, DossierPolicy
 from services.dossiers.domain.verification import campaign_closes_on, campaign_id
 from services.dossiers.store import DossierStore, now_iso
+from shared.errors import conflict, not_found
 from shared.events import make_event
 
 log = logging.getLogger(__name__)
-
-SERVICE = "dossiers"
 
 
 def open_campaign(
@@ -47,7 +46,7 @@ def open_campaign(
                 "org": doc["org"],
                 "status": "pending",
             }
-            for doc in store.iter_dossiers({"status": "open"}, {"county": 1, "org": 1})
+            for doc in store.open_dossiers()
         ]
         store.insert_tasks(tasks)
         store.set_campaign(cid, "opening", {"status": "open", "tasks": store.count_tasks(cid)})
@@ -109,12 +108,7 @@ def flag_overdue(store: DossierStore, task: dict, correlation_id: str) -> None:
             producer=SERVICE,
             correlation_id=correlation_id,
         )
-        if store.change(
-            dossier_id,
-            dossier["revision"],
-            {"$set": {"verification_overdue": True, "overdue_in": cid}},
-            [overdue],
-        ):
+        if store.flag_overdue(dossier_id, dossier["revision"], cid, overdue):
             return
 
 
@@ -127,3 +121,18 @@ def campaign_view(campaign: dict) -> dict:
         "tasks": campaign.get("tasks", 0),
         "overdue": campaign.get("overdue"),
     }
+
+
+def find_campaign(store: DossierStore, campaign_id_: str) -> dict:
+    campaign = store.campaign(campaign_id_)
+    if campaign is None:
+        raise not_found("campaign")
+    return campaign
+
+
+def close_by_staff(store: DossierStore, campaign_id_: str, correlation_id: str) -> dict:
+    """Close the campaign before its day (the timer closes it on ``closes_on``)."""
+    campaign = find_campaign(store, campaign_id_)
+    if campaign["status"] == "opening":
+        raise conflict("the campaign is still opening")
+    return campaign_view(close_campaign(store, campaign, correlation_id))

@@ -16,14 +16,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
-from services.dossiers.domain.policy import DossierPolicy
+from services.dossiers.domain.policy import SERVICE, DossierPolicy
 from services.dossiers.store import DossierStore, chunks, now_iso
-from shared import orgs
 from shared.errors import ApiError
 from shared.events import make_event
 from shared.money import format_fen
 
-SERVICE = "dossiers"
 Progress = Callable[[int, int], None]
 
 
@@ -32,9 +30,6 @@ class Scope:
     """The dossiers a batch covers: the whole city, a county, or one grassroots unit."""
 
     org: str
-
-    def query(self) -> dict:
-        return orgs.scope_filter(self.org)
 
 
 def batch_id_of(festival: str, scope: str) -> str:
@@ -65,9 +60,7 @@ def run_condolence_batch(
     batch = store.batch(batch_id)
     if batch is None:
         entries, total = [], 0
-        unpaid = {f"ledger.{ledger_key_of(festival)}": {"$exists": False}}
-        query = {"status": "open", **scope.query(), **unpaid}
-        for doc in store.iter_dossiers(query, {"tier": 1, "county": 1, "head_id_hash": 1}):
+        for doc in store.open_dossiers_without(scope.org, ledger_key_of(festival)):
             amount = policy.condolence[doc["tier"]]
             entries.append([doc["_id"], doc["tier"], doc["county"], doc["head_id_hash"], amount])
             total += amount

@@ -6,12 +6,16 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
+from services.dossiers.application.dossiers import audit, audit_backdating, open_for_change
+from services.dossiers.application.views import fund_view
+from services.dossiers.domain.policy import SERVICE
 from services.dossiers.store import DossierStore
+from shared.auth import StaffPrincipal
+from shared.business_dates import BusinessDate
 from shared.errors import ApiError, conflict, rule_violation
 from shared.events import Event, make_event
 from shared.money import format_fen
 
-SERVICE = "dossiers"
 MUTUAL_AID_FUND = "mutual_aid"  # grants by mutual aid are paid from its own scheme, not a fund here
 
 
@@ -98,3 +102,51 @@ def record_mutual_aid_grant(store: DossierStore, payload: dict, correlation_id: 
     return store.record_grant(
         dossier["_id"], grant, grant_event(dossier, grant, paid_on, correlation_id)
     )
+
+
+def set_fund(store: DossierStore, staff: StaffPrincipal, fund: str, year: int, budget: int) -> dict:
+    """Create a fund-year or change its budget (never below what is already spent); audited."""
+    try:
+        doc = store.set_fund(fund, year, budget)
+    except ValueError as exc:
+        raise rule_violation(str(exc), {"budget": [str(exc)]}) from None
+    audit(store, staff, "set_fund", doc["_id"], None, {"budget_fen": budget})
+    return fund_view(doc)
+
+
+def grant(
+    store: DossierStore,
+    staff: StaffPrincipal,
+    data: dict,
+    stated: BusinessDate,
+    today: date,
+    correlation_id: str,
+) -> dict:
+    """A grant from a fund to an open dossier the caller may see; audited."""
+    dossier = open_for_change(store, staff, data["dossier_id"], today)
+    granted = grant_from_fund(store, dossier, data, staff.sub, stated.day, correlation_id)
+    grant_id, amount, fund, year = (
+        granted["grant_id"],
+        granted["amount_fen"],
+        granted["fund"],
+        stated.day.year,
+    )
+    audit(
+        store,
+        staff,
+        "grant",
+        dossier["_id"],
+        dossier["org"],
+        {"grant_id": grant_id, "amount_fen": amount, "fund": fund, "type": data["type"]},
+    )
+    audit_backdating(store, staff, stated, "granted_on", dossier["_id"], dossier["org"])
+    fund_doc = store.fund(fund, year)
+    return {
+        "grant_id": grant_id,
+        "dossier_id": dossier["_id"],
+        "type": data["type"],
+        "amount": amount,
+        "fund": fund,
+        "year": year,
+        "fund_remaining": fund_doc["budget_fen"] - fund_doc["spent_fen"],
+    }
