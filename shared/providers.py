@@ -111,6 +111,3 @@ class OutboxRelayRunner(DependencyProvider):
         # nameko runs setup, the method and teardown in the worker's own green thread.
         if appended_events():
             self.wake.set()
-
-    def get_dependency(self, worker_ctx):
-        return self.wake.set  # until the services' hand calls are gone

@@ -76,7 +76,7 @@ class DossiersService(Heartbeat, DeadLetterRpc):
     name = SERVICE
 
     store: DossierStore = Store(DossierStore)
-    wake_relay = OutboxRelayRunner("dossiers")
+    outbox_relay = OutboxRelayRunner("dossiers")
     correlation_id = Correlation()
 
     @rpc
@@ -101,7 +101,6 @@ class DossiersService(Heartbeat, DeadLetterRpc):
         result = intake.confirm(
             self.store, staff, dossier_id, data["tier"], today_shanghai(), self.correlation_id
         )
-        self.wake_relay()
         return result
 
     # ---- reads ------------------------------------------------------------------------------------
@@ -169,7 +168,6 @@ class DossiersService(Heartbeat, DeadLetterRpc):
             today_shanghai(),
             self.correlation_id,
         )
-        self.wake_relay()
         return result
 
     @rpc
@@ -186,7 +184,6 @@ class DossiersService(Heartbeat, DeadLetterRpc):
             today_shanghai(),
             self.correlation_id,
         )
-        self.wake_relay()
         return result
 
     @rpc
@@ -204,7 +201,6 @@ class DossiersService(Heartbeat, DeadLetterRpc):
             today_shanghai(),
             self.correlation_id,
         )
-        self.wake_relay()
         return result
 
     # ---- funds and grants ----------------------------------------------------------------------------
@@ -232,7 +228,6 @@ class DossiersService(Heartbeat, DeadLetterRpc):
         result = grants.grant(
             self.store, staff, data, stated, today_shanghai(), self.correlation_id
         )
-        self.wake_relay()
         return GrantResultSchema().dump(result)
 
     @event_handler("mutual_aid", "claim_paid")
@@ -241,7 +236,6 @@ class DossiersService(Heartbeat, DeadLetterRpc):
         ledger, once (the ledger key is the claim)."""
         recorded = grants.record_mutual_aid_grant(self.store, event.payload, event.correlation_id)
         if recorded is not None:
-            self.wake_relay()
             log.info(
                 "mutual aid grant recorded",
                 extra={"claim_id": event.payload["claim_id"], "new": recorded},
@@ -262,7 +256,6 @@ class DossiersService(Heartbeat, DeadLetterRpc):
             paid_on=today_shanghai(),
             correlation_id=self.correlation_id,
         )
-        self.wake_relay()
         audit(
             self.store, staff, "grant", result["batch_id"], staff.org, {"condolence_batch": result}
         )
@@ -287,7 +280,6 @@ class DossiersService(Heartbeat, DeadLetterRpc):
     def close_campaign(self, principal: str, campaign_id_: str) -> dict:
         authorized(principal, CAMPAIGN_ROLES)
         closed = campaigns.close_by_staff(self.store, campaign_id_, self.correlation_id)
-        self.wake_relay()
         return closed
 
     @rpc
@@ -302,7 +294,6 @@ class DossiersService(Heartbeat, DeadLetterRpc):
         """Open, resume and close campaigns, expire unconfirmed proposals, purge old closed
         dossiers (application/schedule.py): safe on several replicas at once."""
         run_schedule(self.store, today_shanghai(), self.correlation_id)
-        self.wake_relay()
 
     # ---- audit ----------------------------------------------------------------------------
 

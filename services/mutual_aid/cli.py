@@ -279,7 +279,7 @@ def payout_command(args: argparse.Namespace) -> int:
             sys.stdout.write(text)
     else:
         correlation_id = f"cli-{now_shanghai().strftime('%Y%m%dT%H%M%S')}"
-        batch, _ = confirm_batch(store, args.target, CLI_USER, correlation_id)
+        batch = confirm_batch(store, args.target, CLI_USER, correlation_id)
         print(json.dumps(batch))
     return 0
 

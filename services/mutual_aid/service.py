@@ -68,7 +68,7 @@ class MutualAidService(Heartbeat, DeadLetterRpc):
     name = SERVICE
 
     store: MutualAidStore = Store(MutualAidStore)
-    wake_relay = OutboxRelayRunner("claims")
+    outbox_relay = OutboxRelayRunner("claims")
     correlation_id = Correlation()
 
     @rpc
@@ -167,7 +167,6 @@ class MutualAidService(Heartbeat, DeadLetterRpc):
         claim_id, status, created = accept_bill(
             self.store, self.policies, hospital, webhook_id, bill, self.correlation_id
         )
-        self.wake_relay()
         log.info("discharge bill accepted", extra={"claim_id": claim_id, "new_claim": created})
         return {"claim_id": claim_id, "status": status, "created": created}
 
@@ -209,7 +208,6 @@ class MutualAidService(Heartbeat, DeadLetterRpc):
         if claim["status"] != "received":
             return  # decided already: this is a redelivery
         decision, recorded = decide_claim(self.store, self.policies, claim, event.correlation_id)
-        self.wake_relay()
         log.info(
             "claim decided",
             extra={"claim_id": claim["_id"], "status": decision.status, "recorded": recorded},
@@ -274,13 +272,9 @@ class MutualAidService(Heartbeat, DeadLetterRpc):
         if claim is None or not staff.can_see(claim.get("member_org") or UNKNOWN_MEMBER_ORG):
             raise not_found("claim")
         try:
-            final, decided = apply_review(
-                self.store, self.policies, claim, staff, data, self.correlation_id
-            )
+            final = apply_review(self.store, self.policies, claim, staff, data, self.correlation_id)
         except DomainError as refused:
             raise answer(refused) from None
-        if decided:
-            self.wake_relay()
         log.info("claim reviewed", extra={"claim_id": claim_id, "final": final})
         return self.get_claim(principal, claim_id)
 
@@ -305,10 +299,7 @@ class MutualAidService(Heartbeat, DeadLetterRpc):
     @rpc
     def confirm_payout_batch(self, principal: str, batch_id: str) -> dict:
         staff = authorized_at_city(principal, FINANCE_ROLES)
-        batch, paid = confirm_batch(self.store, batch_id, staff.sub, self.correlation_id)
-        if paid:
-            self.wake_relay()
-        return batch
+        return confirm_batch(self.store, batch_id, staff.sub, self.correlation_id)
 
     @rpc
     def payout_audit(self, principal: str, batch_id: str) -> dict:

@@ -86,11 +86,11 @@ def payout_file(store: MutualAidStore, batch_id: str, downloaded_by: str) -> str
 
 def confirm_batch(
     store: MutualAidStore, batch_id: str, confirmed_by: str, correlation_id: str
-) -> tuple[dict, int]:
+) -> dict:
     """Mark the batch's claims paid, each with its ``claim_paid`` event; a repeat pays
     nobody twice (each claim moves from approved to paid once). The confirmer is a second
-    person: the batch's creator is refused (409). Returns the batch and how many claims were
-    paid now (their events wait in the outbox for the relay)."""
+    person: the batch's creator is refused (409). Returns the batch (the paid claims' events
+    wait in the outbox for the relay)."""
     batch = store.batch(batch_id)
     if batch is None:
         raise not_found("payout batch")
@@ -101,7 +101,7 @@ def confirm_batch(
     if batch["status"] == "assigning":
         raise ApiError(409, "conflict", "the batch is still being assembled; create it again")
     if batch["status"] == "paid":
-        return batch_view(batch), 0  # confirmed before: nothing to pay twice
+        return batch_view(batch)  # confirmed before: nothing to pay twice
     paid_on = today_shanghai().isoformat()
     due = [
         (
@@ -137,4 +137,4 @@ def confirm_batch(
             "at": now_shanghai().isoformat(timespec="milliseconds"),
         }
     )
-    return batch_view(store.batch(batch_id)), paid
+    return batch_view(store.batch(batch_id))

@@ -20,12 +20,12 @@ def apply_review(
     staff: StaffPrincipal,
     data: dict,
     correlation_id: str,
-) -> tuple[str | None, bool]:
+) -> str | None:
     """Apply one reviewer's decision under the maker-checker rules: the member's reserved cap
     follows the amount, the review (and, when final, the ``claim_decided`` event) is one guarded
     write, and the audit log gets an entry per review. Returns the final status (None while
-    approvals are due) and whether an event now waits in the outbox. A review the rules refuse
-    raises their domain error (``domain.review``), answered by the door."""
+    approvals are due). A review the rules refuse raises their domain error
+    (``domain.review``), answered by the door."""
     current = claim.get("amount_fen") or 0
     outcome = review_claim(
         status=claim["status"],
@@ -105,7 +105,7 @@ def apply_review(
             "at": at,
         }
     )
-    return outcome.final, bool(events)
+    return outcome.final
 
 
 def amount_limits(store: MutualAidStore, policies: PolicyBook, claim: dict) -> AmountLimits:
