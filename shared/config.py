@@ -123,7 +123,6 @@ class Settings:
     policy_dir: str = "config/policy"
     event_retry_delays_ms: tuple[int, ...] = (1000, 5000, 30000)
     outbox_poll_seconds: float = 1.0
-    sms_sink_fail: bool = False
     # Business dates stated by callers (submitted_on, enrolled_on, ...) honoured as sent, so a
     # past year can be replayed (API.md "Conventions"); never in production.
     allow_backdated_input: bool = False
@@ -247,7 +246,6 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         policy_dir=env.get("POLICY_DIR", "config/policy"),
         event_retry_delays_ms=_retry_delays(env.get("EVENT_RETRY_DELAYS_MS", "1000,5000,30000")),
         outbox_poll_seconds=number("OUTBOX_POLL_SECONDS", "1", float),
-        sms_sink_fail=env.get("SMS_SINK_FAIL", "") == "1" and development,
         allow_backdated_input=allow_backdated_input,
         rate_limit_requests=rate("RATE_LIMIT_REQUESTS", "1000/second"),
         rate_limit_failures=rate("RATE_LIMIT_FAILURES", "20/minute"),

@@ -8,6 +8,7 @@ from services.notifications.application.inbox import (
     inbox_messages,
 )
 from services.notifications.application.notices import notify
+from services.notifications.channels import Sms, SmsProvider
 from services.notifications.store import NotificationStore
 from shared.auth import authorized
 from shared.dead_letters import DeadLetterRpc
@@ -28,6 +29,7 @@ class NotificationsService(Heartbeat, DeadLetterRpc):
     name = "notifications"
 
     store: NotificationStore = Store(NotificationStore)
+    sms: SmsProvider = Sms()
     correlation_id = Correlation()
 
     @rpc
@@ -36,11 +38,11 @@ class NotificationsService(Heartbeat, DeadLetterRpc):
 
     @event_handler("mutual_aid", "claim_decided")
     def on_claim_decided(self, event: Event) -> None:
-        notify(self.store, event)
+        notify(self.store, self.sms, event)
 
     @event_handler("mutual_aid", "claim_paid")
     def on_claim_paid(self, event: Event) -> None:
-        notify(self.store, event)
+        notify(self.store, self.sms, event)
 
     @rpc
     def inbox(self, principal: str, id_number: str) -> dict:

@@ -1,5 +1,6 @@
-"""The only code of notifications that speaks pymongo: inbox, delivery log, SMS development
-sink, and the audit log of inbox lookups."""
+"""The only code of notifications that speaks pymongo for the service: inbox, delivery log and
+the audit log of inbox lookups (the SMS development sink, a provider's stand-in, is in
+``channels``)."""
 
 from __future__ import annotations
 
@@ -15,16 +16,11 @@ from shared.crypto import PiiVault
 from shared.events import now_shanghai
 
 
-class SmsProviderError(RuntimeError):
-    pass
-
-
 class NotificationStore:
     def __init__(self, db: Database, settings: Settings):
         self.settings = settings
         self.inbox = db["inbox"]
         self.deliveries = db["deliveries"]
-        self.sms_sink = db["sms_sink"]
         self.inbox_audit = db["inbox_audit"]
         self.vault = PiiVault.from_settings(settings.pii_encryption_keys, settings.pii_hash_key)
 
@@ -80,31 +76,29 @@ class NotificationStore:
         )
         return True
 
-    def deliver_sms(
-        self, *, event_id: str, event_type: str, recipient: str, org: str, ref: str, text: str
-    ) -> bool:
-        """Hand the SMS to the provider once. The development sink records what would be sent,
-        keyed by the delivery so a redelivered event cannot send twice."""
-        key = self.delivery_id(event_id, recipient, "sms")
-        now = now_shanghai().isoformat(timespec="milliseconds")
-        base = {
-            "event_id": event_id,
-            "event_type": event_type,
-            "org": org,
-            "ref": ref,
-            "channel": "sms",
-        }
-        if self.settings.sms_sink_fail:
-            self._record(key, {**base, "status": "failed", "updated_at": now})
-            raise SmsProviderError("SMS development sink is set to fail (SMS_SINK_FAIL=1)")
-        try:
-            self.sms_sink.insert_one(
-                {"_id": key, "recipient": recipient, "text": text, "sent_at": now}
-            )
-        except DuplicateKeyError:
-            return False
-        self._record(key, {**base, "status": "sent", "updated_at": now})
-        return True
+    def sms_sent(self, key: str, *, event_id: str, event_type: str, org: str, ref: str) -> None:
+        """The provider took the SMS: the delivery log says so."""
+        self._record_sms(key, "sent", event_id=event_id, event_type=event_type, org=org, ref=ref)
+
+    def sms_failed(self, key: str, *, event_id: str, event_type: str, org: str, ref: str) -> None:
+        """The provider refused the SMS: the delivery log says so until a retry sends it."""
+        self._record_sms(key, "failed", event_id=event_id, event_type=event_type, org=org, ref=ref)
+
+    def _record_sms(
+        self, key: str, status: str, *, event_id: str, event_type: str, org: str, ref: str
+    ) -> None:
+        self._record(
+            key,
+            {
+                "event_id": event_id,
+                "event_type": event_type,
+                "org": org,
+                "ref": ref,
+                "channel": "sms",
+                "status": status,
+                "updated_at": now_shanghai().isoformat(timespec="milliseconds"),
+            },
+        )
 
     def messages_for(self, recipient: str, within: str, limit: int) -> list[dict]:
         """One worker's inbox messages (by ID-number hash) whose org is ``within`` or beneath

@@ -10,6 +10,7 @@ import pytest
 from nameko.standalone.rpc import ClusterRpcProxy
 from nameko.testing.services import entrypoint_waiter
 
+from services.notifications.channels import FAIL_SWITCH
 from services.notifications.service import NotificationsService
 from shared.crypto import PiiVault
 from shared.errors import ApiError
@@ -183,3 +184,33 @@ def test_delivery_id_does_not_contain_the_recipient_hash_and_a_redelivery_notifi
     assert all(recipient not in d["_id"] for d in stored)
     assert notifications_db["inbox"].count_documents({"recipient": recipient}) == 2
     assert notifications_db["sms_sink"].count_documents({"recipient": recipient}) == 2
+
+
+@pytest.fixture
+def refusing_sms(monkeypatch):
+    """The development sink's own switch, set before the service starts: every SMS fails."""
+    monkeypatch.setenv(FAIL_SWITCH, "1")
+
+
+def test_an_sms_the_provider_refuses_is_logged_failed_retried_and_parked_while_the_inbox_has_it(
+    refusing_sms, service, publisher, vault, notifications_db
+):
+    id_number = new_id_number()
+    event = decided_event(vault, id_number, "LY-XL-0042")
+    publisher.publish(event)
+
+    parked = wait_until(
+        lambda: notifications_db["dead_letters"].find_one({"event_id": event.event_id}),
+        what="the event parked after the SMS failed on every try",
+    )
+    assert parked["attempts"] == 3 and FAIL_SWITCH in parked["error"]
+    rows = service.deliveries(CITY, event.payload["claim_id"])["deliveries"]
+    assert sorted((d["channel"], d["status"]) for d in rows) == [
+        ("inbox", "delivered"),
+        ("sms", "failed"),
+    ]
+    assert len(service.inbox(CITY, id_number)["messages"]) == 1
+    assert (
+        notifications_db["sms_sink"].count_documents({"recipient": vault.lookup_hash(id_number)})
+        == 0
+    )
