@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import hmac
 import os
 import re
+from typing import TYPE_CHECKING
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+if TYPE_CHECKING:
+    from shared.config import Settings
 
 FORMAT_VERSION = "v1"
 ENCRYPTION_KEY_BYTES = 32
@@ -54,6 +59,7 @@ class PiiVault:
         self._hash_key = hash_key
 
     @classmethod
+    @functools.cache  # built once per process: every store and provider shares the one vault
     def from_settings(cls, encryption_keys_spec: str, hash_key_b64: str) -> PiiVault:
         """Build a vault from ``kid1:base64key,kid2:base64key``; the first key is the active one."""
         encryption_keys: dict[str, bytes] = {}
@@ -134,3 +140,8 @@ def _decode_key(key_b64: str, what: str) -> bytes:
 def generate_key_b64() -> str:
     """A fresh random 32-byte key in base64, fit for an encryption key or the hash key."""
     return base64.b64encode(os.urandom(ENCRYPTION_KEY_BYTES)).decode("ascii")
+
+
+def vault_of(settings: Settings) -> PiiVault:
+    """The process's vault for the configured keys (built once, see ``from_settings``)."""
+    return PiiVault.from_settings(settings.pii_encryption_keys, settings.pii_hash_key)

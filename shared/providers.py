@@ -14,6 +14,7 @@ from pymongo.database import Database
 from pymongo.errors import PyMongoError
 
 from shared.config import Settings
+from shared.crypto import vault_of
 from shared.logs import set_correlation_id
 from shared.mongo import get_database
 from shared.outbox import OutboxRelay, appended_events, forget_appended
@@ -31,6 +32,23 @@ def settings_of(container) -> Settings:
 def service_database(container) -> Database:
     settings = settings_of(container)
     return get_database(settings.mongo_uri, settings.database_name(container.service_name))
+
+
+class SettingsProvider(DependencyProvider):
+    """Injects the process's settings, read once at start (shared.config)."""
+
+    def get_dependency(self, worker_ctx):
+        return settings_of(self.container)
+
+
+class VaultProvider(DependencyProvider):
+    """Injects the PII vault (ID numbers and other sensitive fields sealed, hashed, opened)."""
+
+    def setup(self):
+        self.vault = vault_of(settings_of(self.container))
+
+    def get_dependency(self, worker_ctx):
+        return self.vault
 
 
 class Store(DependencyProvider):

@@ -15,7 +15,7 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 from services.dossiers.domain.verification import ProposalExpiry
 from shared import orgs
 from shared.config import Settings
-from shared.crypto import PiiVault
+from shared.crypto import vault_of
 from shared.events import Event, now_shanghai
 from shared.outbox import insert_with_events, update_with_events
 
@@ -63,7 +63,7 @@ class DossierStore:
         self.funds = db["funds"]
         self.batches = db["condolence_batches"]
         self.audit_log = db["audit_log"]
-        self.vault = PiiVault.from_settings(settings.pii_encryption_keys, settings.pii_hash_key)
+        self.vault = vault_of(settings)
 
     def ensure_indexes(self) -> None:
         self.dossiers.create_index(

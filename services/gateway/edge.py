@@ -1,4 +1,4 @@
-"""What every gateway endpoint stands on: the store, correlation ids, RPC with deadlines,
+"""What every gateway endpoint stands on: the store, settings, correlation ids, RPC with deadlines,
 staff bearer tokens and signed webhooks."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from services.gateway.schemas import is_partner_code
 from services.gateway.store import GatewayStore
 from shared.auth import AuthError, StaffPrincipal, bearer_token, verify_staff_token
 from shared.errors import ApiError
-from shared.providers import Correlation, Store
+from shared.providers import Correlation, SettingsProvider, Store
 from shared.webhooks import (
     INVALID_SIGNATURE,
     WebhookVerificationError,
@@ -24,12 +24,13 @@ class Edge:
     """Base of the route mixins; the RPC proxies themselves are declared by each mixin."""
 
     store: GatewayStore = Store(GatewayStore)
+    settings = SettingsProvider()
     correlation_id = Correlation()
     backends: tuple[str, ...] = ()  # the services behind the gateway; set by GatewayService
 
     def _call(self, service: str, method: str, *args, timeout: float | None = None, **kwargs):
         """An RPC call with a deadline: a service that is down or slow is a 503, never a hang."""
-        seconds = timeout or self.store.settings.rpc_timeout_seconds
+        seconds = timeout or self.settings.rpc_timeout_seconds
         try:
             with eventlet.Timeout(seconds):
                 return getattr(getattr(self, service), method)(*args, **kwargs)
@@ -48,7 +49,7 @@ class Edge:
     def _caller(self, request, roles: tuple[str, ...] | None = None) -> tuple[str, StaffPrincipal]:
         try:
             token = bearer_token(request.headers.get("Authorization"))
-            principal = verify_staff_token(token, self.store.settings)
+            principal = verify_staff_token(token, self.settings)
         except AuthError as exc:
             raise ApiError(401, "unauthorized", str(exc)) from None
         if roles and principal.role not in roles:

@@ -10,7 +10,7 @@ from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
 from shared.config import Settings
-from shared.crypto import PiiVault
+from shared.crypto import vault_of
 from shared.events import now_shanghai
 
 PARTNER_CACHE_SECONDS = 30.0
@@ -22,7 +22,6 @@ class PartnerExists(Exception):
 
 class GatewayStore:
     def __init__(self, db: Database, settings: Settings):
-        self.settings = settings
         self.partners = db["partners"]
         self.audit_log = db["audit_log"]
         self._cache: TTLCache[str, dict] = TTLCache(
@@ -30,7 +29,7 @@ class GatewayStore:
         )
         # Partner secrets are sealed with the same vault as ID numbers: a database dump alone
         # does not let anyone sign bills.
-        self.vault = PiiVault.from_settings(settings.pii_encryption_keys, settings.pii_hash_key)
+        self.vault = vault_of(settings)
 
     def ensure_indexes(self) -> None:
         self.audit_log.create_index([("target", 1), ("at", 1)], name="audit_target_idx")

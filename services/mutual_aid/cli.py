@@ -37,6 +37,7 @@ from services.mutual_aid.store import MutualAidStore
 from shared import orgs
 from shared.business_dates import business_date
 from shared.config import load_settings
+from shared.crypto import vault_of
 from shared.errors import ApiError
 from shared.events import now_shanghai
 from shared.identity import InvalidIdentifier, mask_id_number
@@ -179,15 +180,16 @@ def progress(done: int, total: int) -> None:
 def enroll_command(args: argparse.Namespace) -> int:
     if not orgs.is_known(args.employer_org):
         raise SystemExit(f"--employer-org {args.employer_org} is not an org unit of the city")
+    settings = load_settings(os.environ)
     store = open_store()
-    policy = PolicyBook(store).for_period(args.period)
+    policy = PolicyBook(store, settings.policy_dir).for_period(args.period)
     # The command line runs with the service's own credentials, held by city-level operators:
     # it may backdate as city_admin does, and each backdating is audited under the OS user.
     stated = business_date(
         args.enrolled_on,
         "enrolled_on",
         CLI_ROLE,
-        allow_backdated=store.settings.allow_backdated_input,
+        allow_backdated=settings.allow_backdated_input,
     )
     enrolled_on = stated.day
     if args.plan not in policy.plans:
@@ -195,7 +197,6 @@ def enroll_command(args: argparse.Namespace) -> int:
     closed = window_error(policy, args.period, enrolled_on)
     if closed:
         raise SystemExit(closed.message)
-    settings = store.settings
     rows = list(
         read_rows(
             Path(args.file),
@@ -220,6 +221,7 @@ def enroll_command(args: argparse.Namespace) -> int:
         chunk = rows[start : start + CHUNK]
         outcome = enroll_rows(
             store,
+            vault_of(settings),
             policy=policy,
             period=args.period,
             plan=args.plan,
@@ -285,7 +287,7 @@ def payout_command(args: argparse.Namespace) -> int:
 
 
 def policy_command(args: argparse.Namespace) -> int:
-    book = PolicyBook(open_store())
+    book = PolicyBook(open_store(), load_settings(os.environ).policy_dir)
     if args.action == "list":
         print(json.dumps(book.versions(), ensure_ascii=False, indent=1))
         return 0

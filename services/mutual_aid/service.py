@@ -36,7 +36,13 @@ from shared.event_handler import event_handler
 from shared.events import Event
 from shared.heartbeat import Heartbeat
 from shared.money import format_fen
-from shared.providers import Correlation, OutboxRelayRunner, Store
+from shared.providers import (
+    Correlation,
+    OutboxRelayRunner,
+    SettingsProvider,
+    Store,
+    VaultProvider,
+)
 from shared.rpc import rpc
 
 log = logging.getLogger(__name__)
@@ -69,6 +75,8 @@ class MutualAidService(Heartbeat, DeadLetterRpc):
 
     store: MutualAidStore = Store(MutualAidStore)
     outbox_relay = OutboxRelayRunner("claims")
+    settings = SettingsProvider()
+    vault = VaultProvider()
     correlation_id = Correlation()
 
     @rpc
@@ -87,7 +95,7 @@ class MutualAidService(Heartbeat, DeadLetterRpc):
             data["enrolled_on"],
             "enrolled_on",
             staff.role,
-            allow_backdated=self.store.settings.allow_backdated_input,
+            allow_backdated=self.settings.allow_backdated_input,
         )
         enrolled_on = stated.day
         policy = self.policies.for_period(data["period"])
@@ -108,6 +116,7 @@ class MutualAidService(Heartbeat, DeadLetterRpc):
             )
         outcome = enroll_rows(
             self.store,
+            self.vault,
             policy=policy,
             period=data["period"],
             plan=data["plan"],
@@ -142,7 +151,7 @@ class MutualAidService(Heartbeat, DeadLetterRpc):
 
     @property
     def policies(self) -> PolicyBook:
-        return PolicyBook(self.store)
+        return PolicyBook(self.store, self.settings.policy_dir)
 
     @rpc
     def load_policy(self, principal: str, request: dict) -> dict:
@@ -165,7 +174,13 @@ class MutualAidService(Heartbeat, DeadLetterRpc):
         hospital as registered, ``{"code", "kind", "level"}``."""
         hospital = authorized_partner(partner, "hospital")
         claim_id, status, created = accept_bill(
-            self.store, self.policies, hospital, webhook_id, bill, self.correlation_id
+            self.store,
+            self.policies,
+            hospital,
+            webhook_id,
+            bill,
+            self.correlation_id,
+            allow_backdated=self.settings.allow_backdated_input,
         )
         log.info("discharge bill accepted", extra={"claim_id": claim_id, "new_claim": created})
         return {"claim_id": claim_id, "status": status, "created": created}

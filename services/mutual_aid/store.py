@@ -16,7 +16,7 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 from services.mutual_aid.domain.trace import DIAGNOSIS_HIDDEN, Diagnosis, TraceLine
 from shared.config import Settings
 from shared.consumer import apply_once
-from shared.crypto import PiiVault
+from shared.crypto import vault_of
 from shared.events import Event, now_shanghai
 from shared.identity import mask_id_number, mask_name
 from shared.outbox import insert_with_events, update_with_events
@@ -51,14 +51,13 @@ def batch_key(month: str) -> str:
 
 class MutualAidStore:
     def __init__(self, db: Database, settings: Settings):
-        self.settings = settings
         self.members = db["members"]
         self.claims = db["claims"]
         self.policies = db["policies"]
         self.dossier_heads = db["dossier_heads"]
         self.batches = db["payout_batches"]
         self.audit_log = db["audit_log"]
-        self.vault = PiiVault.from_settings(settings.pii_encryption_keys, settings.pii_hash_key)
+        self.vault = vault_of(settings)
 
     @property
     def database_name(self) -> str:

@@ -12,7 +12,7 @@ from pymongo.errors import DuplicateKeyError
 
 from shared import orgs
 from shared.config import Settings
-from shared.crypto import PiiVault
+from shared.crypto import vault_of
 from shared.events import now_shanghai
 
 
@@ -22,7 +22,7 @@ class NotificationStore:
         self.inbox = db["inbox"]
         self.deliveries = db["deliveries"]
         self.inbox_audit = db["inbox_audit"]
-        self.vault = PiiVault.from_settings(settings.pii_encryption_keys, settings.pii_hash_key)
+        self.vault = vault_of(settings)
 
     def ensure_indexes(self) -> None:
         self.inbox.create_index(

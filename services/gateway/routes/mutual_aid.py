@@ -55,7 +55,7 @@ class MutualAidRoutes(Edge):
         # the hospital as we registered it (its level is ours, not the bill's), and records the
         # webhook id with the claim, so a replay gets the first answer.
         registered = {"code": hospital_code, "kind": partner["kind"], "level": partner["level"]}
-        assertion = mint_partner_assertion(registered, self.store.settings)
+        assertion = mint_partner_assertion(registered, self.settings)
         result = self._call("mutual_aid", "submit_bill", assertion, webhook_id, body)
         status = 202 if result["created"] else 200
         return json_response(status, {"claim_id": result["claim_id"], "status": result["status"]})

@@ -69,6 +69,8 @@ def accept_bill(
     webhook_id: str,
     bill: dict,
     correlation_id: str,
+    *,
+    allow_backdated: bool,
 ) -> tuple[str, str, bool]:
     """Check a hospital's bill and store it as a received claim with its ``claim_received``
     event. Returns (claim_id, status to answer, created) as ``store.accept_bill`` does."""
@@ -77,9 +79,7 @@ def accept_bill(
     data = validated(DischargeBillSchema(), bill)
     check_single_disease(policies, data["single_disease_code"], data["discharge_date"])
     check_hospital_level(partner, data["hospital_level"])
-    submitted_on = submission_date(
-        data["submitted_on"], data["discharge_date"], store.settings.allow_backdated_input
-    )
+    submitted_on = submission_date(data["submitted_on"], data["discharge_date"], allow_backdated)
     stored = {
         "bill_no": data["bill_no"],
         "patient_id_number": data["patient_id_number"],

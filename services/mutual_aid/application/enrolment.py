@@ -12,6 +12,7 @@ from services.mutual_aid.domain.policy import MutualAidPolicy
 from services.mutual_aid.schemas import EnrollmentMemberSchema
 from services.mutual_aid.store import MutualAidStore, NewMember
 from shared.business_dates import BusinessDate
+from shared.crypto import PiiVault
 from shared.errors import ApiError, validation_error
 from shared.events import now_shanghai
 
@@ -109,6 +110,7 @@ def check_member(
 
 def enroll_rows(
     store: MutualAidStore,
+    vault: PiiVault,
     *,
     policy: MutualAidPolicy,
     period: int,
@@ -132,7 +134,7 @@ def enroll_rows(
             rejected.append({"index": first_index + offset, "error": error})
         else:
             accepted.append(member)
-    hashes = [store.vault.lookup_hash(m.id_number) for m in accepted]
+    hashes = [vault.lookup_hash(m.id_number) for m in accepted]
     renewals = store.enrolled_hashes(period - 1, hashes)
     members = [
         NewMember(**{**m.__dict__, "renewal": h in renewals})

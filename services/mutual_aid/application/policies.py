@@ -37,17 +37,18 @@ class PolicyBook:
     version loaded through any process is in force everywhere from its ``effective_from`` on.
     Decided claims keep the version and digest that decided them and are never recomputed."""
 
-    def __init__(self, store: MutualAidStore):
+    def __init__(self, store: MutualAidStore, policy_dir: str):
         self.store = store
+        self.policy_dir = policy_dir
         self._seed_from_files()
 
     def _seed_from_files(self) -> None:
         """Store the versions shipped in ``config/policy/mutual_aid`` that are not stored yet."""
-        key = (self.store.database_name, self.store.settings.policy_dir)
+        key = (self.store.database_name, self.policy_dir)
         if key in _SEEDED:
             return
         stored = {entry["_id"]: entry for entry in self.store.policy_index()}
-        directory = Path(self.store.settings.policy_dir) / SERVICE
+        directory = Path(self.policy_dir) / SERVICE
         for path in sorted(directory.glob("*.toml")):
             text = path.read_text(encoding="utf-8")
             policy = parse(text, str(path))
