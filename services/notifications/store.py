@@ -18,7 +18,6 @@ from shared.events import now_shanghai
 
 class NotificationStore:
     def __init__(self, db: Database, settings: Settings):
-        self.settings = settings
         self.inbox = db["inbox"]
         self.deliveries = db["deliveries"]
         self.inbox_audit = db["inbox_audit"]
