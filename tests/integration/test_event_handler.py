@@ -17,7 +17,7 @@ from shared.errors import ApiError
 from shared.event_handler import event_handler
 from shared.events import Event, make_event
 from shared.providers import Store
-from shared.publisher import exchange_for
+from shared.publisher import UnroutableEvent, exchange_for
 from shared.retry_routes import ATTEMPT_HEADER
 from shared.runner import nameko_config
 from tests.support.principals import staff
@@ -150,6 +150,20 @@ def test_handler_that_keeps_failing_is_parked_then_replayed_once(probe, publishe
 
     wait_until(lambda: store.count(claim_id), lambda n: n == 1, what="the event applied")
     assert [d["status"] for d in admin.list(None) if d["id"] == letter["id"]] == ["replayed"]
+
+
+def test_replay_to_a_queue_no_longer_bound_is_refused_and_stays_parked(probe):
+    """Replays are published ``mandatory``: a letter whose queue is gone is not silently lost."""
+    _, admin = probe
+    event = received(uuid.uuid4().hex)
+    letter_id = admin.store.park(
+        queue="handler_probe.gone", body=event.to_dict(), attempts=3, error="a handler removed"
+    )
+
+    with pytest.raises(UnroutableEvent):
+        admin.replay(letter_id, OPERATOR)
+
+    assert [d["status"] for d in admin.list(None) if d["id"] == letter_id] == ["parked"]
 
 
 def test_redelivered_event_is_applied_once(probe, container, publisher):
