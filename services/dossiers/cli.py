@@ -16,10 +16,10 @@ from datetime import date
 from services.dossiers.application.condolence import Scope, run_condolence_batch
 from services.dossiers.application.dossiers import policy_on
 from services.dossiers.domain.policy import SERVICE
-from services.dossiers.schemas import CondolenceBatchRequestSchema, CondolenceBatchSchema
 from services.dossiers.store import DossierStore
 from shared import orgs
 from shared.config import ConfigError, load_settings
+from shared.contracts.dossiers import CondolenceBatchRequestSchema, CondolenceBatchSchema
 from shared.errors import ApiError
 from shared.events import today_shanghai
 from shared.mongo import get_database

@@ -22,8 +22,12 @@ from services.dossiers.application import (
 from services.dossiers.application.dossiers import audit, policy_on, visible
 from services.dossiers.application.schedule import run_schedule
 from services.dossiers.domain.policy import SERVICE
-from services.dossiers.schemas import (
-    AuditFilterSchema,
+from services.dossiers.schemas import AuditFilterSchema
+from services.dossiers.store import DossierStore
+from shared import orgs
+from shared.auth import StaffPrincipal, authorized, authorized_at_city
+from shared.business_dates import BusinessDate, business_date
+from shared.contracts.dossiers import (
     CampaignRequestSchema,
     CondolenceBatchRequestSchema,
     CondolenceBatchSchema,
@@ -39,10 +43,6 @@ from services.dossiers.schemas import (
     VisitDecisionSchema,
     VisitSchema,
 )
-from services.dossiers.store import DossierStore
-from shared import orgs
-from shared.auth import StaffPrincipal, authorized, authorized_at_city
-from shared.business_dates import BusinessDate, business_date
 from shared.dead_letters import DeadLetterRpc
 from shared.errors import ApiError, not_found, validated
 from shared.event_handler import event_handler

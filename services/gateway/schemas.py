@@ -1,12 +1,11 @@
-"""Schemas the gateway itself owns: partners, inbox queries, errors, health."""
+"""Schemas the gateway itself owns: partners, dead letters, errors, health; the services'
+contracts it publishes are in shared/contracts/."""
 
 from __future__ import annotations
 
 import re
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
-
-from shared.identity import IdNumber
 
 # A partner's code, as registered and as named in a signed request's path (checked there
 # before any lookup).
@@ -21,8 +20,6 @@ def validate_partner_code(text: str) -> None:
     if not is_partner_code(text):
         raise ValidationError("must be a capital letter and 1 to 15 capitals or digits")
 
-
-AUDIT_LOG_MAX_LIMIT = 1000  # what dossiers answers at most
 
 # The services behind the gateway, each answering RPC with the dead-letter entrypoints.
 BACKENDS = ("dossiers", "mutual_aid", "notifications")
@@ -81,67 +78,6 @@ class PartnerAuditSchema(Schema):
 class PartnerCreatedSchema(Schema):
     code = fields.String()
     secret = fields.String()
-
-
-class InboxQuerySchema(Schema):
-    class Meta:
-        unknown = RAISE
-
-    id_number = IdNumber(required=True)
-
-
-class DeliveriesQuerySchema(Schema):
-    """The query string of the delivery log: the business object's reference."""
-
-    ref = fields.String(required=True, validate=validate.Length(min=1, max=200))
-
-
-class AuditLogQuerySchema(Schema):
-    """The query string of the audit log: filters and a page size."""
-
-    action = fields.String(validate=validate.Length(min=1, max=100))
-    target = fields.String(validate=validate.Length(min=1, max=200))
-    limit = fields.Integer(validate=validate.Range(min=1, max=AUDIT_LOG_MAX_LIMIT))
-
-
-class InboxMessageSchema(Schema):
-    id = fields.String()
-    ref = fields.String()
-    event_type = fields.String()
-    text = fields.String()
-    created_at = fields.String()
-
-
-class InboxSchema(Schema):
-    messages = fields.List(fields.Nested(InboxMessageSchema))
-
-
-class InboxLookupSchema(Schema):
-    id = fields.String()
-    action = fields.String()
-    by = fields.String()
-    role = fields.String()
-    org = fields.String()
-    messages = fields.Integer()
-    at = fields.String()
-
-
-class InboxLookupsSchema(Schema):
-    entries = fields.List(fields.Nested(InboxLookupSchema))
-
-
-class DeliverySchema(Schema):
-    id = fields.String()
-    event_id = fields.String()
-    event_type = fields.String()
-    ref = fields.String()
-    channel = fields.String()
-    status = fields.String()
-    updated_at = fields.String()
-
-
-class DeliveriesSchema(Schema):
-    deliveries = fields.List(fields.Nested(DeliverySchema))
 
 
 class DeadLetterSchema(Schema):

@@ -32,11 +32,11 @@ from services.mutual_aid.application.enrolment import (
 )
 from services.mutual_aid.application.payouts import confirm_batch, payout_batch, payout_file
 from services.mutual_aid.application.policies import PolicyBook
-from services.mutual_aid.schemas import PayoutBatchRequestSchema
 from services.mutual_aid.store import MutualAidStore
 from shared import orgs
 from shared.business_dates import business_date
 from shared.config import load_settings
+from shared.contracts.mutual_aid import PayoutBatchRequestSchema
 from shared.crypto import vault_of
 from shared.errors import ApiError
 from shared.events import now_shanghai

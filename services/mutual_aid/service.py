@@ -16,7 +16,11 @@ from services.mutual_aid.application.policies import PolicyBook
 from services.mutual_aid.application.reviews import apply_review
 from services.mutual_aid.domain.payout import period_figures
 from services.mutual_aid.domain.review import approvals_needed
-from services.mutual_aid.schemas import (
+from services.mutual_aid.store import MutualAidStore
+from shared import orgs
+from shared.auth import authorized, authorized_at_city, authorized_partner
+from shared.business_dates import business_date
+from shared.contracts.mutual_aid import (
     ClaimSchema,
     ContributionsSchema,
     EnrollmentRequestSchema,
@@ -25,10 +29,6 @@ from services.mutual_aid.schemas import (
     PolicyUploadSchema,
     ReviewRequestSchema,
 )
-from services.mutual_aid.store import MutualAidStore
-from shared import orgs
-from shared.auth import authorized, authorized_at_city, authorized_partner
-from shared.business_dates import business_date
 from shared.dead_letters import DeadLetterRpc
 from shared.domain_errors import DomainError
 from shared.errors import ApiError, answer, not_found, validated, validation_error

@@ -6,15 +6,15 @@ from pathlib import Path
 import pytest
 from marshmallow import Schema, ValidationError
 
-from services.dossiers.schemas import (
+from services.gateway.schemas import PartnerRequestSchema
+from services.mutual_aid.domain.policy import MutualAidPolicy, document_from_text, icd10_category
+from shared.contracts.dossiers import (
     CondolenceBatchRequestSchema,
     DossierRequestSchema,
     GrantRequestSchema,
     TransferSchema,
 )
-from services.gateway.schemas import PartnerRequestSchema
-from services.mutual_aid.domain.policy import MutualAidPolicy, document_from_text, icd10_category
-from services.mutual_aid.schemas import (
+from shared.contracts.mutual_aid import (
     DischargeBillSchema,
     EnrollmentMemberSchema,
     EnrollmentRequestSchema,

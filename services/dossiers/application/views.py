@@ -7,10 +7,10 @@ import csv
 import io
 
 from services.dossiers.application.dossiers import audit
-from services.dossiers.schemas import DossierSchema
 from services.dossiers.store import DossierStore
 from shared import orgs
 from shared.auth import StaffPrincipal
+from shared.contracts.dossiers import DossierSchema
 from shared.money import format_fen
 
 LIST_LIMIT = 500

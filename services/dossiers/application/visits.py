@@ -18,9 +18,9 @@ from services.dossiers.application.dossiers import (
 from services.dossiers.application.intake import member_conflict, member_record
 from services.dossiers.domain.tiers import propose_tier
 from services.dossiers.domain.verification import evaluate_visit
-from services.dossiers.schemas import MAX_MEMBERS
 from services.dossiers.store import DossierStore, MemberAlreadyInDossier
 from shared.auth import StaffPrincipal
+from shared.contracts.dossiers import MAX_MEMBERS
 from shared.errors import conflict, not_found, validation_error
 
 

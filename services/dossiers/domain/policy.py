@@ -11,6 +11,7 @@ from types import MappingProxyType
 
 from marshmallow import ValidationError, fields, post_load, validates
 
+from shared.contracts.dossiers import CAUSES, TIERS
 from shared.policy import (
     Flag,
     Number,
@@ -26,18 +27,6 @@ from shared.policy import (
 )
 
 SERVICE = "dossiers"
-TIERS = ("national", "local", "grassroots")
-CAUSES = (
-    "illness",
-    "major_illness",
-    "disability",
-    "unemployment",
-    "single_parent",
-    "child_education",
-    "accident",
-    "disaster",
-    "low_income",
-)
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,6 @@ from services.dossiers.domain.policy import DossierPolicy
 from services.dossiers.domain.tiers import TierProposal
 from shared.events import SHANGHAI
 
-# Exit reasons a staff member may give; a move inside the city is a transfer, never an exit.
-STAFF_EXIT_REASONS = ("income_above_line", "death_or_dissolved", "moved_out_of_city", "fraud")
-
 
 def campaign_id(opened_on: date) -> str:
     """Deterministic per month, so every replica opening the same campaign collides on it."""

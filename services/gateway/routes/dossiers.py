@@ -5,8 +5,11 @@ from __future__ import annotations
 from nameko.rpc import RpcProxy
 from werkzeug.wrappers import Response
 
-from services.dossiers.schemas import (
+from services.gateway.edge import Edge
+from services.gateway.http import api, json_response, read_json, read_query
+from shared.contracts.dossiers import (
     FUND_YEARS,
+    AuditLogQuerySchema,
     AuditLogSchema,
     CampaignRequestSchema,
     CampaignSchema,
@@ -35,9 +38,6 @@ from services.dossiers.schemas import (
     VisitResultSchema,
     VisitSchema,
 )
-from services.gateway.edge import Edge
-from services.gateway.http import api, json_response, read_json, read_query
-from services.gateway.schemas import AuditLogQuerySchema
 
 
 class DossierRoutes(Edge):

@@ -8,7 +8,8 @@ from werkzeug.wrappers import Response
 
 from services.gateway.edge import Edge
 from services.gateway.http import api, json_response, read_json
-from services.mutual_aid.schemas import (
+from shared.auth import mint_partner_assertion
+from shared.contracts.mutual_aid import (
     PERIODS,
     BillAcceptedSchema,
     ClaimSchema,
@@ -26,7 +27,6 @@ from services.mutual_aid.schemas import (
     ReviewQueueSchema,
     ReviewRequestSchema,
 )
-from shared.auth import mint_partner_assertion
 
 PERIOD = f"<int(min={PERIODS.min}, max={PERIODS.max}):period>"  # out of range: no such route
 REVIEW_ROLES = ("reviewer",)

@@ -6,7 +6,7 @@ from nameko.rpc import RpcProxy
 
 from services.gateway.edge import Edge
 from services.gateway.http import api, json_response, read_json, read_query
-from services.gateway.schemas import (
+from shared.contracts.notifications import (
     DeliveriesQuerySchema,
     DeliveriesSchema,
     InboxLookupsSchema,

@@ -7,8 +7,8 @@ from __future__ import annotations
 from datetime import date
 
 from services.mutual_aid.application.policies import PolicyBook
-from services.mutual_aid.schemas import DischargeBillSchema
 from services.mutual_aid.store import MutualAidStore
+from shared.contracts.mutual_aid import DischargeBillSchema
 from shared.errors import ApiError, validated, validation_error
 from shared.events import make_event, today_shanghai
 

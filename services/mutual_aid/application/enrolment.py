@@ -9,9 +9,9 @@ from datetime import date
 from marshmallow import ValidationError
 
 from services.mutual_aid.domain.policy import MutualAidPolicy
-from services.mutual_aid.schemas import EnrollmentMemberSchema
 from services.mutual_aid.store import MutualAidStore, NewMember
 from shared.business_dates import BusinessDate
+from shared.contracts.mutual_aid import EnrollmentMemberSchema
 from shared.crypto import PiiVault
 from shared.errors import ApiError, validation_error
 from shared.events import now_shanghai

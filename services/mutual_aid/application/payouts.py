@@ -7,8 +7,8 @@ from __future__ import annotations
 import uuid
 
 from services.mutual_aid.domain.payout import bank_file
-from services.mutual_aid.schemas import PayoutBatchSchema
 from services.mutual_aid.store import MutualAidStore, member_key
+from shared.contracts.mutual_aid import PayoutBatchSchema
 from shared.errors import ApiError, not_found
 from shared.events import make_event, now_shanghai, today_shanghai
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from services.dossiers.schemas import CondolenceBatchRequestSchema
+from shared.contracts.dossiers import CondolenceBatchRequestSchema
 from shared.errors import ApiError, validated
 
 

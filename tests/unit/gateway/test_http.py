@@ -10,8 +10,8 @@ from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
 from services.gateway.http import MAX_JSON_DEPTH, error_response, read_json, read_query
-from services.gateway.schemas import AuditLogQuerySchema
 from services.gateway.throttle import RateLimited
+from shared.contracts.dossiers import AuditLogQuerySchema
 from shared.errors import ApiError
 
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from services.mutual_aid.schemas import EnrollmentRequestSchema
+from shared.contracts.mutual_aid import EnrollmentRequestSchema
 from shared.errors import ApiError, validated
 
 

@@ -1,4 +1,5 @@
-"""The mutual-aid contract at the edge (API.md "Mutual aid"): request and response schemas."""
+"""The mutual-aid contract (API.md "Mutual aid"): the request and response schemas the gateway
+publishes and the service validates."""
 
 from __future__ import annotations
 
