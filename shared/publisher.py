@@ -41,7 +41,6 @@ class ConfirmedPublisher:
         self._connection = Connection(amqp_uri, transport_options={"confirm_publish": True})
         self._lock = Semaphore()
         self._producer = None
-        self._declared: set[tuple[str, str]] = set()
         self._returned: set[str] = set()
 
     def publish(self, event: Event) -> None:
@@ -70,7 +69,6 @@ class ConfirmedPublisher:
         declare: Sequence[Exchange | Queue] = (),
     ) -> None:
         message_id = message_id or str(uuid.uuid4())
-        entities = [exchange, *declare]
         with self._lock:
             try:
                 producer = self._ensure_producer()
@@ -82,22 +80,19 @@ class ConfirmedPublisher:
                     mandatory=True,
                     headers=headers,
                     message_id=message_id,
-                    declare=[e for e in entities if self._key(e) not in self._declared],
+                    declare=[exchange, *declare],  # kombu declares each once per connection
                     retry=True,
                     retry_policy={"max_retries": PUBLISH_RETRIES},
                 )
             except Exception:
                 self.close()  # a nacked message or lost connection: start afresh next time
                 raise
-            self._declared.update(self._key(e) for e in entities)
             # The broker sends basic.return before the confirm, so the callback has already run.
             if message_id in self._returned:
                 self._returned.discard(message_id)
+                # A queue deleted meanwhile (a retry's holding queue) is declared again next time.
+                self._connection.declared_entities.clear()
                 raise UnroutableEvent(f"no queue bound for {exchange.name}/{routing_key}")
-
-    @staticmethod
-    def _key(entity: Exchange | Queue) -> tuple[str, str]:
-        return type(entity).__name__, entity.name
 
     def _on_return(self, exception, exchange, routing_key, message):
         self._returned.add(message.properties.get("message_id", ""))
@@ -110,7 +105,6 @@ class ConfirmedPublisher:
 
     def close(self) -> None:
         self._producer = None
-        self._declared.clear()
         try:
             self._connection.release()
         except Exception:  # noqa: BLE001 - closing a broken connection must not mask the cause

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from kombu import Connection, Queue
+from kombu import Connection, Exchange, Queue
 
 from shared.events import make_event
 from shared.outbox import PENDING, OutboxRelay, insert_with_events, update_with_events
@@ -109,3 +109,22 @@ def test_unroutable_event_stays_pending_until_a_queue_is_bound(db, publisher):
 
     assert OutboxRelay([db.claims], publisher).relay_once() == 0
     assert db.claims.find_one({"_id": "c4"})[PENDING]
+
+
+def test_message_to_a_queue_deleted_meanwhile_is_refused_then_delivered_next_time(
+    amqp_uri, publisher
+):
+    """A retry's holding queue deleted while the service runs: the send it returns is refused
+    (the caller keeps the message), and the next send declares the queue again."""
+    exchange = Exchange("outbox_it.retry", type="direct", durable=True)
+    holding = Queue("outbox-it.backoff1", exchange=exchange, routing_key="outbox-it.backoff1")
+    with Connection(amqp_uri) as connection:
+        publisher.send_to_queue({"n": 1}, holding, {})
+        holding(connection.channel()).delete()
+
+        with pytest.raises(UnroutableEvent):
+            publisher.send_to_queue({"n": 2}, holding, {})
+        publisher.send_to_queue({"n": 3}, holding, {})
+
+        assert drain(connection, holding) == [{"n": 3}]
+        holding(connection.channel()).delete()
