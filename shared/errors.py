@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
@@ -78,3 +79,17 @@ def answer(error: DomainError) -> ApiError:
     status = next(DOMAIN_STATUS[kind] for kind in type(error).__mro__ if kind in DOMAIN_STATUS)
     fields = {error.field: [error.message]} if error.field else None
     return ApiError(status, error.code, error.message, fields)
+
+
+def answering(method):
+    """A door's RPC method whose domain errors leave as their answer (``answer``), so the
+    use cases it calls raise domain errors and never choose a status."""
+
+    @functools.wraps(method)
+    def door(*args, **kwargs):
+        try:
+            return method(*args, **kwargs)
+        except DomainError as error:
+            raise answer(error) from None
+
+    return door

@@ -20,7 +20,7 @@ from services.dossiers.store import DossierStore
 from shared import orgs
 from shared.config import ConfigError, load_settings
 from shared.contracts.dossiers import CondolenceBatchRequestSchema, CondolenceBatchSchema
-from shared.errors import ApiError
+from shared.domain_errors import DomainError
 from shared.events import today_shanghai
 from shared.mongo import get_database
 
@@ -90,7 +90,7 @@ def main(argv: list[str]) -> int:
             correlation_id=str(uuid.uuid4()),
             progress=ProgressBar(),
         )
-    except ApiError as exc:
+    except DomainError as exc:
         print(exc.message, file=sys.stderr)
         return 1
     store.audit(

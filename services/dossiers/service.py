@@ -44,7 +44,7 @@ from shared.contracts.dossiers import (
     VisitSchema,
 )
 from shared.dead_letters import DeadLetterRpc
-from shared.errors import ApiError, not_found, validated
+from shared.errors import ApiError, answering, not_found, validated
 from shared.event_handler import event_handler
 from shared.events import Event, today_shanghai
 from shared.heartbeat import Heartbeat
@@ -86,6 +86,7 @@ class DossiersService(Heartbeat, DeadLetterRpc):
     # ---- intake and confirmation ---------------------------------------------------------------
 
     @rpc
+    @answering
     def submit(self, principal: str, request: dict) -> dict:
         staff = authorized(principal, INTAKE_ROLES)
         data = validated(DossierRequestSchema(), request)
@@ -95,6 +96,7 @@ class DossiersService(Heartbeat, DeadLetterRpc):
         return intake.submit(self.store, staff, data, stated, today_shanghai())
 
     @rpc
+    @answering
     def confirm(self, principal: str, dossier_id: str, request: dict) -> dict:
         staff = authorized(principal, INTAKE_ROLES)
         data = validated(ConfirmSchema(), request)
@@ -106,6 +108,7 @@ class DossiersService(Heartbeat, DeadLetterRpc):
     # ---- reads ------------------------------------------------------------------------------------
 
     @rpc
+    @answering
     def get_dossier(self, principal: str, dossier_id: str, reveal: bool = False) -> dict:
         staff = authorized(principal, FULL_ID_ROLES if reveal else READING_ROLES)
         dossier = visible(self.store, staff, dossier_id, today_shanghai())
@@ -114,6 +117,7 @@ class DossiersService(Heartbeat, DeadLetterRpc):
         return views.dossier_view(self.store, dossier)
 
     @rpc
+    @answering
     def list_dossiers(
         self,
         principal: str,
@@ -127,6 +131,7 @@ class DossiersService(Heartbeat, DeadLetterRpc):
         return views.list_dossiers(self.store, staff, filters)
 
     @rpc
+    @answering
     def export(
         self,
         principal: str,
@@ -150,12 +155,14 @@ class DossiersService(Heartbeat, DeadLetterRpc):
     # ---- visits, exit, transfer ------------------------------------------------------------------
 
     @rpc
+    @answering
     def record_visit(self, principal: str, dossier_id: str, request: dict) -> dict:
         staff = authorized(principal, INTAKE_ROLES)
         data = validated(VisitSchema(), request)
         return visits.record_visit(self.store, staff, dossier_id, data, today_shanghai())
 
     @rpc
+    @answering
     def confirm_visit(self, principal: str, dossier_id: str, visit_id: str, request: dict) -> dict:
         staff = authorized(principal, INTAKE_ROLES)
         data = validated(VisitDecisionSchema(), request)
@@ -171,6 +178,7 @@ class DossiersService(Heartbeat, DeadLetterRpc):
         return result
 
     @rpc
+    @answering
     def exit_dossier(self, principal: str, dossier_id: str, request: dict) -> dict:
         staff = authorized(principal, INTAKE_ROLES)
         data = validated(ExitSchema(), request)
@@ -187,6 +195,7 @@ class DossiersService(Heartbeat, DeadLetterRpc):
         return result
 
     @rpc
+    @answering
     def transfer(self, principal: str, dossier_id: str, request: dict) -> dict:
         staff = authorized(principal, INTAKE_ROLES)
         data = validated(TransferSchema(), request)
@@ -206,6 +215,7 @@ class DossiersService(Heartbeat, DeadLetterRpc):
     # ---- funds and grants ----------------------------------------------------------------------------
 
     @rpc
+    @answering
     def set_fund(self, principal: str, request: dict) -> dict:
         staff = authorized_at_city(principal, BUDGET_ROLES)
         data = validated(FundRequestSchema(), request)
@@ -213,6 +223,7 @@ class DossiersService(Heartbeat, DeadLetterRpc):
         return FundSchema().dump(fund)
 
     @rpc
+    @answering
     def get_fund(self, principal: str, fund: str, year: int) -> dict:
         authorized(principal, READING_ROLES)
         doc = self.store.fund(fund, year)
@@ -221,6 +232,7 @@ class DossiersService(Heartbeat, DeadLetterRpc):
         return FundSchema().dump(views.fund_view(doc))
 
     @rpc
+    @answering
     def grant(self, principal: str, request: dict) -> dict:
         staff = authorized(principal, GRANT_ROLES)
         data = validated(GrantRequestSchema(), request)
@@ -242,6 +254,7 @@ class DossiersService(Heartbeat, DeadLetterRpc):
             )
 
     @rpc
+    @answering
     def condolence_batch(self, principal: str, request: dict) -> dict:
         staff = authorized(principal, CONDOLENCE_ROLES)
         data = validated(CondolenceBatchRequestSchema(), request)
@@ -264,6 +277,7 @@ class DossiersService(Heartbeat, DeadLetterRpc):
     # ---- verification campaigns ----------------------------------------------------------------------------
 
     @rpc
+    @answering
     def open_campaign(self, principal: str, request: dict) -> dict:
         staff = authorized(principal, CAMPAIGN_ROLES)
         opened_on = validated(CampaignRequestSchema(), request)["opened_on"]
@@ -272,17 +286,20 @@ class DossiersService(Heartbeat, DeadLetterRpc):
         return {**campaigns.campaign_view(campaign), "created": created}
 
     @rpc
+    @answering
     def get_campaign(self, principal: str, campaign_id_: str) -> dict:
         authorized(principal, READING_ROLES)
         return campaigns.campaign_view(campaigns.find_campaign(self.store, campaign_id_))
 
     @rpc
+    @answering
     def close_campaign(self, principal: str, campaign_id_: str) -> dict:
         authorized(principal, CAMPAIGN_ROLES)
         closed = campaigns.close_by_staff(self.store, campaign_id_, self.correlation_id)
         return closed
 
     @rpc
+    @answering
     def overdue(self, principal: str, campaign_id_: str, county: str | None = None) -> dict:
         staff = authorized(principal, READING_ROLES)
         campaigns.find_campaign(self.store, campaign_id_)
@@ -298,6 +315,7 @@ class DossiersService(Heartbeat, DeadLetterRpc):
     # ---- audit ----------------------------------------------------------------------------
 
     @rpc
+    @answering
     def audit_log(
         self,
         principal: str,

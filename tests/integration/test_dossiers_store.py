@@ -22,7 +22,8 @@ from services.dossiers.store import (
     now_iso,
 )
 from shared import orgs
-from shared.errors import ApiError
+from shared.domain_errors import DomainError
+from shared.errors import answer
 from shared.identity import make_id_number
 from shared.policy import PolicyStore
 
@@ -221,9 +222,10 @@ def test_two_runs_of_one_batch_at_the_same_moment_pay_once(store, policy):
 def test_condolence_batch_is_refused_whole_when_the_fund_cannot_cover_it(store, policy):
     seed_open(store, {"LY-XL": ["national", "national"]})
     store.set_fund("F-small", 2019, 599_999)
-    with pytest.raises(ApiError) as refused:
+    with pytest.raises(DomainError) as refused:
         run_batch(store, policy, "F-small")
-    assert (refused.value.status, refused.value.code) == (422, "fund_insufficient")
+    answered = answer(refused.value)  # as the door answers it
+    assert (answered.status, answered.code) == (422, "fund_insufficient")
     assert store.fund("F-small", 2019)["spent_fen"] == 0
     assert all(d["ledger"] == {} for d in store.dossiers.find())
     # With the budget raised, the same batch runs (the refused one paid nobody).
@@ -259,9 +261,10 @@ def test_condolence_batch_covers_only_the_scope_and_refunds_households_gone_mean
     late = run_batch(store, policy, "F-late", scope="LY-XL", festival="2019-new_year")
     assert (late["paid_households"], late["paid_total"]) == (1, 200_000)
     assert store.fund("F-late", 2019)["spent_fen"] == 200_000
-    with pytest.raises(ApiError) as other_fund:  # one batch per festival and scope
+    with pytest.raises(DomainError) as other_fund:  # one batch per festival and scope
         run_batch(store, policy, "F-scope", scope="LY-XL", festival="2019-new_year")
-    assert (other_fund.value.status, list(other_fund.value.fields)) == (409, ["fund"])
+    answered = answer(other_fund.value)
+    assert (answered.status, list(answered.fields)) == (409, ["fund"])
 
 
 def condolences(store, festival="2019-spring") -> dict[str, int]:

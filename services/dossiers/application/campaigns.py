@@ -13,7 +13,8 @@ from datetime import date
 from services.dossiers.domain.policy import SERVICE, DossierPolicy
 from services.dossiers.domain.verification import campaign_closes_on, campaign_id
 from services.dossiers.store import DossierStore, now_iso
-from shared.errors import conflict, not_found
+from shared.domain_errors import Conflict
+from shared.errors import not_found
 from shared.events import make_event
 
 log = logging.getLogger(__name__)
@@ -134,5 +135,5 @@ def close_by_staff(store: DossierStore, campaign_id_: str, correlation_id: str) 
     """Close the campaign before its day (the timer closes it on ``closes_on``)."""
     campaign = find_campaign(store, campaign_id_)
     if campaign["status"] == "opening":
-        raise conflict("the campaign is still opening")
+        raise Conflict("the campaign is still opening")
     return campaign_view(close_campaign(store, campaign, correlation_id))

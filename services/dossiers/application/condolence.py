@@ -16,9 +16,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
+from services.dossiers.domain.errors import FundInsufficient
 from services.dossiers.domain.policy import SERVICE, DossierPolicy
 from services.dossiers.store import DossierStore, chunks, now_iso
-from shared.errors import ApiError
+from shared.domain_errors import Conflict
 from shared.events import make_event
 from shared.money import format_fen
 
@@ -82,23 +83,19 @@ def run_condolence_batch(
         )
         batch = store.batch(batch_id)  # ours, or the one a concurrent run inserted first
     if batch["fund"] != fund:
-        raise ApiError(
-            409,
-            "conflict",
+        raise Conflict(
             f"慰问批次 {festival} / {scope.org} 已从基金 {batch['fund']} 发放：每个节日每个范围只发一批。",
-            {"fund": [f"the batch of {festival} for {scope.org} was paid from {batch['fund']}"]},
+            "fund",
         )
     if batch["status"] == "reserving":
         if not store.reserve(fund, year, batch["total_fen"], batch_id):
             store.drop_batch(batch_id, "reserving")
             fund_doc = store.fund(fund, year)
             remaining = fund_doc["budget_fen"] - fund_doc["spent_fen"] if fund_doc else 0
-            raise ApiError(
-                422,
-                "fund_insufficient",
+            raise FundInsufficient(
                 f"基金 {fund} {year} 年余额 {format_fen(remaining)} 元，不足以支付本批慰问 "
                 f"{batch['households']} 户共 {format_fen(batch['total_fen'])} 元：整批未发放。",
-                {"fund": [f"remaining {format_fen(remaining)} < {format_fen(batch['total_fen'])}"]},
+                "fund",
             )
         store.set_batch(batch_id, "reserving", {"status": "paying"})
         batch = store.batch(batch_id)

@@ -11,7 +11,8 @@ from services.dossiers.domain.verification import ProposalExpiry, proposal_expir
 from services.dossiers.store import DossierStore
 from shared.auth import StaffPrincipal
 from shared.business_dates import BusinessDate
-from shared.errors import conflict, not_found
+from shared.domain_errors import Conflict
+from shared.errors import not_found
 from shared.events import Event, make_event
 from shared.policy import policy_in_force
 
@@ -57,7 +58,7 @@ def open_for_change(
 ) -> dict:
     dossier = visible(store, staff, dossier_id, today)
     if dossier["status"] != "open":
-        raise conflict(f"dossier is {dossier['status']}: only an open dossier changes")
+        raise Conflict(f"dossier is {dossier['status']}: only an open dossier changes")
     return dossier
 
 

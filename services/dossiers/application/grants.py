@@ -8,11 +8,12 @@ from datetime import date
 
 from services.dossiers.application.dossiers import audit, audit_backdating, open_for_change
 from services.dossiers.application.views import fund_view
+from services.dossiers.domain.errors import FundInsufficient
 from services.dossiers.domain.policy import SERVICE
 from services.dossiers.store import DossierStore
 from shared.auth import StaffPrincipal
 from shared.business_dates import BusinessDate
-from shared.errors import ApiError, conflict, rule_violation
+from shared.domain_errors import Conflict, RuleViolation
 from shared.events import Event, make_event
 from shared.money import format_fen
 
@@ -54,16 +55,12 @@ def grant_from_fund(
     if not store.reserve(fund, year, amount, grant_id):
         fund_doc = store.fund(fund, year)
         if fund_doc is None:
-            raise rule_violation(
-                f"fund {fund} has no budget for {year}", {"fund": ["no budget this year"]}
-            )
+            raise RuleViolation(f"fund {fund} has no budget for {year}", "fund")
         remaining = fund_doc["budget_fen"] - fund_doc["spent_fen"]
-        raise ApiError(
-            422,
-            "fund_insufficient",
+        raise FundInsufficient(
             f"基金 {fund} {year} 年余额 {format_fen(remaining)} 元，不足以支付 "
             f"{format_fen(amount)} 元。",
-            {"amount": [f"fund {fund} has {format_fen(remaining)} left for {year}"]},
+            "amount",
         )
     grant = {
         "grant_id": grant_id,
@@ -78,7 +75,7 @@ def grant_from_fund(
         dossier["_id"], grant, grant_event(dossier, grant, granted_on, correlation_id)
     ):
         store.release(fund, year, amount, grant_id)
-        raise conflict("the dossier closed meanwhile; nothing was granted")
+        raise Conflict("the dossier closed meanwhile; nothing was granted")
     return grant
 
 
@@ -109,7 +106,7 @@ def set_fund(store: DossierStore, staff: StaffPrincipal, fund: str, year: int, b
     try:
         doc = store.set_fund(fund, year, budget)
     except ValueError as exc:
-        raise rule_violation(str(exc), {"budget": [str(exc)]}) from None
+        raise RuleViolation(str(exc), "budget") from None
     audit(store, staff, "set_fund", doc["_id"], None, {"budget_fen": budget})
     return fund_view(doc)
 

@@ -21,7 +21,8 @@ from services.dossiers.domain.tiers import TIER_RANK, propose_tier
 from services.dossiers.store import DossierStore, MemberAlreadyInDossier, now_iso
 from shared.auth import StaffPrincipal
 from shared.business_dates import BusinessDate
-from shared.errors import ApiError, conflict, rule_violation
+from shared.domain_errors import Conflict, RuleViolation
+from shared.errors import ApiError, conflict
 from shared.identity import mask_id_number
 
 log = logging.getLogger(__name__)
@@ -62,10 +63,7 @@ def submit(
         "submitted_by": staff.sub,
         "created_at": now_iso(),
     }
-    try:
-        proposal = propose_tier(household_of(doc), policy, intake.day.year)
-    except LookupError as exc:
-        raise rule_violation(str(exc), {"county": [str(exc)]}) from None
+    proposal = propose_tier(household_of(doc), policy, intake.day.year)
     doc.update(
         proposed_tier=proposal.tier,
         proposed_rule=proposal.rule,
@@ -137,11 +135,11 @@ def confirm(
     """Open the proposal at ``tier`` (at most the proposed one), or decline it (``None``)."""
     dossier = visible(store, staff, dossier_id, today)
     if dossier["status"] != "proposed":
-        raise conflict(f"dossier is {dossier['status']}, not proposed")
+        raise Conflict(f"dossier is {dossier['status']}, not proposed")
     if TIER_RANK[tier] > TIER_RANK[dossier["proposed_tier"]]:
-        raise rule_violation(
+        raise RuleViolation(
             f"tier {tier} is above what the rules support ({dossier['proposed_tier'] or 'none'})",
-            {"tier": [f"must be at most {dossier['proposed_tier'] or 'null'}"]},
+            "tier",
         )
     revision = dossier["revision"]
     if tier is None:
@@ -162,6 +160,6 @@ def confirm(
         )
         changed = store.establish(dossier_id, revision, tier, today, established)
     if changed is None:
-        raise conflict(CHANGED_MEANWHILE)
+        raise Conflict(CHANGED_MEANWHILE)
     audit(store, staff, "confirm", dossier_id, dossier["org"], {"tier": tier})
     return {"status": changed["status"], "tier": tier}

@@ -14,7 +14,7 @@ from services.dossiers.application.dossiers import (
 from services.dossiers.store import DossierStore
 from shared.auth import StaffPrincipal
 from shared.business_dates import BusinessDate
-from shared.errors import conflict, rule_violation
+from shared.domain_errors import Conflict, RuleViolation
 
 
 def exit_dossier(
@@ -41,7 +41,7 @@ def exit_dossier(
         correlation_id,
     )
     if store.close_dossier(dossier_id, dossier["revision"], reason, on, exited) is None:
-        raise conflict(CHANGED_MEANWHILE)
+        raise Conflict(CHANGED_MEANWHILE)
     audit(store, staff, "exit", dossier_id, dossier["org"], {"reason": reason})
     audit_backdating(store, staff, exited_on, "exited_on", dossier_id, dossier["org"])
     return {
@@ -65,7 +65,7 @@ def transfer(
     """A move inside the city: the dossier changes county and stays open (not an exit)."""
     dossier = open_for_change(store, staff, dossier_id, today)
     if county == dossier["county"] and org == dossier["org"]:
-        raise rule_violation("the dossier is already there", {"county": ["unchanged"]})
+        raise RuleViolation("the dossier is already there", "county")
     transferred = dossier_event(
         "dossier_transferred",
         {
@@ -80,7 +80,7 @@ def transfer(
         correlation_id,
     )
     if store.transfer(dossier_id, dossier["revision"], county, org, transferred) is None:
-        raise conflict(CHANGED_MEANWHILE)
+        raise Conflict(CHANGED_MEANWHILE)
     audit(
         store,
         staff,

@@ -21,7 +21,8 @@ from services.dossiers.domain.verification import evaluate_visit
 from services.dossiers.store import DossierStore, MemberAlreadyInDossier
 from shared.auth import StaffPrincipal
 from shared.contracts.dossiers import MAX_MEMBERS
-from shared.errors import conflict, not_found, validation_error
+from shared.domain_errors import Conflict
+from shared.errors import not_found, validation_error
 
 
 def record_visit(
@@ -94,7 +95,7 @@ def record_visit(
     )
     if changed is None:
         store.release_members(dossier_id, [m["id_hash"] for m in added])
-        raise conflict(CHANGED_MEANWHILE)
+        raise Conflict(CHANGED_MEANWHILE)
     if removed:
         store.release_members(dossier_id, [m["id_hash"] for m in removed])
     if task:
@@ -186,7 +187,7 @@ def confirm_visit(
         raise not_found("visit")
     pending = dossier.get("pending_re_evaluation")
     if not pending or pending["visit_id"] != visit_id:
-        raise conflict("this visit's re-evaluation is not waiting for confirmation")
+        raise Conflict("this visit's re-evaluation is not waiting for confirmation")
     revision = dossier["revision"]
     visit_date = date.fromisoformat(pending["visit_date"])
     common = {
@@ -221,7 +222,7 @@ def confirm_visit(
     else:
         changed = store.decide_visit(dossier_id, revision, decision)
     if changed is None:
-        raise conflict(CHANGED_MEANWHILE)
+        raise Conflict(CHANGED_MEANWHILE)
     if exits:
         audit(store, staff, "exit", dossier_id, dossier["org"], {"reason": pending["exit_reason"]})
     audit(

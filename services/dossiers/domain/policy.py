@@ -11,6 +11,7 @@ from types import MappingProxyType
 
 from marshmallow import ValidationError, fields, post_load, validates
 
+from services.dossiers.domain.errors import NoReferenceLine
 from shared.contracts.dossiers import CAUSES, TIERS
 from shared.policy import (
     Flag,
@@ -87,7 +88,9 @@ class DossierPolicy:
             y for y in self.reference_lines if y <= year and county in self.reference_lines[y]
         )
         if not years:
-            raise LookupError(f"policy {self.version} has no reference line for {county} by {year}")
+            raise NoReferenceLine(
+                f"policy {self.version} has no reference line for {county} by {year}"
+            )
         return self.reference_lines[years[-1]][county], years[-1]
 
     def counties(self) -> tuple[str, ...]:

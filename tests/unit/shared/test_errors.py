@@ -6,7 +6,7 @@ import pytest
 from nameko.exceptions import deserialize, serialize
 
 from shared.domain_errors import Conflict, RuleViolation
-from shared.errors import ApiError, answer, not_found, validation_error
+from shared.errors import ApiError, answer, answering, not_found, validation_error
 
 
 def across_rpc(exc: Exception) -> Exception:
@@ -45,3 +45,18 @@ def test_domain_errors_are_answered_409_for_the_state_and_422_for_a_rule():
     assert (rule.status, rule.code) == (422, "rule_violation")
     assert rule.fields == {"note": ["a rejection needs a note stating why"]}
     assert across_rpc(rule).body() == rule.body()
+
+
+def test_a_door_method_answers_the_domain_errors_of_its_use_case_and_passes_the_rest():
+    @answering
+    def refusing(kind):
+        raise kind("the dossier is closed: only an open dossier changes")
+
+    with pytest.raises(ApiError) as answered:
+        refusing(Conflict)
+    assert (answered.value.status, answered.value.code) == (409, "conflict")
+    with pytest.raises(ApiError) as ruled:
+        refusing(RuleViolation)
+    assert (ruled.value.status, ruled.value.code) == (422, "rule_violation")
+    with pytest.raises(KeyError):  # a bug is not a refusal: it stays a bug
+        refusing(KeyError)
