@@ -7,6 +7,7 @@ import types
 import typing
 from typing import Any
 
+from nameko.exceptions import IncorrectSignature
 from nameko.rpc import Rpc
 
 from shared.errors import ApiError, validation_error
@@ -41,7 +42,12 @@ class TypedRpc(Rpc):
 
     def check_signature(self, args, kwargs):
         super().check_signature(args, kwargs)
-        arguments = self.signature.bind(None, *args, **kwargs).arguments
+        try:
+            arguments = self.signature.bind(None, *args, **kwargs).arguments
+        except TypeError as exc:
+            # nameko checked the method as it is on the class: a door method wrapped by
+            # shared.errors.answering takes anything, so the declared signature is checked here.
+            raise IncorrectSignature(str(exc)) from None
         wrong = {
             name: [f"must be {self.hints[name]}"]
             for name, value in arguments.items()
