@@ -494,11 +494,27 @@ class DossierStore:
     def campaigns_in(self, status: str) -> list[dict]:
         return list(self.campaigns.find({"status": status}))
 
-    def set_campaign(self, campaign_id: str, from_status: str, fields: dict[str, Any]) -> bool:
-        result = self.campaigns.update_one(
-            {"_id": campaign_id, "status": from_status}, {"$set": fields}
-        )
-        return result.modified_count == 1
+    def campaign_opened(self, campaign_id: str) -> None:
+        """Every task is in: the campaign is open, with their count."""
+        fields = {"status": "open", "tasks": self.count_tasks(campaign_id)}
+        self._move_campaign(campaign_id, "opening", fields)
+
+    def campaign_closing(self, campaign_id: str) -> None:
+        """Closing starts: unvisited dossiers are being flagged (a cut-short close resumes)."""
+        self._move_campaign(campaign_id, "open", {"status": "closing"})
+
+    def campaign_closed(self, campaign_id: str) -> None:
+        """Every unvisited dossier is flagged: the campaign is closed, with their count."""
+        fields = {
+            "status": "closed",
+            "overdue": self.count_tasks(campaign_id, "overdue"),
+            "closed_at": now_iso(),
+        }
+        self._move_campaign(campaign_id, "closing", fields)
+
+    def _move_campaign(self, campaign_id: str, from_status: str, fields: dict[str, Any]) -> None:
+        """A status compare-and-set: of replicas doing the same step, one moves it."""
+        self.campaigns.update_one({"_id": campaign_id, "status": from_status}, {"$set": fields})
 
     def insert_tasks(self, tasks: list[dict[str, Any]]) -> int:
         """Insert tasks in chunks, skipping those already there (a resumed opening)."""
@@ -561,9 +577,25 @@ class DossierStore:
         """Forget a batch that paid nobody (refused), so it can be run again later."""
         self.batches.delete_one({"_id": batch_id, "status": status})
 
-    def set_batch(self, batch_id: str, from_status: str, fields: dict[str, Any]) -> bool:
-        result = self.batches.update_one({"_id": batch_id, "status": from_status}, {"$set": fields})
-        return result.modified_count == 1
+    def batch_reserved(self, batch_id: str) -> None:
+        """The fund holds the batch's total: its households are paid next."""
+        self.batches.update_one(
+            {"_id": batch_id, "status": "reserving"}, {"$set": {"status": "paying"}}
+        )
+
+    def batch_paid(self, batch_id: str, households: int, paid_fen: int) -> None:
+        """Every household is paid (by this run or another); what they did not take is back."""
+        self.batches.update_one(
+            {"_id": batch_id, "status": "paying"},
+            {
+                "$set": {
+                    "status": "paid",
+                    "paid_households": households,
+                    "paid_fen": paid_fen,
+                    "paid_at": now_iso(),
+                }
+            },
+        )
 
     # ---- audit log (append-only) ---------------------------------------------------------------
 

@@ -50,7 +50,7 @@ def open_campaign(
             for doc in store.open_dossiers()
         ]
         store.insert_tasks(tasks)
-        store.set_campaign(cid, "opening", {"status": "open", "tasks": store.count_tasks(cid)})
+        store.campaign_opened(cid)
         campaign = store.campaign(cid)
         log.info("verification campaign opened", extra={"campaign_id": cid, "new": created})
     return campaign, created
@@ -60,19 +60,11 @@ def close_campaign(store: DossierStore, campaign: dict, correlation_id: str) -> 
     """Flag every unvisited dossier ``verification_overdue`` (with its event), then close."""
     cid = campaign["_id"]
     if campaign["status"] == "open":
-        store.set_campaign(cid, "open", {"status": "closing"})
+        store.campaign_closing(cid)
     for task in store.pending_tasks(cid):
         flag_overdue(store, task, correlation_id)
     store.mark_tasks_overdue([t["_id"] for t in store.pending_tasks(cid)])
-    store.set_campaign(
-        cid,
-        "closing",
-        {
-            "status": "closed",
-            "overdue": store.count_tasks(cid, "overdue"),
-            "closed_at": now_iso(),
-        },
-    )
+    store.campaign_closed(cid)
     return store.campaign(cid)
 
 

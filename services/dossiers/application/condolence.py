@@ -97,7 +97,7 @@ def run_condolence_batch(
                 f"{batch['households']} 户共 {format_fen(batch['total_fen'])} 元：整批未发放。",
                 "fund",
             )
-        store.set_batch(batch_id, "reserving", {"status": "paying"})
+        store.batch_reserved(batch_id)
         batch = store.batch(batch_id)
     if batch["status"] == "paying":
         _pay(store, batch, actor, paid_on, correlation_id, progress)
@@ -156,16 +156,7 @@ def _pay(store, batch, actor, paid_on, correlation_id, progress) -> None:
     unpaid = batch["total_fen"] - paid_fen
     if unpaid:
         store.release(batch["fund"], batch["year"], unpaid, batch["_id"])
-    store.set_batch(
-        batch["_id"],
-        "paying",
-        {
-            "status": "paid",
-            "paid_households": paid_households,
-            "paid_fen": paid_fen,
-            "paid_at": now_iso(),
-        },
-    )
+    store.batch_paid(batch["_id"], paid_households, paid_fen)
 
 
 def summary(batch: dict) -> dict:
