@@ -48,7 +48,13 @@ from shared.errors import ApiError, answering, not_found, validated
 from shared.event_handler import event_handler
 from shared.events import Event, today_shanghai
 from shared.heartbeat import Heartbeat
-from shared.providers import Correlation, OutboxRelayRunner, Store
+from shared.providers import (
+    Correlation,
+    OutboxRelayRunner,
+    SettingsProvider,
+    Store,
+    VaultProvider,
+)
 from shared.rpc import rpc
 
 log = logging.getLogger(__name__)
@@ -77,6 +83,8 @@ class DossiersService(Heartbeat, DeadLetterRpc):
 
     store: DossierStore = Store(DossierStore)
     outbox_relay = OutboxRelayRunner("dossiers")
+    settings = SettingsProvider()
+    vault = VaultProvider()
     correlation_id = Correlation()
 
     @rpc
@@ -93,7 +101,15 @@ class DossiersService(Heartbeat, DeadLetterRpc):
         if not staff.can_see(data["org"]):
             raise ApiError(403, "forbidden", "org is outside your org unit")
         stated = self._business_date(staff, data, "intake_date")
-        return intake.submit(self.store, staff, data, stated, today_shanghai())
+        return intake.submit(
+            self.store,
+            self.settings.policy_dir,
+            self.vault,
+            staff,
+            data,
+            stated,
+            today_shanghai(),
+        )
 
     @rpc
     @answering
@@ -101,7 +117,13 @@ class DossiersService(Heartbeat, DeadLetterRpc):
         staff = authorized(principal, INTAKE_ROLES)
         data = validated(ConfirmSchema(), request)
         result = intake.confirm(
-            self.store, staff, dossier_id, data["tier"], today_shanghai(), self.correlation_id
+            self.store,
+            self.settings.policy_dir,
+            staff,
+            dossier_id,
+            data["tier"],
+            today_shanghai(),
+            self.correlation_id,
         )
         return result
 
@@ -111,10 +133,10 @@ class DossiersService(Heartbeat, DeadLetterRpc):
     @answering
     def get_dossier(self, principal: str, dossier_id: str, reveal: bool = False) -> dict:
         staff = authorized(principal, FULL_ID_ROLES if reveal else READING_ROLES)
-        dossier = visible(self.store, staff, dossier_id, today_shanghai())
+        dossier = visible(self.store, self.settings.policy_dir, staff, dossier_id, today_shanghai())
         if reveal:
-            return views.reveal(self.store, staff, dossier)
-        return views.dossier_view(self.store, dossier)
+            return views.reveal(self.store, self.vault, staff, dossier)
+        return views.dossier_view(self.vault, dossier)
 
     @rpc
     @answering
@@ -128,7 +150,7 @@ class DossiersService(Heartbeat, DeadLetterRpc):
     ) -> dict:
         staff = authorized(principal, READING_ROLES)
         filters = self._filters(staff, county, status, tier)
-        return views.list_dossiers(self.store, staff, filters)
+        return views.list_dossiers(self.store, self.vault, staff, filters)
 
     @rpc
     @answering
@@ -159,7 +181,15 @@ class DossiersService(Heartbeat, DeadLetterRpc):
     def record_visit(self, principal: str, dossier_id: str, request: dict) -> dict:
         staff = authorized(principal, INTAKE_ROLES)
         data = validated(VisitSchema(), request)
-        return visits.record_visit(self.store, staff, dossier_id, data, today_shanghai())
+        return visits.record_visit(
+            self.store,
+            self.settings.policy_dir,
+            self.vault,
+            staff,
+            dossier_id,
+            data,
+            today_shanghai(),
+        )
 
     @rpc
     @answering
@@ -168,6 +198,7 @@ class DossiersService(Heartbeat, DeadLetterRpc):
         data = validated(VisitDecisionSchema(), request)
         result = visits.confirm_visit(
             self.store,
+            self.settings.policy_dir,
             staff,
             dossier_id,
             visit_id,
@@ -185,6 +216,7 @@ class DossiersService(Heartbeat, DeadLetterRpc):
         stated = self._business_date(staff, data, "exited_on")
         result = moves.exit_dossier(
             self.store,
+            self.settings.policy_dir,
             staff,
             dossier_id,
             data["reason"],
@@ -202,6 +234,7 @@ class DossiersService(Heartbeat, DeadLetterRpc):
         stated = self._business_date(staff, data, "transferred_on")
         result = moves.transfer(
             self.store,
+            self.settings.policy_dir,
             staff,
             dossier_id,
             data["county"],
@@ -238,7 +271,13 @@ class DossiersService(Heartbeat, DeadLetterRpc):
         data = validated(GrantRequestSchema(), request)
         stated = self._business_date(staff, data, "granted_on")
         result = grants.grant(
-            self.store, staff, data, stated, today_shanghai(), self.correlation_id
+            self.store,
+            self.settings.policy_dir,
+            staff,
+            data,
+            stated,
+            today_shanghai(),
+            self.correlation_id,
         )
         return GrantResultSchema().dump(result)
 
@@ -261,7 +300,7 @@ class DossiersService(Heartbeat, DeadLetterRpc):
         year = int(data["festival"][:4])
         result = condolence.run_condolence_batch(
             self.store,
-            policy_on(self.store.settings.policy_dir, date(year, 1, 1)),
+            policy_on(self.settings.policy_dir, date(year, 1, 1)),
             festival=data["festival"],
             fund=data["fund"],
             scope=condolence.Scope(staff.org),
@@ -281,7 +320,7 @@ class DossiersService(Heartbeat, DeadLetterRpc):
     def open_campaign(self, principal: str, request: dict) -> dict:
         staff = authorized(principal, CAMPAIGN_ROLES)
         opened_on = validated(CampaignRequestSchema(), request)["opened_on"]
-        policy = policy_on(self.store.settings.policy_dir, opened_on)
+        policy = policy_on(self.settings.policy_dir, opened_on)
         campaign, created = campaigns.open_campaign(self.store, policy, opened_on, staff.sub)
         return {**campaigns.campaign_view(campaign), "created": created}
 
@@ -310,7 +349,7 @@ class DossiersService(Heartbeat, DeadLetterRpc):
     def scheduled(self) -> None:
         """Open, resume and close campaigns, expire unconfirmed proposals, purge old closed
         dossiers (application/schedule.py): safe on several replicas at once."""
-        run_schedule(self.store, today_shanghai(), self.correlation_id)
+        run_schedule(self.store, self.settings.policy_dir, today_shanghai(), self.correlation_id)
 
     # ---- audit ----------------------------------------------------------------------------
 
@@ -335,5 +374,5 @@ class DossiersService(Heartbeat, DeadLetterRpc):
             data[field],
             field,
             staff.role,
-            allow_backdated=self.store.settings.allow_backdated_input,
+            allow_backdated=self.settings.allow_backdated_input,
         )

@@ -55,7 +55,6 @@ def fund_key(fund: str, year: int) -> str:
 
 class DossierStore:
     def __init__(self, db: Database, settings: Settings):
-        self.settings = settings
         self.dossiers = db["dossiers"]
         self.member_claims = db["member_claims"]
         self.campaigns = db["campaigns"]

@@ -23,8 +23,8 @@ def policy_on(policy_dir: str, day: date) -> DossierPolicy:
     return policy_in_force(policy_dir, SERVICE, day, DossierPolicy.from_document)
 
 
-def expiry_on(store: DossierStore, today: date) -> ProposalExpiry | None:
-    return proposal_expiry(today, policy_on(store.settings.policy_dir, today))
+def expiry_on(policy_dir: str, today: date) -> ProposalExpiry | None:
+    return proposal_expiry(today, policy_on(policy_dir, today))
 
 
 def household_of(doc: dict) -> Household:
@@ -38,7 +38,9 @@ def household_of(doc: dict) -> Household:
     )
 
 
-def visible(store: DossierStore, staff: StaffPrincipal, dossier_id: str, today: date) -> dict:
+def visible(
+    store: DossierStore, policy_dir: str, staff: StaffPrincipal, dossier_id: str, today: date
+) -> dict:
     dossier = store.dossier(dossier_id)
     # Existence must not leak across org units: outside your scope reads as not found.
     if dossier is None or not staff.can_see(dossier["org"]):
@@ -46,7 +48,7 @@ def visible(store: DossierStore, staff: StaffPrincipal, dossier_id: str, today: 
     if dossier["status"] == "proposed":
         # Expiry is also evaluated here, so no read or confirmation sees a stale proposal
         # between two scheduler ticks.
-        expiry = expiry_on(store, today)
+        expiry = expiry_on(policy_dir, today)
         if expiry and expiry.is_due(dossier["created_at"]):
             store.expire_proposal(dossier_id, expiry)
             dossier = store.dossier(dossier_id)
@@ -54,9 +56,9 @@ def visible(store: DossierStore, staff: StaffPrincipal, dossier_id: str, today: 
 
 
 def open_for_change(
-    store: DossierStore, staff: StaffPrincipal, dossier_id: str, today: date
+    store: DossierStore, policy_dir: str, staff: StaffPrincipal, dossier_id: str, today: date
 ) -> dict:
-    dossier = visible(store, staff, dossier_id, today)
+    dossier = visible(store, policy_dir, staff, dossier_id, today)
     if dossier["status"] != "open":
         raise Conflict(f"dossier is {dossier['status']}: only an open dossier changes")
     return dossier

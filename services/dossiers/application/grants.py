@@ -113,6 +113,7 @@ def set_fund(store: DossierStore, staff: StaffPrincipal, fund: str, year: int, b
 
 def grant(
     store: DossierStore,
+    policy_dir: str,
     staff: StaffPrincipal,
     data: dict,
     stated: BusinessDate,
@@ -120,7 +121,7 @@ def grant(
     correlation_id: str,
 ) -> dict:
     """A grant from a fund to an open dossier the caller may see; audited."""
-    dossier = open_for_change(store, staff, data["dossier_id"], today)
+    dossier = open_for_change(store, policy_dir, staff, data["dossier_id"], today)
     granted = grant_from_fund(store, dossier, data, staff.sub, stated.day, correlation_id)
     grant_id, amount, fund, year = (
         granted["grant_id"],

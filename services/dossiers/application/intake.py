@@ -21,6 +21,7 @@ from services.dossiers.domain.tiers import TIER_RANK, propose_tier
 from services.dossiers.store import DossierStore, MemberAlreadyInDossier, now_iso
 from shared.auth import StaffPrincipal
 from shared.business_dates import BusinessDate
+from shared.crypto import PiiVault
 from shared.domain_errors import Conflict, RuleViolation
 from shared.errors import ApiError, conflict
 from shared.identity import mask_id_number
@@ -29,13 +30,18 @@ log = logging.getLogger(__name__)
 
 
 def submit(
-    store: DossierStore, staff: StaffPrincipal, data: dict, intake: BusinessDate, today: date
+    store: DossierStore,
+    policy_dir: str,
+    vault: PiiVault,
+    staff: StaffPrincipal,
+    data: dict,
+    intake: BusinessDate,
+    today: date,
 ) -> dict:
     """Record the proposal; a 409 naming the member already in another live dossier."""
     data["intake_date"] = intake.day
-    policy = policy_on(store.settings.policy_dir, intake.day)
-    vault = store.vault
-    members = [member_record(store, m) for m in data["members"]]
+    policy = policy_on(policy_dir, intake.day)
+    members = [member_record(vault, m) for m in data["members"]]
     doc = {
         "_id": uuid.uuid4().hex,
         "status": "proposed",
@@ -72,7 +78,7 @@ def submit(
         tier=None,
     )
     try:
-        store.create_dossier(doc, [m["id_hash"] for m in members], expiry_on(store, today))
+        store.create_dossier(doc, [m["id_hash"] for m in members], expiry_on(policy_dir, today))
     except MemberAlreadyInDossier as exc:
         raise member_conflict(store, staff, exc, members, "members") from None
     audit_backdating(store, staff, intake, "intake_date", doc["_id"], doc["org"])
@@ -85,9 +91,8 @@ def submit(
     }
 
 
-def member_record(store: DossierStore, member: dict) -> dict:
+def member_record(vault: PiiVault, member: dict) -> dict:
     """A household member as stored: the ID number encrypted, hashed for lookup, masked."""
-    vault = store.vault
     return {
         "id_hash": vault.lookup_hash(member["id_number"]),
         "id_enc": vault.encrypt(member["id_number"]),
@@ -126,6 +131,7 @@ def member_conflict(
 
 def confirm(
     store: DossierStore,
+    policy_dir: str,
     staff: StaffPrincipal,
     dossier_id: str,
     tier: str | None,
@@ -133,7 +139,7 @@ def confirm(
     correlation_id: str,
 ) -> dict:
     """Open the proposal at ``tier`` (at most the proposed one), or decline it (``None``)."""
-    dossier = visible(store, staff, dossier_id, today)
+    dossier = visible(store, policy_dir, staff, dossier_id, today)
     if dossier["status"] != "proposed":
         raise Conflict(f"dossier is {dossier['status']}, not proposed")
     if TIER_RANK[tier] > TIER_RANK[dossier["proposed_tier"]]:

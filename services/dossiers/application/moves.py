@@ -19,6 +19,7 @@ from shared.domain_errors import Conflict, RuleViolation
 
 def exit_dossier(
     store: DossierStore,
+    policy_dir: str,
     staff: StaffPrincipal,
     dossier_id: str,
     reason: str,
@@ -26,7 +27,7 @@ def exit_dossier(
     today: date,
     correlation_id: str,
 ) -> dict:
-    dossier = open_for_change(store, staff, dossier_id, today)
+    dossier = open_for_change(store, policy_dir, staff, dossier_id, today)
     on = exited_on.day
     exited = dossier_event(
         "dossier_exited",
@@ -54,6 +55,7 @@ def exit_dossier(
 
 def transfer(
     store: DossierStore,
+    policy_dir: str,
     staff: StaffPrincipal,
     dossier_id: str,
     county: str,
@@ -63,7 +65,7 @@ def transfer(
     correlation_id: str,
 ) -> dict:
     """A move inside the city: the dossier changes county and stays open (not an exit)."""
-    dossier = open_for_change(store, staff, dossier_id, today)
+    dossier = open_for_change(store, policy_dir, staff, dossier_id, today)
     if county == dossier["county"] and org == dossier["org"]:
         raise RuleViolation("the dossier is already there", "county")
     transferred = dossier_event(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from datetime import date
+from functools import partial
 
 from services.dossiers.application.campaigns import close_campaign, open_campaign
 from services.dossiers.application.dossiers import policy_on
@@ -20,11 +21,11 @@ from services.dossiers.store import DossierStore
 log = logging.getLogger(__name__)
 
 
-def run_schedule(store: DossierStore, day: date, correlation_id: str) -> None:
-    policy = policy_on(store.settings.policy_dir, day)
+def run_schedule(store: DossierStore, policy_dir: str, day: date, correlation_id: str) -> None:
+    policy = policy_on(policy_dir, day)
     steps = [
         ("open", open_due_campaign),
-        ("resume", resume_openings),
+        ("resume", partial(resume_openings, policy_dir=policy_dir)),
         ("close", close_due_campaigns),
         ("expire", expire_proposals),
         ("purge", purge),
@@ -41,13 +42,13 @@ def open_due_campaign(store: DossierStore, day: date, policy: DossierPolicy, _: 
         open_campaign(store, policy, day, "scheduler")
 
 
-def resume_openings(store: DossierStore, day: date, policy: DossierPolicy, _: str) -> None:
+def resume_openings(
+    store: DossierStore, day: date, policy: DossierPolicy, _: str, *, policy_dir: str
+) -> None:
     """A replica that died while inserting tasks left its campaign ``opening``: finish it."""
     for campaign in store.campaigns_in("opening"):
         opened_on = date.fromisoformat(campaign["opened_on"])
-        open_campaign(
-            store, policy_on(store.settings.policy_dir, opened_on), opened_on, "scheduler"
-        )
+        open_campaign(store, policy_on(policy_dir, opened_on), opened_on, "scheduler")
 
 
 def close_due_campaigns(

@@ -11,6 +11,7 @@ from services.dossiers.store import DossierStore
 from shared import orgs
 from shared.auth import StaffPrincipal
 from shared.contracts.dossiers import DossierSchema
+from shared.crypto import PiiVault
 from shared.money import format_fen
 
 LIST_LIMIT = 500
@@ -18,8 +19,7 @@ AUDIT_LIMIT = 1000
 EXPORT_COLUMNS = ("dossier_id", "status", "county", "org", "category", "tier")
 
 
-def dossier_view(store: DossierStore, doc: dict, reveal: bool = False) -> dict:
-    vault = store.vault
+def dossier_view(vault: PiiVault, doc: dict, reveal: bool = False) -> dict:
 
     def id_of(enc: str, masked: str) -> str:
         return vault.decrypt(enc) if reveal else masked
@@ -72,15 +72,17 @@ def dossier_view(store: DossierStore, doc: dict, reveal: bool = False) -> dict:
     return DossierSchema().dump(view)
 
 
-def reveal(store: DossierStore, staff: StaffPrincipal, dossier: dict) -> dict:
+def reveal(store: DossierStore, vault: PiiVault, staff: StaffPrincipal, dossier: dict) -> dict:
     """The dossier with full ID numbers: every such view is audited."""
     audit(store, staff, "view_full_id", dossier["_id"], dossier["org"], {})
-    return dossier_view(store, dossier, reveal=True)
+    return dossier_view(vault, dossier, reveal=True)
 
 
-def list_dossiers(store: DossierStore, staff: StaffPrincipal, filters: dict) -> dict:
+def list_dossiers(
+    store: DossierStore, vault: PiiVault, staff: StaffPrincipal, filters: dict
+) -> dict:
     found = store.list_dossiers(staff.org, filters, LIST_LIMIT)
-    return {"dossiers": [dossier_view(store, d) for d in found]}
+    return {"dossiers": [dossier_view(vault, d) for d in found]}
 
 
 def export(store: DossierStore, staff: StaffPrincipal, filters: dict) -> dict:

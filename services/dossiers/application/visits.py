@@ -21,19 +21,26 @@ from services.dossiers.domain.verification import evaluate_visit
 from services.dossiers.store import DossierStore, MemberAlreadyInDossier
 from shared.auth import StaffPrincipal
 from shared.contracts.dossiers import MAX_MEMBERS
+from shared.crypto import PiiVault
 from shared.domain_errors import Conflict
 from shared.errors import not_found, validation_error
 
 
 def record_visit(
-    store: DossierStore, staff: StaffPrincipal, dossier_id: str, data: dict, today: date
+    store: DossierStore,
+    policy_dir: str,
+    vault: PiiVault,
+    staff: StaffPrincipal,
+    dossier_id: str,
+    data: dict,
+    today: date,
 ) -> dict:
     """Write the household as found (members added, removed or changed, incomes, expenditure,
     causes, assets) at once; the re-evaluation is a proposal, and a tier change or an exit
     waits for staff (``confirm_visit``). A later visit supersedes a proposal still waiting:
     the household as last found decides."""
-    dossier = open_for_change(store, staff, dossier_id, today)
-    members, added, removed = visited_members(store, dossier, data)
+    dossier = open_for_change(store, policy_dir, staff, dossier_id, today)
+    members, added, removed = visited_members(vault, dossier, data)
     household = {
         "members": members,
         "monthly_rigid_expenditure_fen": (
@@ -49,7 +56,7 @@ def record_visit(
         "causes": dossier["causes"] if data["causes"] is None else sorted(set(data["causes"])),
         "assets": dossier["assets"] if data["assets"] is None else dict(data["assets"]),
     }
-    policy = policy_on(store.settings.policy_dir, data["visit_date"])
+    policy = policy_on(policy_dir, data["visit_date"])
     proposal = propose_tier(household_of({**dossier, **household}), policy, data["visit_date"].year)
     outcome = evaluate_visit(dossier["tier"], proposal)
     task = store.pending_task_for(dossier_id)
@@ -81,7 +88,9 @@ def record_visit(
     superseded = dossier.get("pending_re_evaluation")
     if added:
         try:
-            store.claim_members(dossier_id, [m["id_hash"] for m in added], expiry_on(store, today))
+            store.claim_members(
+                dossier_id, [m["id_hash"] for m in added], expiry_on(policy_dir, today)
+            )
         except MemberAlreadyInDossier as exc:
             raise member_conflict(store, staff, exc, added, "add_members") from None
     changed = store.record_visit(
@@ -126,10 +135,9 @@ def record_visit(
     }
 
 
-def visited_members(store: DossierStore, dossier: dict, data: dict) -> tuple[list, list, list]:
+def visited_members(vault: PiiVault, dossier: dict, data: dict) -> tuple[list, list, list]:
     """The household as the visit found it, and the members it added and removed; a 400
     naming every field that cannot apply."""
-    vault = store.vault
     members = [dict(m) for m in dossier["members"]]
     by_hash = {m["id_hash"]: m for m in members}
     errors: dict[str, list[str]] = {}
@@ -155,7 +163,7 @@ def visited_members(store: DossierStore, dossier: dict, data: dict) -> tuple[lis
             removed.append(member)
     added = []
     for index, new in enumerate(data["add_members"]):
-        record = member_record(store, new)
+        record = member_record(vault, new)
         if record["id_hash"] in by_hash or any(a["id_hash"] == record["id_hash"] for a in added):
             errors[f"add_members.{index}.id_number"] = ["is already a member of this household"]
         else:
@@ -173,6 +181,7 @@ def visited_members(store: DossierStore, dossier: dict, data: dict) -> tuple[lis
 
 def confirm_visit(
     store: DossierStore,
+    policy_dir: str,
     staff: StaffPrincipal,
     dossier_id: str,
     visit_id: str,
@@ -182,7 +191,7 @@ def confirm_visit(
 ) -> dict:
     """Accept or reject the tier change or exit a visit proposed; accepting emits the same
     events as a tier change or an exit always has, dated the visit day."""
-    dossier = open_for_change(store, staff, dossier_id, today)
+    dossier = open_for_change(store, policy_dir, staff, dossier_id, today)
     if visit_id not in (dossier.get("visits") or {}):
         raise not_found("visit")
     pending = dossier.get("pending_re_evaluation")
