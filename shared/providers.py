@@ -1,5 +1,5 @@
-"""Nameko dependency providers at the service's door: settings, the store, correlation ids and
-the outbox relay."""
+"""Nameko dependency providers at the service's door: settings, the PII vault, the store,
+correlation ids and the outbox relay."""
 
 from __future__ import annotations
 
