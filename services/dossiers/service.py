@@ -116,7 +116,7 @@ class DossiersService(Heartbeat, DeadLetterRpc):
     def confirm(self, principal: str, dossier_id: str, request: dict) -> dict:
         staff = authorized(principal, INTAKE_ROLES)
         data = validated(ConfirmSchema(), request)
-        result = intake.confirm(
+        return intake.confirm(
             self.store,
             self.settings.policy_dir,
             staff,
@@ -125,7 +125,6 @@ class DossiersService(Heartbeat, DeadLetterRpc):
             today_shanghai(),
             self.correlation_id,
         )
-        return result
 
     # ---- reads ------------------------------------------------------------------------------------
 
@@ -196,7 +195,7 @@ class DossiersService(Heartbeat, DeadLetterRpc):
     def confirm_visit(self, principal: str, dossier_id: str, visit_id: str, request: dict) -> dict:
         staff = authorized(principal, INTAKE_ROLES)
         data = validated(VisitDecisionSchema(), request)
-        result = visits.confirm_visit(
+        return visits.confirm_visit(
             self.store,
             self.settings.policy_dir,
             staff,
@@ -206,7 +205,6 @@ class DossiersService(Heartbeat, DeadLetterRpc):
             today_shanghai(),
             self.correlation_id,
         )
-        return result
 
     @rpc
     @answering
@@ -214,7 +212,7 @@ class DossiersService(Heartbeat, DeadLetterRpc):
         staff = authorized(principal, INTAKE_ROLES)
         data = validated(ExitSchema(), request)
         stated = self._business_date(staff, data, "exited_on")
-        result = moves.exit_dossier(
+        return moves.exit_dossier(
             self.store,
             self.settings.policy_dir,
             staff,
@@ -224,7 +222,6 @@ class DossiersService(Heartbeat, DeadLetterRpc):
             today_shanghai(),
             self.correlation_id,
         )
-        return result
 
     @rpc
     @answering
@@ -232,7 +229,7 @@ class DossiersService(Heartbeat, DeadLetterRpc):
         staff = authorized(principal, INTAKE_ROLES)
         data = validated(TransferSchema(), request)
         stated = self._business_date(staff, data, "transferred_on")
-        result = moves.transfer(
+        return moves.transfer(
             self.store,
             self.settings.policy_dir,
             staff,
@@ -243,7 +240,6 @@ class DossiersService(Heartbeat, DeadLetterRpc):
             today_shanghai(),
             self.correlation_id,
         )
-        return result
 
     # ---- funds and grants ----------------------------------------------------------------------------
 
