@@ -23,9 +23,9 @@ from shared.config import (
     load_settings,
     process_settings,
 )
+from shared.contracts.roles import AT_CITY_ONLY, ROLES, ROLES_OF
 from shared.errors import ApiError
 
-ROLES = ("city_admin", "county_staff", "grassroots_staff", "finance", "reviewer", "auditor")
 ALGORITHM = "HS256"
 DEFAULT_TTL_SECONDS = 8 * 3600
 # RFC 7518 §3.2: an HS256 key must be at least as long as the hash output.
@@ -38,10 +38,6 @@ _ORG_CODE = re.compile(r"[A-Z0-9]+(-[A-Z0-9]+)*")
 
 class AuthError(Exception):
     """The caller is not authenticated: answer 401."""
-
-
-class Forbidden(Exception):
-    """The caller is authenticated but not allowed: answer 403."""
 
 
 @dataclass(frozen=True)
@@ -178,16 +174,6 @@ def bearer_token(authorization_header_value: str | None) -> str:
     return parts[1]
 
 
-def require_role(principal: StaffPrincipal, *roles: str) -> None:
-    """Raise Forbidden unless the principal holds one of ``roles``."""
-    unknown = [role for role in roles if role not in ROLES]
-    if not roles or unknown:
-        # A misspelt role would silently lock everyone out, so it fails loudly instead.
-        raise ValueError(f"require_role needs known roles, got {roles!r}")
-    if principal.role not in roles:
-        raise Forbidden(f"this action requires the role {' or '.join(roles)}")
-
-
 def verify_staff_token(token: str, settings: Settings) -> StaffPrincipal:
     """``decode_staff_token`` with the secret, issuer, audience and lifetime of ``settings``."""
     return decode_staff_token(
@@ -199,26 +185,38 @@ def verify_staff_token(token: str, settings: Settings) -> StaffPrincipal:
     )
 
 
-def require(principal: StaffPrincipal, roles: Sequence[str]) -> None:
-    """A 403 for the API unless the principal holds one of ``roles``."""
-    if principal.role not in roles:
+def may(role: str, action: str) -> bool:
+    """True when ``role`` may do ``action``, by the one table (shared/contracts/roles.py); an
+    action missing from it is a KeyError, never a silent refusal or grant."""
+    return role in ROLES_OF[action]
+
+
+def require(principal: StaffPrincipal, action: str) -> None:
+    """A 403 for the API unless the principal's role may do ``action``."""
+    if not may(principal.role, action):
         raise ApiError(403, "forbidden", f"role {principal.role} may not do this")
 
 
-def authorized(credential: object, roles: Sequence[str]) -> StaffPrincipal:
-    """The caller of an RPC, if it holds one of ``roles``. The gateway forwards the staff token
-    itself and every service verifies it with its own copy of the secret, so whoever reaches
-    the broker cannot simply claim to be someone (a 401), nor exceed their role (a 403); an
-    org the tree does not know sees nothing, whatever its role (a 403)."""
+def authorized(credential: object, action: str) -> StaffPrincipal:
+    """The caller of an RPC, if its role may do ``action``. The gateway forwards the staff token
+    itself and the service owning the action verifies it with its own copy of the secret, so
+    whoever reaches the broker cannot simply claim to be someone (a 401), nor exceed their role
+    (a 403); an org the tree does not know sees nothing, whatever its role (a 403); an action on
+    the federation's own money (``AT_CITY_ONLY``) is for the city root org alone (a 403)."""
     if not isinstance(credential, str):
         raise ApiError(401, "unauthorized", "A staff token is required.")
     try:
         principal = verify_staff_token(credential, process_settings())
     except AuthError as exc:
         raise ApiError(401, "unauthorized", str(exc)) from None
-    require(principal, roles)
+    require(principal, action)
     if not orgs.is_known(principal.org):
         raise ApiError(403, "forbidden", f"org {principal.org[:40]} is not an org unit of the city")
+    if action in AT_CITY_ONLY and not orgs.is_city_root(principal.org):
+        roles = " or ".join(ROLES_OF[action])
+        raise ApiError(
+            403, "forbidden", f"only {roles} at the city org {orgs.city_root()} may do this"
+        )
     return principal
 
 
@@ -273,20 +271,6 @@ def authorized_partner(assertion: object, kind: str) -> dict:
     except jwt.InvalidTokenError as exc:
         raise ApiError(401, "unauthorized", f"Partner assertion rejected: {exc}.") from None
     return {"code": claims["sub"], "kind": claims["kind"], "level": claims["level"]}
-
-
-def authorized_at_city(credential: object, roles: Sequence[str]) -> StaffPrincipal:
-    """The forwarded caller, if it holds one of ``roles`` at the city root org (else a
-    403): for the federation's own money (payout batches, fund budgets), which no county or
-    unit moves."""
-    principal = authorized(credential, roles)
-    if not orgs.is_city_root(principal.org):
-        raise ApiError(
-            403,
-            "forbidden",
-            f"only {' or '.join(roles)} at the city org {orgs.city_root()} may do this",
-        )
-    return principal
 
 
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] = os.environ) -> int:

@@ -7,10 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from shared.auth import may
+from shared.contracts.roles import ROLES_OF
 from shared.errors import ApiError, rule_violation
 from shared.events import today_shanghai
-
-BACKDATING_ROLES = ("city_admin",)
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ def business_date(
 ) -> BusinessDate:
     """The date to record for ``field``: today when not stated; never a future day (422); a past
     day as sent when the platform replays past input (``ALLOW_BACKDATED_INPUT``), otherwise
-    only for a role in ``BACKDATING_ROLES`` (403 for others)."""
+    only for a role that may ``business_dates.backdate`` (403 for others)."""
     today = today_shanghai()
     if stated is None or stated == today:
         return BusinessDate(today, today)
@@ -43,11 +43,11 @@ def business_date(
         )
     if allow_backdated:
         return BusinessDate(stated, today)
-    if role not in BACKDATING_ROLES:
+    if not may(role, "business_dates.backdate"):
         raise ApiError(
             403,
             "forbidden",
-            f"{field} before today ({today}) needs the role {' or '.join(BACKDATING_ROLES)}",
+            f"{field} before today ({today}) needs the role {' or '.join(ROLES_OF['business_dates.backdate'])}",
             {field: [f"must be today ({today}) or left out"]},
         )
     return BusinessDate(stated, today, backdated_by_role=True)

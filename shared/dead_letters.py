@@ -18,7 +18,6 @@ from shared.publisher import ConfirmedPublisher
 from shared.retry_routes import ATTEMPT_HEADER, replay_queue, retry_exchange
 from shared.rpc import rpc
 
-DEAD_LETTER_ROLES = ("city_admin",)
 DEAD_LETTER_STATUSES = ("parked", "replaying", "replayed", None)  # None: every status
 
 
@@ -154,7 +153,7 @@ class DeadLetterRpc:
 
     @rpc
     def list_dead_letters(self, principal: str, status: str | None = "parked") -> list[dict]:
-        staff = authorized(principal, DEAD_LETTER_ROLES)
+        staff = authorized(principal, "dead_letters.manage")
         if status not in DEAD_LETTER_STATUSES:
             raise validation_error({"status": ["must be parked, replaying, replayed or all"]})
         letters = self.dead_letters.list(status)
@@ -165,5 +164,5 @@ class DeadLetterRpc:
 
     @rpc
     def replay_dead_letter(self, principal: str, dead_letter_id: str) -> bool:
-        staff = authorized(principal, DEAD_LETTER_ROLES)
+        staff = authorized(principal, "dead_letters.manage")
         return self.dead_letters.replay(dead_letter_id, staff)

@@ -25,7 +25,7 @@ from services.dossiers.domain.policy import SERVICE
 from services.dossiers.schemas import AuditFilterSchema
 from services.dossiers.store import DossierStore
 from shared import orgs
-from shared.auth import StaffPrincipal, authorized, authorized_at_city
+from shared.auth import StaffPrincipal, authorized
 from shared.business_dates import BusinessDate, business_date
 from shared.contracts.dossiers import (
     CampaignRequestSchema,
@@ -59,15 +59,6 @@ from shared.rpc import rpc
 
 log = logging.getLogger(__name__)
 
-INTAKE_ROLES = ("city_admin", "county_staff", "grassroots_staff")
-READING_ROLES = ("city_admin", "county_staff", "grassroots_staff", "reviewer", "finance", "auditor")
-FULL_ID_ROLES = ("city_admin", "county_staff", "grassroots_staff")
-GRANT_ROLES = ("city_admin", "county_staff", "finance")
-BUDGET_ROLES = ("finance",)  # at the city org only
-CONDOLENCE_ROLES = ("city_admin", "finance")
-CAMPAIGN_ROLES = ("city_admin",)
-EXPORT_ROLES = ("city_admin", "county_staff", "grassroots_staff", "auditor")
-AUDIT_ROLES = ("auditor",)
 # The scheduler wakes often enough to open a campaign early on its day; the work is idempotent.
 SCHEDULE_SECONDS = 600
 
@@ -96,7 +87,7 @@ class DossiersService(Heartbeat, DeadLetterRpc):
     @rpc
     @answering
     def submit(self, principal: str, request: dict) -> dict:
-        staff = authorized(principal, INTAKE_ROLES)
+        staff = authorized(principal, "dossiers.casework")
         data = validated(DossierRequestSchema(), request)
         if not staff.can_see(data["org"]):
             raise ApiError(403, "forbidden", "org is outside your org unit")
@@ -114,7 +105,7 @@ class DossiersService(Heartbeat, DeadLetterRpc):
     @rpc
     @answering
     def confirm(self, principal: str, dossier_id: str, request: dict) -> dict:
-        staff = authorized(principal, INTAKE_ROLES)
+        staff = authorized(principal, "dossiers.casework")
         data = validated(ConfirmSchema(), request)
         return intake.confirm(
             self.store,
@@ -131,7 +122,7 @@ class DossiersService(Heartbeat, DeadLetterRpc):
     @rpc
     @answering
     def get_dossier(self, principal: str, dossier_id: str, reveal: bool = False) -> dict:
-        staff = authorized(principal, FULL_ID_ROLES if reveal else READING_ROLES)
+        staff = authorized(principal, "dossiers.reveal_ids" if reveal else "dossiers.read")
         dossier = visible(self.store, self.settings.policy_dir, staff, dossier_id, today_shanghai())
         if reveal:
             return views.reveal(self.store, self.vault, staff, dossier)
@@ -147,7 +138,7 @@ class DossiersService(Heartbeat, DeadLetterRpc):
         status: str | None = None,
         tier: str | None = None,
     ) -> dict:
-        staff = authorized(principal, READING_ROLES)
+        staff = authorized(principal, "dossiers.read")
         filters = self._filters(staff, county, status, tier)
         return views.list_dossiers(self.store, self.vault, staff, filters)
 
@@ -161,7 +152,7 @@ class DossiersService(Heartbeat, DeadLetterRpc):
         status: str | None = None,
         tier: str | None = None,
     ) -> dict:
-        staff = authorized(principal, EXPORT_ROLES)
+        staff = authorized(principal, "dossiers.export")
         filters = self._filters(staff, county, status, tier)
         return views.export(self.store, staff, filters)
 
@@ -178,7 +169,7 @@ class DossiersService(Heartbeat, DeadLetterRpc):
     @rpc
     @answering
     def record_visit(self, principal: str, dossier_id: str, request: dict) -> dict:
-        staff = authorized(principal, INTAKE_ROLES)
+        staff = authorized(principal, "dossiers.casework")
         data = validated(VisitSchema(), request)
         return visits.record_visit(
             self.store,
@@ -193,7 +184,7 @@ class DossiersService(Heartbeat, DeadLetterRpc):
     @rpc
     @answering
     def confirm_visit(self, principal: str, dossier_id: str, visit_id: str, request: dict) -> dict:
-        staff = authorized(principal, INTAKE_ROLES)
+        staff = authorized(principal, "dossiers.casework")
         data = validated(VisitDecisionSchema(), request)
         return visits.confirm_visit(
             self.store,
@@ -209,7 +200,7 @@ class DossiersService(Heartbeat, DeadLetterRpc):
     @rpc
     @answering
     def exit_dossier(self, principal: str, dossier_id: str, request: dict) -> dict:
-        staff = authorized(principal, INTAKE_ROLES)
+        staff = authorized(principal, "dossiers.casework")
         data = validated(ExitSchema(), request)
         stated = self._business_date(staff, data, "exited_on")
         return moves.exit_dossier(
@@ -226,7 +217,7 @@ class DossiersService(Heartbeat, DeadLetterRpc):
     @rpc
     @answering
     def transfer(self, principal: str, dossier_id: str, request: dict) -> dict:
-        staff = authorized(principal, INTAKE_ROLES)
+        staff = authorized(principal, "dossiers.casework")
         data = validated(TransferSchema(), request)
         stated = self._business_date(staff, data, "transferred_on")
         return moves.transfer(
@@ -246,7 +237,7 @@ class DossiersService(Heartbeat, DeadLetterRpc):
     @rpc
     @answering
     def set_fund(self, principal: str, request: dict) -> dict:
-        staff = authorized_at_city(principal, BUDGET_ROLES)
+        staff = authorized(principal, "dossiers.set_budget")
         data = validated(FundRequestSchema(), request)
         fund = grants.set_fund(self.store, staff, data["fund"], data["year"], data["budget"])
         return FundSchema().dump(fund)
@@ -254,7 +245,7 @@ class DossiersService(Heartbeat, DeadLetterRpc):
     @rpc
     @answering
     def get_fund(self, principal: str, fund: str, year: int) -> dict:
-        authorized(principal, READING_ROLES)
+        authorized(principal, "dossiers.read")
         doc = self.store.fund(fund, year)
         if doc is None:
             raise not_found("fund")
@@ -263,7 +254,7 @@ class DossiersService(Heartbeat, DeadLetterRpc):
     @rpc
     @answering
     def grant(self, principal: str, request: dict) -> dict:
-        staff = authorized(principal, GRANT_ROLES)
+        staff = authorized(principal, "dossiers.grant")
         data = validated(GrantRequestSchema(), request)
         stated = self._business_date(staff, data, "granted_on")
         result = grants.grant(
@@ -291,7 +282,7 @@ class DossiersService(Heartbeat, DeadLetterRpc):
     @rpc
     @answering
     def condolence_batch(self, principal: str, request: dict) -> dict:
-        staff = authorized(principal, CONDOLENCE_ROLES)
+        staff = authorized(principal, "dossiers.condolence")
         data = validated(CondolenceBatchRequestSchema(), request)
         year = int(data["festival"][:4])
         result = condolence.run_condolence_batch(
@@ -314,7 +305,7 @@ class DossiersService(Heartbeat, DeadLetterRpc):
     @rpc
     @answering
     def open_campaign(self, principal: str, request: dict) -> dict:
-        staff = authorized(principal, CAMPAIGN_ROLES)
+        staff = authorized(principal, "dossiers.campaign")
         opened_on = validated(CampaignRequestSchema(), request)["opened_on"]
         policy = policy_on(self.settings.policy_dir, opened_on)
         campaign, created = campaigns.open_campaign(self.store, policy, opened_on, staff.sub)
@@ -323,20 +314,20 @@ class DossiersService(Heartbeat, DeadLetterRpc):
     @rpc
     @answering
     def get_campaign(self, principal: str, campaign_id_: str) -> dict:
-        authorized(principal, READING_ROLES)
+        authorized(principal, "dossiers.read")
         return campaigns.campaign_view(campaigns.find_campaign(self.store, campaign_id_))
 
     @rpc
     @answering
     def close_campaign(self, principal: str, campaign_id_: str) -> dict:
-        authorized(principal, CAMPAIGN_ROLES)
+        authorized(principal, "dossiers.campaign")
         closed = campaigns.close_by_staff(self.store, campaign_id_, self.correlation_id)
         return closed
 
     @rpc
     @answering
     def overdue(self, principal: str, campaign_id_: str, county: str | None = None) -> dict:
-        staff = authorized(principal, READING_ROLES)
+        staff = authorized(principal, "dossiers.read")
         campaigns.find_campaign(self.store, campaign_id_)
         county_in_scope(staff, county)
         return views.overdue(self.store, staff, campaign_id_, county)
@@ -359,7 +350,7 @@ class DossiersService(Heartbeat, DeadLetterRpc):
         target: str | None = None,
         limit: int = 100,
     ) -> dict:
-        staff = authorized(principal, AUDIT_ROLES)
+        staff = authorized(principal, "dossiers.audit_log")
         filters = validated(
             AuditFilterSchema(), {"action": action, "target": target, "limit": limit}
         )

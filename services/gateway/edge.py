@@ -9,7 +9,7 @@ from nameko.exceptions import UnknownService
 from services.gateway.http import read_body
 from services.gateway.schemas import is_partner_code
 from services.gateway.store import GatewayStore
-from shared.auth import AuthError, StaffPrincipal, bearer_token, verify_staff_token
+from shared.auth import AuthError, StaffPrincipal, bearer_token, require, verify_staff_token
 from shared.errors import ApiError
 from shared.providers import Correlation, SettingsProvider, Store
 from shared.webhooks import (
@@ -41,19 +41,23 @@ class Edge:
         except UnknownService:
             raise ApiError(503, "service_unavailable", f"{service} is not running.") from None
 
-    def _staff(self, request, roles: tuple[str, ...] | None = None) -> str:
+    def _staff(self, request) -> str:
         """The caller's staff token, verified here too so a bad one never costs an RPC. It is
-        what the gateway forwards: each service verifies it again rather than trust the bus."""
-        return self._caller(request, roles)[0]
+        what the gateway forwards: the service owning the action verifies it again rather than
+        trust the bus, and it alone judges the role (shared/contracts/roles.py), beside the org
+        scope only it can judge."""
+        return self._caller(request)[0]
 
-    def _caller(self, request, roles: tuple[str, ...] | None = None) -> tuple[str, StaffPrincipal]:
+    def _caller(self, request, action: str | None = None) -> tuple[str, StaffPrincipal]:
+        """The verified token and its principal; ``action`` names one of the gateway's own
+        (its partners), judged by the same table as every other."""
         try:
             token = bearer_token(request.headers.get("Authorization"))
             principal = verify_staff_token(token, self.settings)
         except AuthError as exc:
             raise ApiError(401, "unauthorized", str(exc)) from None
-        if roles and principal.role not in roles:
-            raise ApiError(403, "forbidden", f"This needs the role {' or '.join(roles)}.")
+        if action is not None:
+            require(principal, action)
         return token, principal
 
     def _partner(self, request, code: str, kind: str) -> tuple[dict, str]:

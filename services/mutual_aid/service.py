@@ -18,7 +18,7 @@ from services.mutual_aid.domain.payout import period_figures
 from services.mutual_aid.domain.review import approvals_needed
 from services.mutual_aid.store import MutualAidStore
 from shared import orgs
-from shared.auth import authorized, authorized_at_city, authorized_partner
+from shared.auth import authorized, authorized_partner, may
 from shared.business_dates import business_date
 from shared.contracts.mutual_aid import (
     ClaimSchema,
@@ -48,17 +48,8 @@ from shared.rpc import rpc
 log = logging.getLogger(__name__)
 
 SERVICE = "mutual_aid"
-ENROLLING_ROLES = ("city_admin", "county_staff", "grassroots_staff")
-READING_ROLES = ("city_admin", "county_staff", "grassroots_staff", "reviewer", "finance", "auditor")
-REVIEW_ROLES = ("reviewer",)
-POLICY_ROLES = ("city_admin",)
-FINANCE_ROLES = ("finance",)
-FIGURE_ROLES = ("city_admin", "county_staff", "finance", "auditor")
-AUDIT_ROLES = ("auditor", "city_admin")
-# Diagnoses are sensitive personal information: the roles that judge or audit claims read them
-# in a claim's trace; everyone else reads the rule steps with the diagnosis masked.
-DIAGNOSIS_ROLES = ("reviewer", "auditor", "city_admin")
-# What those others read for a reason code that would tell the illness (excluded_self_harm, ...).
+# What roles that may not read diagnoses (mutual_aid.read_diagnoses) read for a reason code
+# that would tell the illness (excluded_self_harm, ...).
 DIAGNOSIS_EXCLUDED = "excluded_diagnosis"
 # A bill from someone we never enrolled: visible at city level only.
 UNKNOWN_MEMBER_ORG = orgs.city_root()
@@ -87,7 +78,7 @@ class MutualAidService(Heartbeat, DeadLetterRpc):
 
     @rpc
     def enroll(self, principal: str, request: dict) -> dict:
-        staff = authorized(principal, ENROLLING_ROLES)
+        staff = authorized(principal, "mutual_aid.enroll")
         data = validated(EnrollmentRequestSchema(), request)
         if not staff.can_see(data["employer_org"]):
             raise ApiError(403, "forbidden", "employer_org is outside your org unit")
@@ -129,7 +120,7 @@ class MutualAidService(Heartbeat, DeadLetterRpc):
     @rpc
     def contributions(self, principal: str, period: int) -> dict:
         """Contributions per member summed per employer, for the employers the caller sees."""
-        staff = authorized(principal, FIGURE_ROLES + ENROLLING_ROLES)
+        staff = authorized(principal, "mutual_aid.contributions")
         employers = [
             {
                 "employer_org": row["_id"],
@@ -155,14 +146,14 @@ class MutualAidService(Heartbeat, DeadLetterRpc):
 
     @rpc
     def load_policy(self, principal: str, request: dict) -> dict:
-        staff = authorized(principal, POLICY_ROLES)
+        staff = authorized(principal, "mutual_aid.load_policy")
         data = validated(PolicyUploadSchema(), request)
         entry, created = self.policies.load(data["document"], loaded_by=staff.sub)
         return {**entry, "created": created}
 
     @rpc
     def list_policies(self, principal: str) -> dict:
-        authorized(principal, READING_ROLES)
+        authorized(principal, "mutual_aid.read")
         return {"versions": self.policies.versions()}
 
     # ---- bills and claims ------------------------------------------------------------------
@@ -187,12 +178,12 @@ class MutualAidService(Heartbeat, DeadLetterRpc):
 
     @rpc
     def get_claim(self, principal: str, claim_id: str) -> dict:
-        staff = authorized(principal, READING_ROLES)
+        staff = authorized(principal, "mutual_aid.read")
         claim = self.store.claim(claim_id)
         # Existence must not leak across org units: outside your scope reads as not found.
         if claim is None or not staff.can_see(claim.get("member_org") or UNKNOWN_MEMBER_ORG):
             raise not_found("claim")
-        show_diagnoses = staff.role in DIAGNOSIS_ROLES
+        show_diagnoses = may(staff.role, "mutual_aid.read_diagnoses")
         view = {
             "claim_id": claim["_id"],
             "bill_no": claim["bill_no"],
@@ -252,7 +243,7 @@ class MutualAidService(Heartbeat, DeadLetterRpc):
     def review_queue(self, principal: str) -> dict:
         """Claims awaiting review whose member belongs to the reviewer's org scope, each with
         its maker-checker state: who approved the current amount and how many must."""
-        staff = authorized(principal, REVIEW_ROLES + ("city_admin",))
+        staff = authorized(principal, "mutual_aid.review_queue")
         claims = []
         for claim in self.store.needs_review():
             if not staff.can_see(claim.get("member_org") or UNKNOWN_MEMBER_ORG):
@@ -281,7 +272,7 @@ class MutualAidService(Heartbeat, DeadLetterRpc):
 
     @rpc
     def review(self, principal: str, claim_id: str, request: dict) -> dict:
-        staff = authorized(principal, REVIEW_ROLES)
+        staff = authorized(principal, "mutual_aid.review")
         data = validated(ReviewRequestSchema(), request)
         claim = self.store.claim(claim_id)
         if claim is None or not staff.can_see(claim.get("member_org") or UNKNOWN_MEMBER_ORG):
@@ -295,38 +286,38 @@ class MutualAidService(Heartbeat, DeadLetterRpc):
 
     @rpc
     def audit_log(self, principal: str, claim_id: str) -> dict:
-        authorized(principal, AUDIT_ROLES)
+        authorized(principal, "mutual_aid.audit_log")
         return audit_view(self.store.audit_entries(claim_id))
 
     # ---- payout ----------------------------------------------------------------------------
 
     @rpc
     def create_payout_batch(self, principal: str, request: dict) -> dict:
-        staff = authorized_at_city(principal, FINANCE_ROLES)
+        staff = authorized(principal, "mutual_aid.payout")
         data = validated(PayoutBatchRequestSchema(), request)
         return payout_batch(self.store, data["month"], staff.sub)
 
     @rpc
     def payout_file(self, principal: str, batch_id: str) -> str:
-        staff = authorized_at_city(principal, FINANCE_ROLES + ("auditor",))
+        staff = authorized(principal, "mutual_aid.payout_file")
         return payout_file(self.store, batch_id, staff.sub)
 
     @rpc
     def confirm_payout_batch(self, principal: str, batch_id: str) -> dict:
-        staff = authorized_at_city(principal, FINANCE_ROLES)
+        staff = authorized(principal, "mutual_aid.payout")
         return confirm_batch(self.store, batch_id, staff.sub, self.correlation_id)
 
     @rpc
     def payout_audit(self, principal: str, batch_id: str) -> dict:
         """Who downloaded the batch's bank file and who confirmed it, when."""
-        authorized(principal, AUDIT_ROLES)
+        authorized(principal, "mutual_aid.audit_log")
         return audit_view(self.store.batch_audit_entries(batch_id))
 
     # ---- figures ---------------------------------------------------------------------------
 
     @rpc
     def period_stats(self, principal: str, period: int) -> dict:
-        staff = authorized(principal, FIGURE_ROLES)
+        staff = authorized(principal, "mutual_aid.figures")
         figures = period_figures(
             c
             for c in self.store.period_claims(period)

@@ -18,12 +18,6 @@ from shared.heartbeat import Heartbeat
 from shared.providers import Correlation, Store
 from shared.rpc import rpc
 
-# Who may read what was sent to a worker: the staff who serve workers in their own org subtree
-# (city, county and grassroots unions), and auditors. Reviewers and finance work on claims and
-# payouts, which they read in mutual_aid; a worker's messages are not theirs to browse.
-INBOX_ROLES = ("city_admin", "county_staff", "grassroots_staff", "auditor")
-AUDIT_ROLES = ("auditor", "city_admin")
-
 
 class NotificationsService(Heartbeat, DeadLetterRpc):
     name = "notifications"
@@ -47,17 +41,17 @@ class NotificationsService(Heartbeat, DeadLetterRpc):
     @rpc
     def inbox(self, principal: str, id_number: str) -> dict:
         """The worker's messages in the caller's org scope, newest first (404 when none)."""
-        staff = authorized(principal, INBOX_ROLES)
+        staff = authorized(principal, "notifications.inbox")
         return {"messages": inbox_messages(self.store, staff, id_number)}
 
     @rpc
     def deliveries(self, principal: str, ref: str) -> dict:
         """Deliveries about one business object, in the caller's org scope (else 404)."""
-        staff = authorized(principal, INBOX_ROLES)
+        staff = authorized(principal, "notifications.inbox")
         return {"deliveries": deliveries_about(self.store, staff, ref)}
 
     @rpc
     def inbox_lookups(self, principal: str, id_number: str) -> dict:
         """The audit log of lookups of one worker's inbox made by staff in the caller's scope."""
-        staff = authorized(principal, AUDIT_ROLES)
+        staff = authorized(principal, "notifications.lookup_audit")
         return {"entries": inbox_lookups(self.store, staff, id_number)}

@@ -262,6 +262,6 @@ class DossierRoutes(Edge):
         responses={200: AuditLogSchema},
     )
     def audit_log(self, request):
-        principal = self._staff(request, roles=("auditor",))
+        principal = self._staff(request)
         filters = read_query(request, AuditLogQuerySchema)
         return json_response(200, self._call("dossiers", "audit_log", principal, **filters))

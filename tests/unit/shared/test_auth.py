@@ -11,14 +11,13 @@ import pytest
 from shared.auth import (
     ROLES,
     AuthError,
-    Forbidden,
     StaffPrincipal,
     authorized,
     bearer_token,
     decode_staff_token,
     main,
+    may,
     mint_staff_token,
-    require_role,
 )
 from shared.config import DEVELOPMENT_SECRETS
 from shared.errors import ApiError
@@ -272,7 +271,7 @@ def test_an_org_outside_the_tree_sees_nothing_not_even_itself(staff_org, target_
 @pytest.mark.parametrize("org", ["LY-ZZ", "XX", "LY-XL-42"])
 def test_a_principal_of_an_org_outside_the_tree_is_refused_whatever_its_role(org):
     with pytest.raises(ApiError) as refused:
-        authorized(staff("city_admin", org), ["city_admin"])
+        authorized(staff("city_admin", org), "dossiers.campaign")
 
     assert refused.value.status == 403
 
@@ -289,13 +288,13 @@ def test_a_principal_of_an_org_outside_the_tree_is_refused_whatever_its_role(org
 )
 def test_a_forwarded_credential_that_is_not_a_valid_staff_token_is_refused(credential):
     with pytest.raises(ApiError) as refused:
-        authorized(credential, ["city_admin"])
+        authorized(credential, "dossiers.campaign")
 
     assert (refused.value.status, refused.value.code) == (401, "unauthorized")
 
 
 def test_a_forwarded_staff_token_is_verified_into_its_principal():
-    assert authorized(staff("auditor", "LY-XL", "a-1"), ["auditor"]) == StaffPrincipal(
+    assert authorized(staff("auditor", "LY-XL", "a-1"), "dossiers.audit_log") == StaffPrincipal(
         "a-1", "auditor", "LY-XL"
     )
 
@@ -335,32 +334,28 @@ def test_authorization_header_of_another_shape_is_an_auth_error(header):
         bearer_token(header)
 
 
-def test_require_role_passes_a_holder_of_any_listed_role():
-    principal = StaffPrincipal(sub="staff-7", role="finance", org="LY")
-
-    require_role(principal, "city_admin", "finance")
+def test_a_role_the_table_allows_for_an_action_is_authorized():
+    assert authorized(staff("finance", "LY"), "mutual_aid.payout").role == "finance"
 
 
-def test_require_role_forbids_others_naming_the_roles_needed():
-    principal = StaffPrincipal(sub="staff-7", role="auditor", org="LY")
+def test_a_role_the_table_does_not_allow_for_an_action_is_forbidden():
+    with pytest.raises(ApiError) as refused:
+        authorized(staff("auditor", "LY"), "mutual_aid.review")
 
-    with pytest.raises(Forbidden) as caught:
-        require_role(principal, "city_admin", "finance")
-
-    assert str(caught.value) == "this action requires the role city_admin or finance"
+    assert (refused.value.status, refused.value.code) == (403, "forbidden")
 
 
-@pytest.mark.parametrize("roles", [(), ("city_admn",), ("finance", "root")])
-def test_require_role_refuses_role_names_that_do_not_exist(roles):
-    principal = StaffPrincipal(sub="staff-7", role="finance", org="LY")
+def test_an_action_on_the_federations_money_below_the_city_org_is_forbidden():
+    with pytest.raises(ApiError) as refused:
+        authorized(staff("finance", "LY-XL"), "mutual_aid.payout_file")
 
-    with pytest.raises(ValueError, match="known roles"):
-        require_role(principal, *roles)
+    assert refused.value.status == 403
+    assert refused.value.message == "only finance or auditor at the city org LY may do this"
 
 
-def test_auth_error_and_forbidden_are_distinct():
-    assert not issubclass(AuthError, Forbidden)
-    assert not issubclass(Forbidden, AuthError)
+def test_an_action_missing_from_the_table_fails_loudly_rather_than_refuse_or_grant():
+    with pytest.raises(KeyError):
+        may("city_admin", "mutual_aid.reveiw")
 
 
 def test_roles_are_the_six_of_the_contract():

@@ -1,0 +1,58 @@
+"""Who may do what: the staff roles and the one table of actions each role may take, checked by
+the service that owns the action (shared.auth.authorized) and nowhere else."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+
+ROLES = ("city_admin", "county_staff", "grassroots_staff", "finance", "reviewer", "auditor")
+
+_UNIONS = ("city_admin", "county_staff", "grassroots_staff")  # the staff who serve workers
+_EVERY_ROLE = ("city_admin", "county_staff", "grassroots_staff", "reviewer", "finance", "auditor")
+_FIGURES = ("city_admin", "county_staff", "finance", "auditor")
+
+ROLES_OF: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        # dossiers: filing, confirming, visiting, exiting and moving a household is casework.
+        "dossiers.casework": _UNIONS,
+        "dossiers.read": _EVERY_ROLE,
+        "dossiers.reveal_ids": _UNIONS,
+        "dossiers.export": (*_UNIONS, "auditor"),
+        "dossiers.grant": ("city_admin", "county_staff", "finance"),
+        "dossiers.set_budget": ("finance",),
+        "dossiers.condolence": ("city_admin", "finance"),
+        "dossiers.campaign": ("city_admin",),
+        "dossiers.audit_log": ("auditor",),
+        # mutual_aid
+        "mutual_aid.enroll": _UNIONS,
+        "mutual_aid.contributions": (*_FIGURES, "grassroots_staff"),
+        "mutual_aid.figures": _FIGURES,
+        "mutual_aid.load_policy": ("city_admin",),
+        "mutual_aid.read": _EVERY_ROLE,
+        # Diagnoses are sensitive personal information: the roles that judge or audit claims read
+        # them in a claim's trace; everyone else reads the rule steps with the diagnosis masked.
+        "mutual_aid.read_diagnoses": ("reviewer", "auditor", "city_admin"),
+        "mutual_aid.review_queue": ("reviewer", "city_admin"),
+        "mutual_aid.review": ("reviewer",),
+        "mutual_aid.audit_log": ("auditor", "city_admin"),
+        "mutual_aid.payout": ("finance",),
+        "mutual_aid.payout_file": ("finance", "auditor"),
+        # notifications: the staff who serve workers in their own org subtree, and auditors.
+        # Reviewers and finance work on claims and payouts, which they read in mutual_aid; a
+        # worker's messages are not theirs to browse.
+        "notifications.inbox": (*_UNIONS, "auditor"),
+        "notifications.lookup_audit": ("auditor", "city_admin"),
+        # every service: a replay re-runs a business effect.
+        "dead_letters.manage": ("city_admin",),
+        # the gateway's own partners (hospitals, city platforms).
+        "partners.register": ("city_admin",),
+        "partners.audit": ("auditor", "city_admin"),
+        # a business date before today, where the platform does not replay past input.
+        "business_dates.backdate": ("city_admin",),
+    }
+)
+
+# The federation's own money (fund budgets, payout batches), which no county or unit moves:
+# these actions are allowed to their roles at the city root org only.
+AT_CITY_ONLY = frozenset({"dossiers.set_budget", "mutual_aid.payout", "mutual_aid.payout_file"})
