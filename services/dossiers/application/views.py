@@ -10,12 +10,11 @@ from services.dossiers.application.dossiers import audit
 from services.dossiers.store import DossierStore
 from shared import orgs
 from shared.auth import StaffPrincipal
-from shared.contracts.dossiers import DossierSchema
+from shared.contracts.dossiers import AUDIT_LOG_MAX_LIMIT, DossierSchema
 from shared.crypto import PiiVault
 from shared.money import format_fen
 
 LIST_LIMIT = 500
-AUDIT_LIMIT = 1000
 EXPORT_COLUMNS = ("dossier_id", "status", "county", "org", "category", "tier")
 
 
@@ -130,7 +129,7 @@ def overdue(
 
 def audit_log(store: DossierStore, staff: StaffPrincipal, filters: dict) -> dict:
     """The newest entries matching ``filters``, those of the caller's scope only."""
-    limit = max(1, min(filters["limit"], AUDIT_LIMIT))
+    limit = max(1, min(filters["limit"], AUDIT_LOG_MAX_LIMIT))
     entries = [
         e
         for e in store.audit_entries(filters["action"], filters["target"], limit)
