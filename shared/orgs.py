@@ -74,6 +74,25 @@ class OrgTree:
         ancestor_parts, parts = ancestor.split("-"), code.split("-")
         return parts[: len(ancestor_parts)] == ancestor_parts
 
+    def code_pattern(self, *, city: bool = False, county: bool = True, unit: bool = False) -> str:
+        """The regular expression of the codes at the levels asked for, spelt from this tree
+        (its root, its counties by name, its unit digits), so a contract states exactly the
+        codes the tree knows: ``^LY-(CT|LC|...)(-[0-9]{4})?$`` for a county or unit."""
+        if not (city or county or unit) or (unit and not county):
+            raise ValueError(
+                "ask for adjacent levels of the tree: city, county, unit (a unit lies in a county)"
+            )
+        counties = "|".join(re.escape(code.split("-")[1]) for code in sorted(self.counties))
+        below = f"-[0-9]{{{self.unit_digits}}}"
+        if county and unit:
+            below = f"({below})?"
+        elif not unit:
+            below = ""
+        tail = f"-({counties}){below}" if county else ""
+        if city:
+            tail = f"({tail})?" if tail else ""
+        return f"^{re.escape(self.city)}{tail}$"
+
     def scope_filter(self, ancestor: str | None, field: str = "org") -> dict[str, Any]:
         """A Mongo filter on ``field`` for "``ancestor`` or beneath it": everything for the city
         root, the county and its units for a county, the unit itself for a unit, and nothing at
@@ -135,3 +154,7 @@ def contains(ancestor: str | None, code: str | None) -> bool:
 
 def scope_filter(ancestor: str | None, field: str = "org") -> dict[str, Any]:
     return tree().scope_filter(ancestor, field)
+
+
+def code_pattern(*, city: bool = False, county: bool = True, unit: bool = False) -> str:
+    return tree().code_pattern(city=city, county=county, unit=unit)

@@ -26,8 +26,8 @@ CAUSES = (
 )
 # Exit reasons a staff member may give; a move inside the city is a transfer, never an exit.
 STAFF_EXIT_REASONS = ("income_above_line", "death_or_dissolved", "moved_out_of_city", "fraud")
-COUNTY = re.compile(r"^LY-[A-Z]{2}$")
-ORG = re.compile(r"^LY-[A-Z]{2}(-[0-9]{4})?$")
+COUNTY = re.compile(orgs.code_pattern())
+ORG = re.compile(orgs.code_pattern(unit=True))
 CATEGORIES = ["低保户", "低保边缘户", "意外致困户"]
 RELATIONS = ["self", "spouse", "child", "parent", "other"]
 MAX_MEMBERS = 20
@@ -48,7 +48,7 @@ class Strict(Schema):
 class DossierFilterSchema(Strict):
     """What a dossier list or export may be narrowed by: named fields, never a query."""
 
-    county = fields.String(load_default=None, validate=validate.Regexp(COUNTY))
+    county = fields.String(load_default=None, validate=WholeMatch(COUNTY))
     status = fields.String(load_default=None, validate=validate.OneOf(STATUSES))
     tier = fields.String(load_default=None, validate=validate.OneOf(TIERS))
 
@@ -60,7 +60,7 @@ class RevealQuerySchema(Strict):
 
 
 class CountyQuerySchema(Strict):
-    county = fields.String(load_default=None, validate=validate.Regexp(COUNTY))
+    county = fields.String(load_default=None, validate=WholeMatch(COUNTY))
 
 
 class AuditLogQuerySchema(Schema):

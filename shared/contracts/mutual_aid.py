@@ -20,11 +20,11 @@ from shared.identity import IdNumber, WholeMatch
 from shared.money import Money
 
 ICD10 = re.compile(r"^[A-Z][0-9]{2}(\.[0-9A-Z]{1,4})?$")
-ORG_CODE = re.compile(r"^LY(-[A-Z]{2}(-[0-9]{4})?)?$")
+ORG_CODE = re.compile(orgs.code_pattern(city=True, unit=True))
 
 
 def known_org(code: str) -> None:
-    """The shape alone lets LY-ZZ through: an employer must be in the org tree."""
+    """The pattern states the shape; the tree decides (a unit number it does not hold)."""
     if not orgs.is_known(code):
         raise ValidationError("is not an org unit of the city")
 

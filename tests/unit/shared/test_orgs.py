@@ -150,3 +150,33 @@ def test_a_tree_is_immutable():
 
     with pytest.raises(AttributeError):
         tree.city = "XX"
+
+
+def test_contract_patterns_are_spelt_from_the_tree_and_match_exactly_its_codes():
+    tree = orgs.load_tree()
+    county = re.compile(tree.code_pattern())
+    county_or_unit = re.compile(tree.code_pattern(unit=True))
+    any_level = re.compile(tree.code_pattern(city=True, unit=True))
+    for code in tree.counties:
+        assert (
+            county.fullmatch(code) and county_or_unit.fullmatch(code) and any_level.fullmatch(code)
+        )
+        assert county_or_unit.fullmatch(f"{code}-0042") and any_level.fullmatch(f"{code}-0042")
+        assert not county.fullmatch(f"{code}-0042")
+    assert any_level.fullmatch(tree.city) and not county_or_unit.fullmatch(tree.city)
+    for stranger in ("LY-ZZ", "LY-XLX", "LY-XL-42", "LY-XL-00420", "XX", "LY-", "ly-xl"):
+        assert not any_level.fullmatch(stranger), stranger
+        assert tree.is_known(stranger) is False
+
+
+@pytest.mark.parametrize(
+    "levels",
+    [
+        {"city": True, "county": False, "unit": True},
+        {"county": False, "unit": True},
+        {"county": False},
+    ],
+)
+def test_contract_pattern_of_levels_that_are_not_adjacent_refused(levels):
+    with pytest.raises(ValueError, match="adjacent"):
+        orgs.load_tree().code_pattern(**levels)
