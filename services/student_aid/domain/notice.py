@@ -1,5 +1,5 @@
-"""The public notice (公示): its working days by the official calendar, masked names, and when
-disbursement may follow."""
+"""The public notice (公示): its working days by the official calendar, and when disbursement may
+follow. Names on it are masked by shared.identity.mask_name."""
 
 from __future__ import annotations
 
@@ -41,14 +41,3 @@ def check_notice_ended(ends_on: date, disbursed_on: date) -> None:
         raise NoticeNotEnded(
             f"the public notice runs until {ends_on}: disbursement is allowed from the day after"
         )
-
-
-def mask_name(name: str) -> str:
-    """The first character, one ``*`` per hidden character, and the last when the name has three
-    characters or more: 张小明 → 张*明, 欧阳明辉 → 欧**辉, 张明 → 张*."""
-    name = name.strip()
-    if len(name) < 2:
-        return "*"  # keeping the only character would show the whole name
-    if len(name) == 2:
-        return name[0] + "*"
-    return name[0] + "*" * (len(name) - 2) + name[-1]

@@ -1,4 +1,4 @@
-"""The public notice: 5 working days of the official calendar, masked names, disbursement after."""
+"""The public notice: 5 working days of the official calendar, disbursement after."""
 
 from datetime import date
 
@@ -9,7 +9,6 @@ from services.student_aid.domain.errors import CalendarUnknown, NoticeNotEnded
 from services.student_aid.domain.notice import (
     check_notice_ended,
     is_working_day,
-    mask_name,
     notice_ends_on,
 )
 from shared.errors import answer
@@ -72,18 +71,3 @@ def test_disbursement_on_or_before_notice_end_refused(disbursed_on, allowed):
         "notice_not_ended",
         ["disbursed_on"],
     )
-
-
-@pytest.mark.parametrize(
-    ("name", "masked"),
-    [
-        ("张小明", "张*明"),
-        ("欧阳明辉", "欧**辉"),
-        ("张明", "张*"),
-        ("阿依古丽买买提", "阿*****提"),
-        (" 张小明 ", "张*明"),
-        ("张", "*"),
-    ],
-)
-def test_mask_name(name, masked):
-    assert mask_name(name) == masked
