@@ -18,7 +18,7 @@ from shared.config import ConfigError, Settings, process_settings  # noqa: E402
 from shared.logs import configure_logging  # noqa: E402
 from shared.providers import SETTINGS_KEY  # noqa: E402
 
-SERVICES = ("gateway", "dossiers", "mutual_aid", "notifications")
+SERVICES = ("gateway", "dossiers", "mutual_aid", "student_aid", "notifications")
 
 log = logging.getLogger("shared.runner")
 

@@ -36,6 +36,8 @@ MAX_JSON_DEPTH = 32
 MAX_JSON_INT_DIGITS = 18  # below 2**63
 MAX_JSON_FLOAT = 2.0**53  # every integer-valued float up to here converts exactly
 REQUEST_ID_HEADER = "X-Request-Id"
+# A signed route shared by every partner of a kind (the city platform's) names the partner here.
+PARTNER_HEADER = "X-Partner-Code"
 # The correlation id lands in every log line and message header: short, and nothing to inject.
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}", re.ASCII)
 
@@ -164,9 +166,21 @@ class JsonWebServer(WebServer):
 class ApiHandler(HttpRequestHandler):
     server = JsonWebServer()
 
-    def __init__(self, method, url, partner_param: str | None = None, **kwargs):
+    def __init__(
+        self, method, url, partner_param: str | None = None, signed: bool = False, **kwargs
+    ):
         super().__init__(method, url, **kwargs)
         self.partner_param = partner_param  # the path parameter naming a signed route's partner
+        self.signed = signed
+
+    def partner_code(self, request) -> str | None:
+        """The partner a signed request names: in its path, or (a route shared by every partner
+        of a kind, like the city platform's) in the PARTNER_HEADER."""
+        if not self.signed:
+            return None
+        if self.partner_param:
+            return request.path_values.get(self.partner_param)
+        return request.headers.get(PARTNER_HEADER)
 
     def handle_request(self, request):
         request.shallow = False
@@ -174,7 +188,7 @@ class ApiHandler(HttpRequestHandler):
         request.client_timeout = self.server.client_timeout
         throttle = self.server.throttle
         address = request.remote_addr or "unknown"
-        code = request.path_values.get(self.partner_param) if self.partner_param else None
+        code = self.partner_code(request)
         partner = code if code is not None and is_partner_code(code) else None
         given_id = request.headers.get(REQUEST_ID_HEADER)
         correlation_id = str(uuid.uuid4())
@@ -224,12 +238,13 @@ def api(
     """Declare an endpoint: the nameko HTTP entrypoint plus what OpenAPI says about it.
     ``path`` uses werkzeug converters (``<claim_id>``); ``query`` is the schema of the query
     string (read it with ``read_query``); a signed (``webhook``) route names its partner in
-    its one path parameter."""
+    its one path parameter, or when it has none in the PARTNER_HEADER."""
     ROUTES.append(Route(method, path, summary, auth, request, responses or {}, query))
+    signed = auth == "webhook"
     partner_param = None
-    if auth == "webhook":
-        (partner_param,) = re.findall(r"<(?:\w+:)?(\w+)>", path)
-    register = ApiHandler.decorator(method, path, partner_param=partner_param)
+    if signed:
+        (partner_param,) = re.findall(r"<(?:\w+:)?(\w+)>", path) or (None,)
+    register = ApiHandler.decorator(method, path, partner_param=partner_param, signed=signed)
 
     def decorate(handler):
         @functools.wraps(handler)

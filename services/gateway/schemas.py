@@ -22,7 +22,7 @@ def validate_partner_code(text: str) -> None:
 
 
 # The services behind the gateway, each answering RPC with the dead-letter entrypoints.
-BACKENDS = ("dossiers", "mutual_aid", "notifications")
+BACKENDS = ("dossiers", "mutual_aid", "student_aid", "notifications")
 
 
 class PartnerRequestSchema(Schema):

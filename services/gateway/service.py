@@ -8,11 +8,17 @@ from services.gateway.routes.mutual_aid import MutualAidRoutes
 from services.gateway.routes.notifications import NotificationRoutes
 from services.gateway.routes.operations import OperationsRoutes
 from services.gateway.routes.platform import PlatformRoutes
+from services.gateway.routes.student_aid import StudentAidRoutes
 from services.gateway.schemas import BACKENDS
 
 
 class GatewayService(
-    PlatformRoutes, DossierRoutes, MutualAidRoutes, NotificationRoutes, OperationsRoutes
+    PlatformRoutes,
+    DossierRoutes,
+    MutualAidRoutes,
+    StudentAidRoutes,
+    NotificationRoutes,
+    OperationsRoutes,
 ):
     name = "gateway"
     backends = BACKENDS

@@ -38,6 +38,11 @@ ROLES_OF: Mapping[str, tuple[str, ...]] = MappingProxyType(
         "mutual_aid.audit_log": ("auditor", "city_admin"),
         "mutual_aid.payout": ("finance",),
         "mutual_aid.payout_file": ("finance", "auditor"),
+        # student_aid: campaigns are the city's; applications are taken by the staff who serve
+        # workers (and from the city portal, a partner judged by the gateway).
+        "student_aid.campaign": ("city_admin",),
+        "student_aid.apply": _UNIONS,
+        "student_aid.read": _EVERY_ROLE,
         # notifications: the staff who serve workers in their own org subtree, and auditors.
         # Reviewers and finance work on claims and payouts, which they read in mutual_aid; a
         # worker's messages are not theirs to browse.

@@ -17,6 +17,7 @@ OWNERS = {
     "dossiers": "services/dossiers/",
     "mutual_aid": "services/mutual_aid/",
     "notifications": "services/notifications/",
+    "student_aid": "services/student_aid/",
     "partners": "services/gateway/",
     "dead_letters": "shared/dead_letters.py",
     "business_dates": "shared/business_dates.py",

@@ -1,0 +1,196 @@
+"""Taking an application (from staff or the city portal: the same record), deciding its
+eligibility at once with the trace, and deciding it again when the parent's dossier opens late."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date
+
+from services.student_aid.application.campaigns import policy_of
+from services.student_aid.domain.eligibility import (
+    NOT_HARDSHIP,
+    Decision,
+    ParentDossier,
+    decide_eligibility,
+)
+from services.student_aid.domain.policy import SERVICE
+from services.student_aid.store import DuplicateApplication, StudentAidStore
+from shared.domain_errors import Conflict, RuleViolation
+from shared.events import Event, make_event, now_shanghai
+
+# What the request says of the people, kept sealed by the store and never in the record clear.
+CLEAR_FIELDS = ("student_id_number", "student_name", "parent_id_number")
+
+
+@dataclass(frozen=True)
+class Channel:
+    """Who brought the application: a staff member, or the city portal with its webhook id."""
+
+    kind: str  # "staff" | "city_platform"
+    by: str  # the staff id, or the partner code
+    webhook_id: str | None = None
+
+
+def application_org(
+    store: StudentAidStore, parent_id_number: str, certified_by: str | None, fallback: str
+) -> str:
+    """The org unit the application belongs to (and whose staff see it): the county of the
+    parent's open dossier, else the certifying grassroots unit, else the one who brought it."""
+    dossier = store.open_dossier_of(store.id_hash(parent_id_number))
+    if dossier is not None:
+        return dossier["county"]
+    return certified_by or fallback
+
+
+def _parent_dossier(row: dict | None) -> ParentDossier | None:
+    return None if row is None else ParentDossier(tier=row["tier"], status="open")
+
+
+def _decision_fields(decision: Decision) -> dict:
+    return {
+        "status": decision.status,
+        "amount_fen": decision.amount,
+        "reason_code": decision.reason_code,
+        "path": decision.path,
+        "trace": list(decision.trace),
+        "policy_version": decision.policy_version,
+    }
+
+
+def _decided_event(application: dict, correlation_id: str) -> Event:
+    return make_event(
+        "application_decided",
+        {
+            "application_id": application["_id"],
+            "campaign": application["campaign"],
+            "parent_id_hash": application["parent_id_hash"],
+            "org": application["org"],
+            "status": application["status"],
+            "path": application["path"],
+            "reason_code": application["reason_code"],
+            "education_level": application["education_level"],
+            "amount_fen": application["amount_fen"],
+            "policy_version": application["policy_version"],
+        },
+        producer=SERVICE,
+        correlation_id=correlation_id,
+    )
+
+
+def _decide(policy, campaign: dict, application: dict, dossier: dict | None) -> Decision:
+    return decide_eligibility(
+        policy,
+        applied_on=date.fromisoformat(application["applied_on"]),
+        opens_on=date.fromisoformat(campaign["opens_on"]),
+        closes_on=date.fromisoformat(campaign["closes_on"]),
+        education_level=application["education_level"],
+        school_kind=application["school_kind"],
+        aided_elsewhere=application["aided_elsewhere"],
+        parent_dossier=_parent_dossier(dossier),
+        migrant_certified_by=application["migrant_hardship_certified_by"],
+    )
+
+
+def accept_application(
+    store: StudentAidStore,
+    policy_dir: str,
+    data: dict,
+    applied_on: date,
+    org: str,
+    channel: Channel,
+    correlation_id: str,
+) -> dict:
+    """Decide and store one application with its ``application_decided`` event; returns the
+    stored record. The campaign must exist (a RuleViolation naming ``campaign``), the date be
+    in its window (OutsideWindow), the student not have applied in it (a Conflict)."""
+    if channel.webhook_id is not None:
+        replayed = store.application_by_webhook(channel.by, channel.webhook_id)
+        if replayed is not None:
+            return replayed
+    campaign = store.campaign(data["campaign"])
+    if campaign is None:
+        raise RuleViolation(f"there is no {data['campaign']} campaign", "campaign")
+    clear = {name: data[name] for name in CLEAR_FIELDS}
+    parent_hash = store.id_hash(data["parent_id_number"])
+    application = {
+        "_id": uuid.uuid4().hex,
+        "campaign": campaign["_id"],
+        "education_level": data["education_level"],
+        "school": data["school"],
+        "school_kind": data["school_kind"],
+        "aided_elsewhere": data["aided_elsewhere"],
+        "migrant_hardship_certified_by": data["migrant_hardship_certified_by"],
+        "applied_on": applied_on.isoformat(),
+        "org": org,
+        "channel": channel.kind,
+        "submitted_by": channel.by,
+    }
+    decision = _decide(
+        policy_of(policy_dir, campaign), campaign, application, store.open_dossier_of(parent_hash)
+    )
+    if data["migrant_hardship_certified_by"]:
+        # The certification is a fact of the record: which unit vouched, and when we took it.
+        application["certification"] = {
+            "unit": data["migrant_hardship_certified_by"],
+            "recorded_at": now_shanghai().isoformat(timespec="milliseconds"),
+            "recorded_by": channel.by,
+        }
+    if channel.webhook_id is not None:
+        application.update(partner=channel.by, webhook_id=channel.webhook_id)
+    application.update(_decision_fields(decision), parent_id_hash=parent_hash)
+    application["received"] = store.next_received(campaign["_id"])
+    try:
+        store.add_application(application, clear, _decided_event(application, correlation_id))
+    except DuplicateApplication:
+        raise Conflict(
+            f"this student has applied in the {campaign['_id']} campaign already",
+            "student_id_number",
+        ) from None
+    return store.application(application["_id"])
+
+
+def redecide_on_dossier(
+    store: StudentAidStore, policy_dir: str, head_id_hash: str, correlation_id: str
+) -> int:
+    """The parent's dossier opened (or changed tier, or moved): applications refused for want of
+    one, in campaigns whose approvals have not run, are decided again. Each is guarded by its
+    refused state, so a redelivered event changes nothing. Returns how many changed."""
+    dossier = store.open_dossier_of(head_id_hash)
+    if dossier is None:
+        return 0
+    changed = 0
+    campaigns = {}
+    for application in store.undecided_by_dossier(
+        head_id_hash, store.campaigns_awaiting_approvals()
+    ):
+        campaign = campaigns.setdefault(
+            application["campaign"], store.campaign(application["campaign"])
+        )
+        decision = _decide(policy_of(policy_dir, campaign), campaign, application, dossier)
+        if decision.reason_code == NOT_HARDSHIP:
+            continue  # still no path (a grassroots-tier dossier alone is not one)
+        fields = {**_decision_fields(decision), "org": dossier["county"]}
+        event = _decided_event({**application, **fields}, correlation_id)
+        changed += store.redecide(application["_id"], fields, event)
+    return changed
+
+
+def application_view(application: dict) -> dict:
+    return {
+        "application_id": application["_id"],
+        "campaign": application["campaign"],
+        "student_id_number_masked": application["student_id_masked"],
+        "student_name_masked": application["student_name_masked"],
+        "education_level": application["education_level"],
+        "school": application["school"],
+        "org": application["org"],
+        "applied_on": date.fromisoformat(application["applied_on"]),
+        "status": application["status"],
+        "path": application["path"],
+        "amount": application["amount_fen"],
+        "reason_code": application["reason_code"],
+        "trace": application["trace"],
+        "policy_version": application["policy_version"],
+        "migrant_hardship_certified_by": application["migrant_hardship_certified_by"],
+    }

@@ -1,0 +1,191 @@
+"""The student_aid nameko service (金秋助学): campaigns, applications from staff and the city
+portal, and the read model of dossier heads its eligibility rests on."""
+
+from __future__ import annotations
+
+import logging
+
+from services.student_aid.application.applications import (
+    Channel,
+    accept_application,
+    application_org,
+    application_view,
+    redecide_on_dossier,
+)
+from services.student_aid.application.campaigns import campaign_view, open_campaign, raise_budget
+from services.student_aid.domain.policy import SERVICE
+from services.student_aid.store import StudentAidStore
+from shared import orgs
+from shared.auth import authorized, authorized_partner
+from shared.business_dates import business_date
+from shared.contracts.student_aid import (
+    AidApplicationRequestSchema,
+    AidApplicationSchema,
+    AidCampaignBudgetSchema,
+    AidCampaignRequestSchema,
+    AidCampaignSchema,
+)
+from shared.dead_letters import DeadLetterRpc
+from shared.errors import ApiError, answering, not_found, validated
+from shared.event_handler import event_handler
+from shared.events import Event, today_shanghai
+from shared.heartbeat import Heartbeat
+from shared.providers import Correlation, OutboxRelayRunner, SettingsProvider, Store
+from shared.rpc import rpc
+
+log = logging.getLogger(__name__)
+
+
+class StudentAidService(Heartbeat, DeadLetterRpc):
+    name = SERVICE
+
+    store: StudentAidStore = Store(StudentAidStore)
+    outbox_relay = OutboxRelayRunner("campaigns", "applications")
+    settings = SettingsProvider()
+    correlation_id = Correlation()
+
+    @rpc
+    def ping(self) -> str:
+        return "ok"
+
+    # ---- campaigns -------------------------------------------------------------------------
+
+    @rpc
+    @answering
+    def open_campaign(self, principal: str, request: dict) -> dict:
+        staff = authorized(principal, "student_aid.campaign")
+        data = validated(AidCampaignRequestSchema(), request)
+        campaign = open_campaign(
+            self.store, self.settings.policy_dir, data, staff.sub, self.correlation_id
+        )
+        return AidCampaignSchema().dump(campaign_view(campaign))
+
+    @rpc
+    @answering
+    def set_budget(self, principal: str, year: int, request: dict) -> dict:
+        staff = authorized(principal, "student_aid.campaign")
+        data = validated(AidCampaignBudgetSchema(), request)
+        campaign = raise_budget(self.store, year, data["budget"], staff.sub)
+        if campaign is None:
+            raise not_found("campaign")
+        return AidCampaignSchema().dump(campaign_view(campaign))
+
+    @rpc
+    def get_campaign(self, principal: str, year: int) -> dict:
+        authorized(principal, "student_aid.read")
+        campaign = self.store.campaign(year)
+        if campaign is None:
+            raise not_found("campaign")
+        return AidCampaignSchema().dump(campaign_view(campaign))
+
+    # ---- applications ----------------------------------------------------------------------
+
+    @rpc
+    @answering
+    def submit_application(self, principal: str, request: dict) -> dict:
+        """An application taken by staff, for a parent in their org subtree."""
+        staff = authorized(principal, "student_aid.apply")
+        data = validated(AidApplicationRequestSchema(), request)
+        applied_on = business_date(
+            data["applied_on"],
+            "applied_on",
+            staff.role,
+            allow_backdated=self.settings.allow_backdated_input,
+        ).day
+        org = application_org(
+            self.store,
+            data["parent_id_number"],
+            data["migrant_hardship_certified_by"],
+            fallback=staff.org,
+        )
+        if not staff.can_see(org):
+            raise ApiError(
+                403,
+                "forbidden",
+                f"the application belongs to {org}, outside your org unit",
+                {"parent_id_number": ["the parent's dossier or certifying unit is not yours"]},
+            )
+        application = accept_application(
+            self.store,
+            self.settings.policy_dir,
+            data,
+            applied_on,
+            org,
+            Channel(kind="staff", by=staff.sub),
+            self.correlation_id,
+        )
+        return AidApplicationSchema().dump(application_view(application))
+
+    @rpc
+    @answering
+    def submit_portal_application(self, partner: str, webhook_id: str, request: dict) -> dict:
+        """An application from the city portal (e·龙岩): ``partner`` is the gateway's assertion
+        of the city platform it verified. The application date is the day we received it,
+        unless the platform replays past input (ALLOW_BACKDATED_INPUT)."""
+        platform = authorized_partner(partner, "city_platform")
+        data = validated(AidApplicationRequestSchema(), request)
+        applied_on = today_shanghai()
+        if self.settings.allow_backdated_input and data["applied_on"] is not None:
+            applied_on = data["applied_on"]
+        org = application_org(
+            self.store,
+            data["parent_id_number"],
+            data["migrant_hardship_certified_by"],
+            fallback=orgs.city_root(),
+        )
+        application = accept_application(
+            self.store,
+            self.settings.policy_dir,
+            data,
+            applied_on,
+            org,
+            Channel(
+                kind="city_platform",
+                by=platform["code"],
+                webhook_id=webhook_id,
+            ),
+            self.correlation_id,
+        )
+        return AidApplicationSchema().dump(application_view(application))
+
+    @rpc
+    def get_application(self, principal: str, application_id: str) -> dict:
+        staff = authorized(principal, "student_aid.read")
+        application = self.store.application(application_id)
+        # Existence must not leak across org units: outside your scope reads as not found.
+        if application is None or not staff.can_see(application["org"]):
+            raise not_found("application")
+        return AidApplicationSchema().dump(application_view(application))
+
+    # ---- dossier read model (eligibility by tier) ------------------------------------------
+
+    @event_handler("dossiers", "dossier_established")
+    def on_dossier_established(self, event: Event) -> None:
+        self.store.open_dossier_head(event, tier=event.payload["tier"])
+        self._late_dossier(event)
+
+    @event_handler("dossiers", "dossier_tier_changed")
+    def on_dossier_tier_changed(self, event: Event) -> None:
+        self.store.open_dossier_head(event, tier=event.payload["tier"])
+        self._late_dossier(event)
+
+    @event_handler("dossiers", "dossier_transferred")
+    def on_dossier_transferred(self, event: Event) -> None:
+        self.store.open_dossier_head(event)
+        self._late_dossier(event)
+
+    @event_handler("dossiers", "dossier_exited")
+    def on_dossier_exited(self, event: Event) -> None:
+        self.store.close_dossier_head(event)
+
+    def _late_dossier(self, event: Event) -> None:
+        # Run whether or not the head's row changed now: a redelivery after a failure here
+        # finds the row applied and must still decide the applications again.
+        changed = redecide_on_dossier(
+            self.store,
+            self.settings.policy_dir,
+            event.payload["head_id_hash"],
+            event.correlation_id,
+        )
+        if changed:
+            log.info("applications decided again on a late dossier", extra={"changed": changed})

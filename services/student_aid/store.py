@@ -1,0 +1,214 @@
+"""The only code of student_aid that speaks pymongo: campaigns, applications, dossier heads."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pymongo import ReturnDocument
+from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError
+
+from shared.config import Settings
+from shared.consumer import apply_once
+from shared.crypto import vault_of
+from shared.events import Event, now_shanghai
+from shared.identity import mask_id_number, mask_name
+from shared.outbox import insert_with_events, update_with_events
+
+# The dossier tiers the read model keeps as "open", and the statuses of a head's row.
+OPEN = "open"
+EXITED = "exited"
+
+
+class DuplicateApplication(Exception):
+    """The student already applied in this campaign (one award per student per campaign)."""
+
+    def __init__(self, application_id: str):
+        super().__init__(application_id)
+        self.application_id = application_id
+
+
+def now_text() -> str:
+    return now_shanghai().isoformat(timespec="milliseconds")
+
+
+class StudentAidStore:
+    def __init__(self, db: Database, settings: Settings):
+        self.campaigns = db["campaigns"]
+        self.applications = db["applications"]
+        self.dossier_heads = db["dossier_heads"]
+        self.vault = vault_of(settings)
+
+    def ensure_indexes(self) -> None:
+        # One award per student (by ID number) per campaign: the store refuses the second.
+        self.applications.create_index(
+            [("campaign", 1), ("student_id_hash", 1)],
+            name="campaign_student_unique",
+            unique=True,
+        )
+        # A city-portal webhook seen before is answered as the first time (API.md).
+        self.applications.create_index(
+            [("partner", 1), ("webhook_id", 1)],
+            name="partner_webhook_unique",
+            unique=True,
+            partialFilterExpression={"webhook_id": {"$type": "string"}},
+        )
+        self.applications.create_index([("parent_id_hash", 1)], name="parent_id_hash_idx")
+        self.applications.create_index([("campaign", 1), ("status", 1)], name="campaign_status_idx")
+        self.dossier_heads.create_index([("head_id_hash", 1)], name="head_id_hash_idx")
+
+    def id_hash(self, id_number: str) -> str:
+        return self.vault.lookup_hash(id_number)
+
+    # ---- campaigns -------------------------------------------------------------------------
+
+    def open_campaign(self, campaign: dict[str, Any], event: Event) -> bool:
+        """Store a year's campaign with its ``campaign_opened`` event; False when the year has
+        one already."""
+        try:
+            self.campaigns.insert_one(
+                insert_with_events({**campaign, "_id": campaign["year"]}, [event])
+            )
+        except DuplicateKeyError:
+            return False
+        return True
+
+    def campaign(self, year: int) -> dict | None:
+        return self.campaigns.find_one({"_id": year}, {"outbox": 0})
+
+    def raise_campaign_budget(self, year: int, budget_fen: int, by: str) -> dict | None:
+        """The campaign with its new budget; None when it has none or a larger one already."""
+        return self.campaigns.find_one_and_update(
+            {"_id": year, "budget_fen": {"$lte": budget_fen}},
+            {"$set": {"budget_fen": budget_fen, "budget_set_by": by, "budget_set_at": now_text()}},
+            projection={"outbox": 0},
+            return_document=ReturnDocument.AFTER,
+        )
+
+    def next_received(self, year: int) -> int:
+        """The order in which we received an application in the campaign (the ranking's
+        tie-break after ``applied_on``)."""
+        campaign = self.campaigns.find_one_and_update(
+            {"_id": year},
+            {"$inc": {"received_count": 1}},
+            projection={"received_count": 1},
+            return_document=ReturnDocument.AFTER,
+        )
+        return campaign["received_count"]
+
+    def campaigns_awaiting_approvals(self) -> list[int]:
+        """The years whose approvals have not run: a late dossier still counts in them."""
+        return [
+            doc["_id"]
+            for doc in self.campaigns.find({"approvals_run_at": {"$exists": False}}, {"_id": 1})
+        ]
+
+    # ---- applications ----------------------------------------------------------------------
+
+    def add_application(
+        self, application: dict[str, Any], clear: dict[str, str], event: Event
+    ) -> None:
+        """Insert a decided application with its event. ``clear`` holds the student's and the
+        parent's ID numbers and the student's name: stored sealed, hashed and masked only.
+        Raises DuplicateApplication naming the earlier one for the same student and campaign."""
+        doc = {
+            **application,
+            "student_id_hash": self.id_hash(clear["student_id_number"]),
+            "student_id_enc": self.vault.encrypt(clear["student_id_number"]),
+            "student_id_masked": mask_id_number(clear["student_id_number"]),
+            "student_name_enc": self.vault.encrypt(clear["student_name"]),
+            "student_name_masked": mask_name(clear["student_name"]),
+            "parent_id_hash": self.id_hash(clear["parent_id_number"]),
+            "parent_id_enc": self.vault.encrypt(clear["parent_id_number"]),
+            "parent_id_masked": mask_id_number(clear["parent_id_number"]),
+            "received_at": now_text(),
+        }
+        try:
+            self.applications.insert_one(insert_with_events(doc, [event]))
+        except DuplicateKeyError:
+            existing = self.applications.find_one(
+                {"campaign": doc["campaign"], "student_id_hash": doc["student_id_hash"]}, {"_id": 1}
+            )
+            if existing is None:  # the webhook index: a replay of a portal request
+                raise
+            raise DuplicateApplication(existing["_id"]) from None
+
+    def application(self, application_id: str) -> dict | None:
+        return self.applications.find_one({"_id": application_id}, {"outbox": 0})
+
+    def application_by_webhook(self, partner: str, webhook_id: str) -> dict | None:
+        return self.applications.find_one(
+            {"partner": partner, "webhook_id": webhook_id}, {"outbox": 0}
+        )
+
+    def undecided_by_dossier(self, parent_id_hash: str, campaigns: list[int]) -> list[dict]:
+        """The parent's applications refused for want of a dossier, in campaigns whose approvals
+        have not run: a dossier opened since may make them eligible."""
+        return list(
+            self.applications.find(
+                {
+                    "parent_id_hash": parent_id_hash,
+                    "campaign": {"$in": campaigns},
+                    "status": "ineligible",
+                    "reason_code": "not_hardship",
+                },
+                {"outbox": 0},
+            )
+        )
+
+    def redecide(self, application_id: str, decision: dict[str, Any], event: Event) -> bool:
+        """A refused application decided again on a dossier event, only while it is still
+        refused for want of a dossier: a redelivered event finds it decided and changes nothing."""
+        result = self.applications.update_one(
+            {"_id": application_id, "status": "ineligible", "reason_code": "not_hardship"},
+            update_with_events({"$set": {**decision, "redecided_at": now_text()}}, [event]),
+        )
+        return result.modified_count == 1
+
+    # ---- dossier read model ----------------------------------------------------------------
+
+    def open_dossier_head(self, event: Event, tier: str | None = None) -> bool:
+        """An established, re-tiered or transferred dossier: its head's row is open (with the
+        tier when the event states one)."""
+        fields: dict[str, Any] = {"status": OPEN}
+        if tier is not None:
+            fields["tier"] = tier
+        return self._apply_dossier_event(event, fields)
+
+    def close_dossier_head(self, event: Event) -> bool:
+        """An exited dossier: its head no longer counts as heading an open one."""
+        return self._apply_dossier_event(event, {"status": EXITED})
+
+    def _apply_dossier_event(self, event: Event, fields: dict[str, Any]) -> bool:
+        """Apply a dossier event to its head's row once, and only when its revision is newer:
+        an older or repeated revision matches nothing, so the upsert collides with the row a
+        newer event created and is dropped."""
+        payload = event.payload
+        return apply_once(
+            self.dossier_heads,
+            {"_id": payload["dossier_id"], "revision": {"$lt": payload["revision"]}},
+            {
+                "$set": {
+                    **fields,
+                    "head_id_hash": payload["head_id_hash"],
+                    "county": payload["county"],
+                    "revision": payload["revision"],
+                    "last_event": event.event_type,
+                }
+            },
+            event.event_id,
+            upsert=True,
+        )
+
+    def open_dossier_of(self, head_id_hash: str) -> dict | None:
+        """The open dossier the person heads, with its tier and county, if any (the highest tier
+        first should two rows be open during a transfer's hand-over)."""
+        rows = list(
+            self.dossier_heads.find(
+                {"head_id_hash": head_id_hash, "status": OPEN, "tier": {"$exists": True}},
+                {"tier": 1, "county": 1},
+            )
+        )
+        order = {"national": 0, "local": 1, "grassroots": 2}
+        rows.sort(key=lambda row: order.get(row["tier"], len(order)))
+        return rows[0] if rows else None
