@@ -10,6 +10,7 @@ from services.student_aid.application.applications import (
     accept_application,
     application_org,
     application_view,
+    parent_dossier,
     redecide_on_dossier,
 )
 from services.student_aid.application.campaigns import campaign_view, open_campaign, raise_budget
@@ -40,7 +41,8 @@ class StudentAidService(Heartbeat, DeadLetterRpc):
     name = SERVICE
 
     store: StudentAidStore = Store(StudentAidStore)
-    outbox_relay = OutboxRelayRunner("campaigns", "applications")
+    # award_disbursed (disbursement, to come) leaves from the applications.
+    outbox_relay = OutboxRelayRunner("applications")
     settings = SettingsProvider()
     correlation_id = Correlation()
 
@@ -55,9 +57,7 @@ class StudentAidService(Heartbeat, DeadLetterRpc):
     def open_campaign(self, principal: str, request: dict) -> dict:
         staff = authorized(principal, "student_aid.campaign")
         data = validated(AidCampaignRequestSchema(), request)
-        campaign = open_campaign(
-            self.store, self.settings.policy_dir, data, staff.sub, self.correlation_id
-        )
+        campaign = open_campaign(self.store, self.settings.policy_dir, data, staff.sub)
         return AidCampaignSchema().dump(campaign_view(campaign))
 
     @rpc
@@ -92,12 +92,8 @@ class StudentAidService(Heartbeat, DeadLetterRpc):
             staff.role,
             allow_backdated=self.settings.allow_backdated_input,
         ).day
-        org = application_org(
-            self.store,
-            data["parent_id_number"],
-            data["migrant_hardship_certified_by"],
-            fallback=staff.org,
-        )
+        dossier = parent_dossier(self.store, data["parent_id_number"])
+        org = application_org(dossier, data["migrant_hardship_certified_by"], staff.org)
         if not staff.can_see(org):
             raise ApiError(
                 403,
@@ -110,9 +106,9 @@ class StudentAidService(Heartbeat, DeadLetterRpc):
             self.settings.policy_dir,
             data,
             applied_on,
+            dossier,
             org,
             Channel(kind="staff", by=staff.sub),
-            self.correlation_id,
         )
         return AidApplicationSchema().dump(application_view(application))
 
@@ -127,24 +123,20 @@ class StudentAidService(Heartbeat, DeadLetterRpc):
         applied_on = today_shanghai()
         if self.settings.allow_backdated_input and data["applied_on"] is not None:
             applied_on = data["applied_on"]
-        org = application_org(
-            self.store,
-            data["parent_id_number"],
-            data["migrant_hardship_certified_by"],
-            fallback=orgs.city_root(),
-        )
+        dossier = parent_dossier(self.store, data["parent_id_number"])
+        org = application_org(dossier, data["migrant_hardship_certified_by"], orgs.city_root())
         application = accept_application(
             self.store,
             self.settings.policy_dir,
             data,
             applied_on,
+            dossier,
             org,
             Channel(
                 kind="city_platform",
                 by=platform["code"],
                 webhook_id=webhook_id,
             ),
-            self.correlation_id,
         )
         return AidApplicationSchema().dump(application_view(application))
 
@@ -182,10 +174,7 @@ class StudentAidService(Heartbeat, DeadLetterRpc):
         # Run whether or not the head's row changed now: a redelivery after a failure here
         # finds the row applied and must still decide the applications again.
         changed = redecide_on_dossier(
-            self.store,
-            self.settings.policy_dir,
-            event.payload["head_id_hash"],
-            event.correlation_id,
+            self.store, self.settings.policy_dir, event.payload["head_id_hash"]
         )
         if changed:
             log.info("applications decided again on a late dossier", extra={"changed": changed})

@@ -13,7 +13,6 @@ from shared.consumer import apply_once
 from shared.crypto import vault_of
 from shared.events import Event, now_shanghai
 from shared.identity import mask_id_number, mask_name
-from shared.outbox import insert_with_events, update_with_events
 
 # The dossier tiers the read model keeps as "open", and the statuses of a head's row.
 OPEN = "open"
@@ -62,13 +61,10 @@ class StudentAidStore:
 
     # ---- campaigns -------------------------------------------------------------------------
 
-    def open_campaign(self, campaign: dict[str, Any], event: Event) -> bool:
-        """Store a year's campaign with its ``campaign_opened`` event; False when the year has
-        one already."""
+    def open_campaign(self, campaign: dict[str, Any]) -> bool:
+        """Store a year's campaign; False when the year has one already."""
         try:
-            self.campaigns.insert_one(
-                insert_with_events({**campaign, "_id": campaign["year"]}, [event])
-            )
+            self.campaigns.insert_one({**campaign, "_id": campaign["year"]})
         except DuplicateKeyError:
             return False
         return True
@@ -105,10 +101,8 @@ class StudentAidStore:
 
     # ---- applications ----------------------------------------------------------------------
 
-    def add_application(
-        self, application: dict[str, Any], clear: dict[str, str], event: Event
-    ) -> None:
-        """Insert a decided application with its event. ``clear`` holds the student's and the
+    def add_application(self, application: dict[str, Any], clear: dict[str, str]) -> None:
+        """Insert a decided application. ``clear`` holds the student's and the
         parent's ID numbers and the student's name: stored sealed, hashed and masked only.
         Raises DuplicateApplication naming the earlier one for the same student and campaign."""
         doc = {
@@ -124,7 +118,7 @@ class StudentAidStore:
             "received_at": now_text(),
         }
         try:
-            self.applications.insert_one(insert_with_events(doc, [event]))
+            self.applications.insert_one(doc)
         except DuplicateKeyError:
             existing = self.applications.find_one(
                 {"campaign": doc["campaign"], "student_id_hash": doc["student_id_hash"]}, {"_id": 1}
@@ -156,12 +150,12 @@ class StudentAidStore:
             )
         )
 
-    def redecide(self, application_id: str, decision: dict[str, Any], event: Event) -> bool:
+    def redecide(self, application_id: str, decision: dict[str, Any]) -> bool:
         """A refused application decided again on a dossier event, only while it is still
         refused for want of a dossier: a redelivered event finds it decided and changes nothing."""
         result = self.applications.update_one(
             {"_id": application_id, "status": "ineligible", "reason_code": "not_hardship"},
-            update_with_events({"$set": {**decision, "redecided_at": now_text()}}, [event]),
+            {"$set": {**decision, "redecided_at": now_text()}},
         )
         return result.modified_count == 1
 

@@ -30,7 +30,7 @@ class StudentAidRoutes(Edge):
         request=AidCampaignRequestSchema,
         responses={201: AidCampaignSchema, 409: "the year has a campaign"},
     )
-    def open_campaign(self, request):
+    def open_aid_campaign(self, request):
         principal = self._staff(request)
         result = self._call("student_aid", "open_campaign", principal, read_json(request))
         return json_response(201, result)
@@ -41,7 +41,7 @@ class StudentAidRoutes(Edge):
         summary="A campaign: window, budget, amount table and policy version.",
         responses={200: AidCampaignSchema},
     )
-    def get_campaign(self, request, year):
+    def get_aid_campaign(self, request, year):
         principal = self._staff(request)
         return json_response(200, self._call("student_aid", "get_campaign", principal, year))
 
@@ -52,7 +52,7 @@ class StudentAidRoutes(Edge):
         request=AidCampaignBudgetSchema,
         responses={200: AidCampaignSchema, 422: "a lower budget"},
     )
-    def set_budget(self, request, year):
+    def set_aid_budget(self, request, year):
         principal = self._staff(request)
         result = self._call("student_aid", "set_budget", principal, year, read_json(request))
         return json_response(200, result)
@@ -68,7 +68,7 @@ class StudentAidRoutes(Edge):
             422: "outside_window: dated outside the campaign's window",
         },
     )
-    def submit_application(self, request):
+    def submit_aid_application(self, request):
         principal = self._staff(request)
         result = self._call("student_aid", "submit_application", principal, read_json(request))
         return json_response(201, result)
@@ -104,7 +104,7 @@ class StudentAidRoutes(Edge):
         summary="An application with its eligibility trace (404 outside the caller's org scope).",
         responses={200: AidApplicationSchema},
     )
-    def get_application(self, request, application_id):
+    def get_aid_application(self, request, application_id):
         principal = self._staff(request)
         result = self._call("student_aid", "get_application", principal, application_id)
         return json_response(200, result)

@@ -14,10 +14,9 @@ from services.student_aid.domain.eligibility import (
     ParentDossier,
     decide_eligibility,
 )
-from services.student_aid.domain.policy import SERVICE
 from services.student_aid.store import DuplicateApplication, StudentAidStore
 from shared.domain_errors import Conflict, RuleViolation
-from shared.events import Event, make_event, now_shanghai
+from shared.events import now_shanghai
 
 # What the request says of the people, kept sealed by the store and never in the record clear.
 CLEAR_FIELDS = ("student_id_number", "student_name", "parent_id_number")
@@ -32,12 +31,14 @@ class Channel:
     webhook_id: str | None = None
 
 
-def application_org(
-    store: StudentAidStore, parent_id_number: str, certified_by: str | None, fallback: str
-) -> str:
+def parent_dossier(store: StudentAidStore, parent_id_number: str) -> dict | None:
+    """The open dossier the parent heads, read once: the decision and the org follow from it."""
+    return store.open_dossier_of(store.id_hash(parent_id_number))
+
+
+def application_org(dossier: dict | None, certified_by: str | None, fallback: str) -> str:
     """The org unit the application belongs to (and whose staff see it): the county of the
     parent's open dossier, else the certifying grassroots unit, else the one who brought it."""
-    dossier = store.open_dossier_of(store.id_hash(parent_id_number))
     if dossier is not None:
         return dossier["county"]
     return certified_by or fallback
@@ -56,26 +57,6 @@ def _decision_fields(decision: Decision) -> dict:
         "trace": list(decision.trace),
         "policy_version": decision.policy_version,
     }
-
-
-def _decided_event(application: dict, correlation_id: str) -> Event:
-    return make_event(
-        "application_decided",
-        {
-            "application_id": application["_id"],
-            "campaign": application["campaign"],
-            "parent_id_hash": application["parent_id_hash"],
-            "org": application["org"],
-            "status": application["status"],
-            "path": application["path"],
-            "reason_code": application["reason_code"],
-            "education_level": application["education_level"],
-            "amount_fen": application["amount_fen"],
-            "policy_version": application["policy_version"],
-        },
-        producer=SERVICE,
-        correlation_id=correlation_id,
-    )
 
 
 def _decide(policy, campaign: dict, application: dict, dossier: dict | None) -> Decision:
@@ -97,13 +78,15 @@ def accept_application(
     policy_dir: str,
     data: dict,
     applied_on: date,
+    dossier: dict | None,
     org: str,
     channel: Channel,
-    correlation_id: str,
 ) -> dict:
     """Decide and store one application with its ``application_decided`` event; returns the
     stored record. The campaign must exist (a RuleViolation naming ``campaign``), the date be
-    in its window (OutsideWindow), the student not have applied in it (a Conflict)."""
+    in its window (OutsideWindow), the student not have applied in it (a Conflict). ``dossier``
+    and ``org`` are the parent's open dossier and the org derived from it, read once by the
+    caller (who checks its scope) so the decision and the org agree."""
     if channel.webhook_id is not None:
         replayed = store.application_by_webhook(channel.by, channel.webhook_id)
         if replayed is not None:
@@ -126,9 +109,7 @@ def accept_application(
         "channel": channel.kind,
         "submitted_by": channel.by,
     }
-    decision = _decide(
-        policy_of(policy_dir, campaign), campaign, application, store.open_dossier_of(parent_hash)
-    )
+    decision = _decide(policy_of(policy_dir, campaign), campaign, application, dossier)
     if data["migrant_hardship_certified_by"]:
         # The certification is a fact of the record: which unit vouched, and when we took it.
         application["certification"] = {
@@ -141,18 +122,20 @@ def accept_application(
     application.update(_decision_fields(decision), parent_id_hash=parent_hash)
     application["received"] = store.next_received(campaign["_id"])
     try:
-        store.add_application(application, clear, _decided_event(application, correlation_id))
+        store.add_application(application, clear)
     except DuplicateApplication:
         raise Conflict(
             f"this student has applied in the {campaign['_id']} campaign already",
             "student_id_number",
         ) from None
+    if decision.reason_code == NOT_HARDSHIP:
+        # The dossier may have opened between our read and this insert, its event finding no
+        # application to decide again: look once more, now that the application is stored.
+        redecide_on_dossier(store, policy_dir, parent_hash)
     return store.application(application["_id"])
 
 
-def redecide_on_dossier(
-    store: StudentAidStore, policy_dir: str, head_id_hash: str, correlation_id: str
-) -> int:
+def redecide_on_dossier(store: StudentAidStore, policy_dir: str, head_id_hash: str) -> int:
     """The parent's dossier opened (or changed tier, or moved): applications refused for want of
     one, in campaigns whose approvals have not run, are decided again. Each is guarded by its
     refused state, so a redelivered event changes nothing. Returns how many changed."""
@@ -171,8 +154,7 @@ def redecide_on_dossier(
         if decision.reason_code == NOT_HARDSHIP:
             continue  # still no path (a grassroots-tier dossier alone is not one)
         fields = {**_decision_fields(decision), "org": dossier["county"]}
-        event = _decided_event({**application, **fields}, correlation_id)
-        changed += store.redecide(application["_id"], fields, event)
+        changed += store.redecide(application["_id"], fields)
     return changed
 
 

@@ -8,7 +8,6 @@ from datetime import date
 from services.student_aid.domain.policy import SERVICE, StudentAidPolicy
 from services.student_aid.store import StudentAidStore
 from shared.domain_errors import Conflict, RuleViolation
-from shared.events import make_event
 from shared.money import format_fen
 from shared.policy import policy_in_force, policy_store
 
@@ -24,9 +23,7 @@ def policy_of(policy_dir: str, campaign: dict) -> StudentAidPolicy:
     return StudentAidPolicy.from_document(document)
 
 
-def open_campaign(
-    store: StudentAidStore, policy_dir: str, data: dict, by: str, correlation_id: str
-) -> dict:
+def open_campaign(store: StudentAidStore, policy_dir: str, data: dict, by: str) -> dict:
     """Store the year's campaign (one per year: a second is a Conflict naming ``year``)."""
     year = data["year"]
     policy = policy_for_year(policy_dir, year)
@@ -42,19 +39,7 @@ def open_campaign(
         "received_count": 0,
         "created_by": by,
     }
-    event = make_event(
-        "campaign_opened",
-        {
-            "campaign": year,
-            "opens_on": campaign["opens_on"],
-            "closes_on": campaign["closes_on"],
-            "budget_fen": campaign["budget_fen"],
-            "policy_version": policy.version,
-        },
-        producer=SERVICE,
-        correlation_id=correlation_id,
-    )
-    if not store.open_campaign(campaign, event):
+    if not store.open_campaign(campaign):
         raise Conflict(f"the {year} campaign exists already", "year")
     return store.campaign(year)
 
