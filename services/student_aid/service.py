@@ -10,6 +10,7 @@ from services.student_aid.application.applications import (
     accept_application,
     application_org,
     application_view,
+    audit_backdated_application,
     parent_dossier,
     redecide_on_dossier,
 )
@@ -86,12 +87,12 @@ class StudentAidService(Heartbeat, DeadLetterRpc):
         """An application taken by staff, for a parent in their org subtree."""
         staff = authorized(principal, "student_aid.apply")
         data = validated(AidApplicationRequestSchema(), request)
-        applied_on = business_date(
+        stated = business_date(
             data["applied_on"],
             "applied_on",
             staff.role,
             allow_backdated=self.settings.allow_backdated_input,
-        ).day
+        )
         dossier = parent_dossier(self.store, data["parent_id_number"])
         org = application_org(dossier, data["migrant_hardship_certified_by"], staff.org)
         if not staff.can_see(org):
@@ -101,11 +102,13 @@ class StudentAidService(Heartbeat, DeadLetterRpc):
                 f"the application belongs to {org}, outside your org unit",
                 {"parent_id_number": ["the parent's dossier or certifying unit is not yours"]},
             )
+        if stated.backdated_by_role:
+            audit_backdated_application(self.store, stated, staff=staff, campaign=data["campaign"])
         application = accept_application(
             self.store,
             self.settings.policy_dir,
             data,
-            applied_on,
+            stated.day,
             dossier,
             org,
             Channel(kind="staff", by=staff.sub),

@@ -36,6 +36,7 @@ class StudentAidStore:
         self.campaigns = db["campaigns"]
         self.applications = db["applications"]
         self.dossier_heads = db["dossier_heads"]
+        self.audit_log = db["audit_log"]
         self.vault = vault_of(settings)
 
     def ensure_indexes(self) -> None:
@@ -55,6 +56,7 @@ class StudentAidStore:
         self.applications.create_index([("parent_id_hash", 1)], name="parent_id_hash_idx")
         self.applications.create_index([("campaign", 1), ("status", 1)], name="campaign_status_idx")
         self.dossier_heads.create_index([("head_id_hash", 1)], name="head_id_hash_idx")
+        self.audit_log.create_index([("target", 1)], name="audit_target_idx")
 
     def id_hash(self, id_number: str) -> str:
         return self.vault.lookup_hash(id_number)
@@ -158,6 +160,16 @@ class StudentAidStore:
             {"$set": {**decision, "redecided_at": now_text()}},
         )
         return result.modified_count == 1
+
+    def append_audit(self, entry: dict[str, Any]) -> None:
+        """The audit log is insert-only; the id makes a retried append a no-op."""
+        try:
+            self.audit_log.insert_one(entry)
+        except DuplicateKeyError:
+            pass
+
+    def audit_entries(self, target: str) -> list[dict]:
+        return list(self.audit_log.find({"target": target}).sort("at", 1))
 
     # ---- dossier read model ----------------------------------------------------------------
 

@@ -13,7 +13,9 @@ from nameko.standalone.rpc import ClusterRpcProxy
 from services.dossiers.service import DossiersService
 from services.mutual_aid import cli
 from services.mutual_aid.service import MutualAidService
-from shared.config import load_settings
+from services.student_aid.service import StudentAidService
+from shared.auth import mint_partner_assertion
+from shared.config import load_settings, process_settings
 from shared.errors import ApiError
 from shared.events import today_shanghai
 from shared.mongo import get_database
@@ -58,6 +60,7 @@ def settings(mongo_uri, amqp_uri):
 def cluster(run_service, settings):
     run_service(MutualAidService)
     run_service(DossiersService)
+    run_service(StudentAidService)
     with ClusterRpcProxy(
         nameko_config(settings), context_data={"correlation_id": "it-dates"}
     ) as proxy:
@@ -266,3 +269,80 @@ def test_intake_date_in_the_past_refused_for_county_staff_and_audited_for_city_a
     proposal = cluster.dossiers.submit(CITY_ADMIN, household())
     [entry] = backdatings(cluster, proposal["dossier_id"], "intake_date")
     assert entry["detail"]["stated"] == "2018-03-02"
+
+
+# ---- student aid ----------------------------------------------------------------------------
+
+AID_YEAR = 2000  # this module's campaign (test_student_aid_service counts from 2001)
+
+
+@pytest.fixture
+def aid_campaign(cluster):
+    try:
+        cluster.student_aid.open_campaign(
+            CITY_ADMIN,
+            {
+                "year": AID_YEAR,
+                "opens_on": "2000-07-01",
+                "closes_on": "2000-08-31",
+                "budget": "1.00",
+            },
+        )
+    except ApiError as exc:
+        assert exc.status == 409  # opened by an earlier test of this session
+    return AID_YEAR
+
+
+def aid_application(**fields) -> dict:
+    return {
+        "campaign": AID_YEAR,
+        "student_id_number": new_id_number(),
+        "student_name": "张小明",
+        "parent_id_number": new_id_number(),
+        "education_level": "senior_high",
+        "school": "龙岩一中",
+        "school_kind": "regular",
+        "aided_elsewhere": False,
+        "migrant_hardship_certified_by": None,
+        "applied_on": "2000-07-15",
+        **fields,
+    }
+
+
+def student_aid_audit(settings) -> list[dict]:
+    db = get_database(settings.mongo_uri, settings.database_name("student_aid"))
+    return list(db["audit_log"].find({"target": f"campaign/{AID_YEAR}"}))
+
+
+def test_applied_on_in_the_past_refused_for_county_staff(cluster, aid_campaign):
+    error = refusal(lambda: cluster.student_aid.submit_application(COUNTY, aid_application()))
+
+    assert (int(error.status), list(error.fields)) == (403, ["applied_on"])
+
+
+def test_applied_on_in_the_past_by_city_admin_is_audited(cluster, settings, aid_campaign):
+    before = len(student_aid_audit(settings))
+    decided = cluster.student_aid.submit_application(CITY_ADMIN, aid_application())
+
+    assert decided["applied_on"] == "2000-07-15"
+    entries = student_aid_audit(settings)
+    assert len(entries) == before + 1
+    assert (entries[-1]["action"], entries[-1]["by"], entries[-1]["stated"]) == (
+        "backdate",
+        ADMIN_SUB,
+        "2000-07-15",
+    )
+
+
+def test_portal_applied_on_is_the_day_we_received_it(cluster, aid_campaign):
+    platform = mint_partner_assertion(
+        {"code": "P0001", "kind": "city_platform", "level": None}, process_settings()
+    )
+    # Stated inside the 2000 window, received today: outside it.
+    error = refusal(
+        lambda: cluster.student_aid.submit_portal_application(
+            platform, f"msg_{uuid.uuid4().hex}", aid_application()
+        )
+    )
+
+    assert (int(error.status), error.code) == (422, "outside_window")

@@ -15,6 +15,8 @@ from services.student_aid.domain.eligibility import (
     decide_eligibility,
 )
 from services.student_aid.store import DuplicateApplication, StudentAidStore
+from shared.auth import StaffPrincipal
+from shared.business_dates import BusinessDate
 from shared.domain_errors import Conflict, RuleViolation
 from shared.events import now_shanghai
 
@@ -29,6 +31,25 @@ class Channel:
     kind: str  # "staff" | "city_platform"
     by: str  # the staff id, or the partner code
     webhook_id: str | None = None
+
+
+def audit_backdated_application(
+    store: StudentAidStore, applied_on: BusinessDate, *, staff: StaffPrincipal, campaign: int
+) -> None:
+    """A past ``applied_on`` allowed by the caller's role goes in the audit log, written before
+    the application is, so no backdated application exists without its entry."""
+    store.append_audit(
+        {
+            "_id": uuid.uuid4().hex,
+            "action": "backdate",
+            "target": f"campaign/{campaign}",
+            "by": staff.sub,
+            "role": staff.role,
+            "org": staff.org,
+            **applied_on.audit_detail("applied_on"),
+            "at": now_shanghai().isoformat(timespec="milliseconds"),
+        }
+    )
 
 
 def parent_dossier(store: StudentAidStore, parent_id_number: str) -> dict | None:
