@@ -144,3 +144,10 @@ def test_openapi_describes_the_student_aid_endpoints(gateway):
     paths = gateway.http.get(gateway.base_url + "/openapi.json").json()["paths"]
 
     assert {CAMPAIGNS, f"{APPLICATIONS}/{{application_id}}", PORTAL} <= set(paths)
+
+
+def test_health_asks_student_aid_too(gateway):
+    health = gateway.http.get(gateway.base_url + "/health")
+
+    assert health.status_code == 200, health.text
+    assert health.json()["services"]["student_aid"] == "ok"
