@@ -9,7 +9,14 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound, RequestEntityTooLarg
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
-from services.gateway.http import MAX_JSON_DEPTH, error_response, read_json, read_query
+from services.gateway.http import (
+    MAX_JSON_DEPTH,
+    PARTNER_HEADER,
+    ApiHandler,
+    error_response,
+    read_json,
+    read_query,
+)
 from services.gateway.throttle import RateLimited
 from shared.contracts.dossiers import AuditLogQuerySchema
 from shared.errors import ApiError
@@ -114,3 +121,13 @@ def test_rate_limited_answer_carries_retry_after():
     assert response.status_code == 429
     assert response.headers["Retry-After"] == "7"
     assert body(response)["error"]["code"] == "rate_limited"
+
+
+def test_a_signed_route_without_a_path_code_names_its_partner_in_the_header():
+    request = Request(
+        EnvironBuilder(method="POST", path="/x", headers={PARTNER_HEADER: "ELONGYAN"}).get_environ()
+    )
+
+    assert ApiHandler("POST", "/x", signed=True).partner_code(request) == "ELONGYAN"
+    # A staff route names no partner, whatever its headers say: nothing counts against one.
+    assert ApiHandler("POST", "/x").partner_code(request) is None
