@@ -17,6 +17,8 @@ from shared.identity import mask_id_number, mask_name
 # The dossier tiers the read model keeps as "open", and the statuses of a head's row.
 OPEN = "open"
 EXITED = "exited"
+# The statuses of an award that holds its amount of the budget.
+AWARDED = ("approved", "in_review", "paid")
 
 
 class DuplicateApplication(Exception):
@@ -36,6 +38,7 @@ class StudentAidStore:
         self.campaigns = db["campaigns"]
         self.applications = db["applications"]
         self.dossier_heads = db["dossier_heads"]
+        self.disbursements = db["disbursements"]
         self.audit_log = db["audit_log"]
         self.vault = vault_of(settings)
 
@@ -57,6 +60,8 @@ class StudentAidStore:
         self.applications.create_index([("campaign", 1), ("status", 1)], name="campaign_status_idx")
         self.dossier_heads.create_index([("head_id_hash", 1)], name="head_id_hash_idx")
         self.audit_log.create_index([("target", 1)], name="audit_target_idx")
+        self.applications.create_index([("batch_id", 1)], name="batch_id_idx", sparse=True)
+        self.disbursements.create_index([("campaign", 1)], name="campaign_idx")
 
     def id_hash(self, id_number: str) -> str:
         return self.vault.lookup_hash(id_number)
@@ -218,3 +223,161 @@ class StudentAidStore:
         order = {"national": 0, "local": 1, "grassroots": 2}
         rows.sort(key=lambda row: order.get(row["tier"], len(order)))
         return rows[0] if rows else None
+
+    # ---- approvals, notice, objections ------------------------------------------------------
+
+    def award_counts(self, year: int) -> tuple[int, int, int]:
+        """(standing awards, their total in fen, waitlisted) of a campaign: the awards approved,
+        under an objection's review or paid hold their amount of the budget."""
+        rows = self.applications.aggregate(
+            [
+                {"$match": {"campaign": year, "status": {"$in": [*AWARDED, "waitlisted"]}}},
+                {"$group": {"_id": "$status", "n": {"$sum": 1}, "fen": {"$sum": "$amount_fen"}}},
+            ]
+        )
+        by_status = {row["_id"]: row for row in rows}
+        awarded = [by_status[s] for s in AWARDED if s in by_status]
+        waitlisted = by_status.get("waitlisted", {}).get("n", 0)
+        return sum(r["n"] for r in awarded), sum(r["fen"] for r in awarded), waitlisted
+
+    def claim_approvals_run(self, year: int, revision: int) -> bool:
+        """Take the campaign's approvals for one run: False when another run took them since
+        ``revision`` was read (two runs at once could spend the budget twice)."""
+        result = self.campaigns.update_one(
+            {"_id": year, "approvals_revision": revision or {"$exists": False}},
+            {"$inc": {"approvals_revision": 1}, "$set": {"approvals_run_at": now_text()}},
+        )
+        return result.modified_count == 1
+
+    def awaiting_approval(self, year: int) -> list[dict]:
+        return list(
+            self.applications.find(
+                {"campaign": year, "status": {"$in": ["eligible", "waitlisted"]}},
+                {"path": 1, "applied_on": 1, "received": 1, "amount_fen": 1},
+            )
+        )
+
+    def rank_applications(self, approved: list[str], waitlisted: list[str], by: str) -> None:
+        """Record a run of the approvals; only applications still awaiting approval move."""
+        at = now_text()
+        for ids, status in ((approved, "approved"), (waitlisted, "waitlisted")):
+            if ids:
+                self.applications.update_many(
+                    {"_id": {"$in": ids}, "status": {"$in": ["eligible", "waitlisted"]}},
+                    {"$set": {"status": status, "ranked_at": at, "ranked_by": by}},
+                )
+
+    def publish_notice(self, year: int, notice: dict[str, Any]) -> bool:
+        """Publish the campaign's notice; False when it has one already."""
+        result = self.campaigns.update_one(
+            {"_id": year, "notice": {"$exists": False}}, {"$set": {"notice": notice}}
+        )
+        return result.modified_count == 1
+
+    def notice_entries(self, year: int) -> list[dict]:
+        """The awards on the public notice, in the order received: only what the notice shows."""
+        return list(
+            self.applications.find(
+                {"campaign": year, "status": {"$in": list(AWARDED)}},
+                {"student_name_masked": 1, "school": 1, "education_level": 1, "amount_fen": 1},
+            ).sort("received", 1)
+        )
+
+    def open_objection(self, application_id: str, objection: dict[str, Any]) -> bool:
+        """Record an objection to an approved award not yet in a disbursement batch, and put the
+        award back to review, in one write; False when it is not such an award."""
+        result = self.applications.update_one(
+            {"_id": application_id, "status": "approved", "batch_id": {"$exists": False}},
+            {
+                "$set": {
+                    "status": "in_review",
+                    "open_objection": objection["objection_id"],
+                    f"objections.{objection['objection_id']}": objection,
+                }
+            },
+        )
+        return result.modified_count == 1
+
+    def decide_objection(
+        self, application_id: str, objection_id: str, upheld: bool, status: str, by: str, at: str
+    ) -> bool:
+        """Decide an open objection: the award is ``status`` after it; False when decided already."""
+        result = self.applications.update_one(
+            {"_id": application_id, "status": "in_review", "open_objection": objection_id},
+            {
+                "$set": {
+                    "status": status,
+                    f"objections.{objection_id}.upheld": upheld,
+                    f"objections.{objection_id}.decided_by": by,
+                    f"objections.{objection_id}.decided_at": at,
+                },
+                "$unset": {"open_objection": ""},
+            },
+        )
+        return result.modified_count == 1
+
+    def count_with_status(self, year: int, status: str) -> int:
+        return self.applications.count_documents({"campaign": year, "status": status})
+
+    def figure_rows(self, year: int) -> list[dict]:
+        return list(
+            self.applications.find(
+                {"campaign": year},
+                {"org": 1, "education_level": 1, "path": 1, "status": 1, "amount_fen": 1},
+            )
+        )
+
+    # ---- disbursement ------------------------------------------------------------------------
+
+    def open_disbursement(self, batch: dict[str, Any]) -> tuple[dict, bool]:
+        """The campaign's batch: created now (True) or found (False); its id is the campaign's."""
+        try:
+            self.disbursements.insert_one(batch)
+        except DuplicateKeyError:
+            return self.disbursements.find_one({"_id": batch["_id"]}), False
+        return batch, True
+
+    def disbursement(self, batch_id: str) -> dict | None:
+        return self.disbursements.find_one({"_id": batch_id})
+
+    def disbursement_of(self, year: int) -> dict | None:
+        """The campaign's batch once assembled (a half-assembled one is completed by its maker)."""
+        return self.disbursements.find_one({"campaign": year, "status": {"$ne": "assigning"}})
+
+    def assign_awards(self, batch_id: str, year: int) -> int:
+        """Put every approved award of the campaign not yet in a batch into ``batch_id``."""
+        result = self.applications.update_many(
+            {"campaign": year, "status": "approved", "batch_id": {"$exists": False}},
+            {"$set": {"batch_id": batch_id}},
+        )
+        return result.modified_count
+
+    def batch_awards(self, batch_id: str) -> list[dict]:
+        return list(
+            self.applications.find({"batch_id": batch_id}, {"outbox": 0}).sort("received", 1)
+        )
+
+    def finish_disbursement(self, batch_id: str, awards: int, total: int) -> dict:
+        return self.disbursements.find_one_and_update(
+            {"_id": batch_id},
+            {"$set": {"status": "created", "awards": awards, "total_fen": total}},
+            return_document=ReturnDocument.AFTER,
+        )
+
+    def pay_awards(self, batch_id: str, paid: list[tuple[str, Event]], paid_on: str) -> int:
+        """Mark the batch's approved awards paid, each with its event in the same write; an award
+        paid before matches nothing, so a repeat emits nothing twice."""
+        count = 0
+        for application_id, event in paid:
+            result = self.applications.update_one(
+                {"_id": application_id, "status": "approved", "batch_id": batch_id},
+                update_with_events({"$set": {"status": "paid", "paid_on": paid_on}}, [event]),
+            )
+            count += result.modified_count
+        return count
+
+    def mark_disbursement_paid(self, batch_id: str, confirmed_by: str, at: str) -> None:
+        self.disbursements.update_one(
+            {"_id": batch_id},
+            {"$set": {"status": "paid", "confirmed_by": confirmed_by, "confirmed_at": at}},
+        )
