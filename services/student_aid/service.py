@@ -4,7 +4,9 @@ portal, and the read model of dossier heads its eligibility rests on."""
 from __future__ import annotations
 
 import logging
+from datetime import date
 
+from services.student_aid.application import awards, disbursements, figures
 from services.student_aid.application.applications import (
     Channel,
     accept_application,
@@ -23,9 +25,19 @@ from shared.business_dates import business_date
 from shared.contracts.student_aid import (
     AidApplicationRequestSchema,
     AidApplicationSchema,
+    AidApprovalsSchema,
     AidCampaignBudgetSchema,
     AidCampaignRequestSchema,
     AidCampaignSchema,
+    AidDisbursementRequestSchema,
+    AidDisbursementSchema,
+    AidNoticeRequestSchema,
+    AidNoticeSchema,
+    AidObjectionDecisionRequestSchema,
+    AidObjectionRequestSchema,
+    AidObjectionSchema,
+    AidPublicNoticeSchema,
+    AidStatsSchema,
 )
 from shared.dead_letters import DeadLetterRpc
 from shared.errors import ApiError, answering, not_found, validated
@@ -69,6 +81,9 @@ class StudentAidService(Heartbeat, DeadLetterRpc):
         campaign = raise_budget(self.store, year, data["budget"], staff.sub)
         if campaign is None:
             raise not_found("campaign")
+        if "approvals_run_at" in campaign:
+            # The approvals have run: the raise approves the waitlist at once, in order.
+            awards.run_approvals(self.store, year, staff.sub)
         return AidCampaignSchema().dump(campaign_view(campaign))
 
     @rpc
@@ -151,6 +166,96 @@ class StudentAidService(Heartbeat, DeadLetterRpc):
         if application is None or not staff.can_see(application["org"]):
             raise not_found("application")
         return AidApplicationSchema().dump(application_view(application))
+
+    # ---- approvals, notice, objections -----------------------------------------------------
+
+    @rpc
+    @answering
+    def run_approvals(self, principal: str, year: int) -> dict:
+        staff = authorized(principal, "student_aid.approve")
+        return AidApprovalsSchema().dump(awards.run_approvals(self.store, year, staff.sub))
+
+    @rpc
+    @answering
+    def publish_notice(self, principal: str, year: int, request: dict) -> dict:
+        staff = authorized(principal, "student_aid.approve")
+        data = validated(AidNoticeRequestSchema(), request)
+        published_on = self._business_date(data["published_on"], "published_on", staff.role)
+        notice = awards.publish_notice(
+            self.store, self.settings.policy_dir, year, published_on, staff.sub
+        )
+        return AidNoticeSchema().dump(notice)
+
+    @rpc
+    def public_notice(self, year: int) -> dict:
+        """The notice as the public reads it, without a token: masked entries only."""
+        notice = awards.public_notice(self.store, year)
+        if notice is None:
+            raise not_found("notice")
+        return AidPublicNoticeSchema().dump(notice)
+
+    @rpc
+    @answering
+    def record_objection(self, principal: str, application_id: str, request: dict) -> dict:
+        staff = authorized(principal, "student_aid.object")
+        data = validated(AidObjectionRequestSchema(), request)
+        application = self.store.application(application_id)
+        if application is None or not staff.can_see(application["org"]):
+            raise not_found("application")
+        received_on = self._business_date(data["received_on"], "received_on", staff.role)
+        objection = awards.record_objection(
+            self.store, application_id, data["note"], received_on, staff.sub
+        )
+        return AidObjectionSchema().dump(objection)
+
+    @rpc
+    @answering
+    def decide_objection(
+        self, principal: str, application_id: str, objection_id: str, request: dict
+    ) -> dict:
+        staff = authorized(principal, "student_aid.approve")
+        data = validated(AidObjectionDecisionRequestSchema(), request)
+        decided = awards.decide_objection(
+            self.store, application_id, objection_id, data["upheld"], staff.sub
+        )
+        if decided is None:
+            raise not_found("objection")
+        return AidObjectionSchema().dump(decided)
+
+    # ---- disbursement and figures ----------------------------------------------------------
+
+    @rpc
+    @answering
+    def create_disbursement(self, principal: str, year: int, request: dict) -> dict:
+        staff = authorized(principal, "student_aid.disburse")
+        data = validated(AidDisbursementRequestSchema(), request)
+        disbursed_on = self._business_date(data["disbursed_on"], "disbursed_on", staff.role)
+        batch, created = disbursements.disbursement_batch(self.store, year, disbursed_on, staff.sub)
+        return {**AidDisbursementSchema().dump(batch), "created": created}
+
+    @rpc
+    def disbursement_file(self, principal: str, batch_id: str) -> str:
+        staff = authorized(principal, "student_aid.disbursement_file")
+        return disbursements.bank_file(self.store, batch_id, staff.sub)
+
+    @rpc
+    @answering
+    def confirm_disbursement(self, principal: str, batch_id: str) -> dict:
+        staff = authorized(principal, "student_aid.disburse")
+        batch = disbursements.confirm_disbursement(
+            self.store, batch_id, staff.sub, self.correlation_id
+        )
+        return AidDisbursementSchema().dump(batch)
+
+    @rpc
+    def campaign_stats(self, principal: str, year: int) -> dict:
+        authorized(principal, "student_aid.figures")
+        return AidStatsSchema().dump(figures.campaign_stats(self.store, year))
+
+    def _business_date(self, stated: date | None, field: str, role: str) -> date:
+        return business_date(
+            stated, field, role, allow_backdated=self.settings.allow_backdated_input
+        ).day
 
     # ---- dossier read model (eligibility by tier) ------------------------------------------
 

@@ -43,6 +43,13 @@ ROLES_OF: Mapping[str, tuple[str, ...]] = MappingProxyType(
         "student_aid.campaign": ("city_admin",),
         "student_aid.apply": _UNIONS,
         "student_aid.read": _EVERY_ROLE,
+        # Approving, publishing the notice and judging objections are the city's; any staff who
+        # serve workers may record an objection; the money moves at the city org only.
+        "student_aid.approve": ("city_admin",),
+        "student_aid.object": _UNIONS,
+        "student_aid.disburse": ("finance",),
+        "student_aid.disbursement_file": ("finance", "auditor"),
+        "student_aid.figures": _FIGURES,
         # notifications: the staff who serve workers in their own org subtree, and auditors.
         # Reviewers and finance work on claims and payouts, which they read in mutual_aid; a
         # worker's messages are not theirs to browse.
@@ -60,4 +67,12 @@ ROLES_OF: Mapping[str, tuple[str, ...]] = MappingProxyType(
 
 # The federation's own money (fund budgets, payout batches), which no county or unit moves:
 # these actions are allowed to their roles at the city root org only.
-AT_CITY_ONLY = frozenset({"dossiers.set_budget", "mutual_aid.payout", "mutual_aid.payout_file"})
+AT_CITY_ONLY = frozenset(
+    {
+        "dossiers.set_budget",
+        "mutual_aid.payout",
+        "mutual_aid.payout_file",
+        "student_aid.disburse",
+        "student_aid.disbursement_file",
+    }
+)

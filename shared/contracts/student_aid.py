@@ -122,3 +122,97 @@ class AidApplicationSchema(Schema):
     trace = fields.List(fields.String(), required=True)
     policy_version = fields.String(required=True)
     migrant_hardship_certified_by = fields.String(allow_none=True)
+
+
+# ---- approvals, notice, objections, disbursement, figures ------------------------------------
+
+
+class AidApprovalsSchema(Schema):
+    """The campaign's standing awards (approved, under objection, paid) and its waitlist."""
+
+    approved = fields.Integer(required=True)
+    waitlisted = fields.Integer(required=True)
+    approved_total = Money(required=True)
+
+
+class AidNoticeRequestSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    published_on = fields.Date(required=True)
+
+
+class AidNoticeSchema(Schema):
+    published_on = fields.Date(required=True)
+    ends_on = fields.Date(required=True, metadata={"description": "the last working day of it"})
+
+
+class AidNoticeEntrySchema(Schema):
+    """What the public sees of an award: no ID, no address, no hardship cause."""
+
+    name = fields.String(required=True, metadata={"description": "masked: 张*明"})
+    school = fields.String(required=True)
+    education_level = fields.String(required=True)
+    amount = Money(required=True)
+
+
+class AidPublicNoticeSchema(AidNoticeSchema):
+    entries = fields.List(fields.Nested(AidNoticeEntrySchema), required=True)
+
+
+class AidObjectionRequestSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    note = fields.String(required=True, validate=validate.Length(min=1, max=1000))
+    # A business date: today unless stated by a role that may backdate (shared.business_dates).
+    received_on = fields.Date(load_default=None)
+
+
+class AidObjectionDecisionRequestSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    upheld = fields.Boolean(required=True, truthy={True}, falsy={False})
+
+
+class AidObjectionSchema(Schema):
+    objection_id = fields.String(required=True)
+    application_id = fields.String(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(APPLICATION_STATUSES))
+
+
+class AidDisbursementRequestSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    # A business date: today unless stated by a role that may backdate (shared.business_dates).
+    disbursed_on = fields.Date(load_default=None)
+
+
+class AidDisbursementSchema(Schema):
+    batch_id = fields.String(required=True)
+    campaign = fields.Integer(required=True)
+    disbursed_on = fields.Date(required=True)
+    awards = fields.Integer(required=True)
+    total = Money(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(["created", "paid"]))
+
+
+class AidPaidSchema(Schema):
+    count = fields.Integer(required=True)
+    total = Money(required=True)
+
+
+class AidFiguresSchema(Schema):
+    applications = fields.Integer(required=True)
+    eligible = fields.Integer(required=True)
+    approved = fields.Integer(required=True)
+    waitlisted = fields.Integer(required=True)
+    paid = fields.Nested(AidPaidSchema, required=True)
+
+
+class AidStatsSchema(AidFiguresSchema):
+    by_county = fields.Dict(keys=fields.String(), values=fields.Nested(AidFiguresSchema))
+    by_level = fields.Dict(keys=fields.String(), values=fields.Nested(AidFiguresSchema))
+    by_path = fields.Dict(keys=fields.String(), values=fields.Nested(AidFiguresSchema))

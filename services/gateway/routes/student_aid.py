@@ -3,7 +3,11 @@ city portal (a signed city platform)."""
 
 from __future__ import annotations
 
+import csv
+import io
+
 from nameko.rpc import RpcProxy
+from werkzeug.wrappers import Response
 
 from services.gateway.edge import Edge
 from services.gateway.http import PARTNER_HEADER, api, json_response, read_json
@@ -12,9 +16,20 @@ from shared.contracts.student_aid import (
     YEARS,
     AidApplicationRequestSchema,
     AidApplicationSchema,
+    AidApprovalsSchema,
     AidCampaignBudgetSchema,
     AidCampaignRequestSchema,
     AidCampaignSchema,
+    AidDisbursementRequestSchema,
+    AidDisbursementSchema,
+    AidNoticeEntrySchema,
+    AidNoticeRequestSchema,
+    AidNoticeSchema,
+    AidObjectionDecisionRequestSchema,
+    AidObjectionRequestSchema,
+    AidObjectionSchema,
+    AidPublicNoticeSchema,
+    AidStatsSchema,
 )
 
 YEAR = f"<int(min={YEARS.min}, max={YEARS.max}):year>"  # out of range: no such route
@@ -108,3 +123,142 @@ class StudentAidRoutes(Edge):
         principal = self._staff(request)
         result = self._call("student_aid", "get_application", principal, application_id)
         return json_response(200, result)
+
+    @api(
+        "POST",
+        f"/api/v1/student-aid/campaigns/{YEAR}/approvals",
+        summary="Approve the eligible applications in priority order within the budget; the "
+        "rest are waitlisted. Running it again changes nothing until the budget grows.",
+        responses={200: AidApprovalsSchema},
+    )
+    def run_approvals(self, request, year):
+        principal = self._staff(request)
+        result = self._call("student_aid", "run_approvals", principal, year, timeout=60)
+        return json_response(200, result)
+
+    @api(
+        "POST",
+        f"/api/v1/student-aid/campaigns/{YEAR}/notice",
+        summary="Publish the campaign's public notice (公示): 5 working days of the official "
+        "calendar.",
+        request=AidNoticeRequestSchema,
+        responses={201: AidNoticeSchema, 409: "published already, or approvals not run"},
+    )
+    def publish_notice(self, request, year):
+        principal = self._staff(request)
+        result = self._call("student_aid", "publish_notice", principal, year, read_json(request))
+        return json_response(201, result)
+
+    @api(
+        "GET",
+        f"/api/v1/student-aid/campaigns/{YEAR}/notice",
+        auth="none",
+        summary="The public notice, without a token: masked name, school, level and amount; "
+        "Accept: text/csv for CSV.",
+        responses={200: AidPublicNoticeSchema},
+    )
+    def public_notice(self, request, year):
+        notice = self._call("student_aid", "public_notice", year)
+        if request.accept_mimetypes.best_match(["application/json", "text/csv"]) != "text/csv":
+            return json_response(200, notice)
+        out = io.StringIO()
+        columns = list(AidNoticeEntrySchema().fields)
+        writer = csv.DictWriter(out, columns, lineterminator="\r\n")
+        writer.writeheader()
+        writer.writerows(notice["entries"])
+        return Response(
+            out.getvalue(),
+            status=200,
+            mimetype="text/csv",
+            headers={"Content-Disposition": f'attachment; filename="notice-{year}.csv"'},
+        )
+
+    @api(
+        "POST",
+        "/api/v1/student-aid/applications/<application_id>/objections",
+        summary="An objection received during the notice: the award goes back to review.",
+        request=AidObjectionRequestSchema,
+        responses={201: AidObjectionSchema, 409: "not an approved award"},
+    )
+    def record_objection(self, request, application_id):
+        principal = self._staff(request)
+        result = self._call(
+            "student_aid", "record_objection", principal, application_id, read_json(request)
+        )
+        return json_response(201, result)
+
+    @api(
+        "POST",
+        "/api/v1/student-aid/applications/<application_id>/objections/<objection_id>/decision",
+        summary="Decide an objection: upheld rejects the award (its amount is freed for the next "
+        "run of the approvals), else the award stands.",
+        request=AidObjectionDecisionRequestSchema,
+        responses={200: AidObjectionSchema, 409: "decided already"},
+    )
+    def decide_objection(self, request, application_id, objection_id):
+        principal = self._staff(request)
+        result = self._call(
+            "student_aid",
+            "decide_objection",
+            principal,
+            application_id,
+            objection_id,
+            read_json(request),
+        )
+        return json_response(200, result)
+
+    @api(
+        "POST",
+        f"/api/v1/student-aid/campaigns/{YEAR}/disbursements",
+        summary="The campaign's one disbursement batch of its approved awards, after the notice.",
+        request=AidDisbursementRequestSchema,
+        responses={
+            201: AidDisbursementSchema,
+            200: AidDisbursementSchema,
+            422: "notice_not_ended: on or before the notice's last day",
+        },
+    )
+    def create_disbursement(self, request, year):
+        principal = self._staff(request)
+        result = self._call(
+            "student_aid", "create_disbursement", principal, year, read_json(request), timeout=60
+        )
+        status = 201 if result.pop("created") else 200
+        return json_response(status, result)
+
+    @api(
+        "GET",
+        "/api/v1/student-aid/disbursements/<batch_id>/file",
+        summary="The bank's CSV for a disbursement batch (masked); every download is audited.",
+        responses={200: "text/csv"},
+    )
+    def disbursement_file(self, request, batch_id):
+        principal = self._staff(request)
+        text = self._call("student_aid", "disbursement_file", principal, batch_id, timeout=60)
+        return Response(
+            text,
+            status=200,
+            mimetype="text/csv",
+            headers={"Content-Disposition": f'attachment; filename="{batch_id}.csv"'},
+        )
+
+    @api(
+        "POST",
+        "/api/v1/student-aid/disbursements/<batch_id>/confirm",
+        summary="Another finance user confirms the bank paid the batch: its awards are paid.",
+        responses={200: AidDisbursementSchema},
+    )
+    def confirm_disbursement(self, request, batch_id):
+        principal = self._staff(request)
+        result = self._call("student_aid", "confirm_disbursement", principal, batch_id, timeout=60)
+        return json_response(200, result)
+
+    @api(
+        "GET",
+        f"/api/v1/student-aid/campaigns/{YEAR}/stats",
+        summary="A campaign's figures, by county, level and eligibility path, in yuan.",
+        responses={200: AidStatsSchema},
+    )
+    def campaign_stats(self, request, year):
+        principal = self._staff(request)
+        return json_response(200, self._call("student_aid", "campaign_stats", principal, year))
