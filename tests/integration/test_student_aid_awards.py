@@ -136,7 +136,7 @@ def test_notice_before_the_approvals_refused(store):
 
 def test_notice_lasts_five_working_days_and_shows_masked_entries_only(store, ranked):
     published = awards.publish_notice(store, POLICY_DIR, 2018, date(2018, 9, 28), "admin-1")
-    assert published == {"published_on": "2018-09-28", "ends_on": "2018-10-09"}
+    assert published == {"published_on": date(2018, 9, 28), "ends_on": date(2018, 10, 9)}
     notice = awards.public_notice(store, 2018)
     assert sorted(notice["entries"], key=lambda e: e["amount"]) == [
         {"name": "欧**辉", "school": "福州大学", "education_level": "junior_college", "amount": J},

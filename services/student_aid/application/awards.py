@@ -93,7 +93,10 @@ def publish_notice(
 
 
 def notice_view(notice: dict) -> dict:
-    return {"published_on": notice["published_on"], "ends_on": notice["ends_on"]}
+    return {
+        "published_on": date.fromisoformat(notice["published_on"]),
+        "ends_on": date.fromisoformat(notice["ends_on"]),
+    }
 
 
 def public_notice(store: StudentAidStore, year: int) -> dict | None:

@@ -77,7 +77,7 @@ def batch_view(batch: dict) -> dict:
     return {
         "batch_id": batch["_id"],
         "campaign": batch["campaign"],
-        "disbursed_on": batch["disbursed_on"],
+        "disbursed_on": date.fromisoformat(batch["disbursed_on"]),
         "awards": batch.get("awards", 0),
         "total": batch.get("total_fen", 0),
         "status": batch["status"],
