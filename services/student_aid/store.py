@@ -13,6 +13,7 @@ from shared.consumer import apply_once
 from shared.crypto import vault_of
 from shared.events import Event, now_shanghai
 from shared.identity import mask_id_number, mask_name
+from shared.outbox import update_with_events
 
 # The dossier tiers the read model keeps as "open", and the statuses of a head's row.
 OPEN = "open"

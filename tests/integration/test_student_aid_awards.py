@@ -12,7 +12,11 @@ from pathlib import Path
 import pytest
 
 from services.student_aid.application import awards, disbursements, figures
-from services.student_aid.application.applications import Channel, accept_application
+from services.student_aid.application.applications import (
+    Channel,
+    accept_application,
+    application_org,
+)
 from services.student_aid.application.campaigns import open_campaign, raise_budget
 from services.student_aid.domain.errors import NoticeNotEnded
 from services.student_aid.store import StudentAidStore
@@ -36,7 +40,7 @@ def store(db, settings):
 
 def campaign(store, budget_fen):
     data = {"year": 2018, "opens_on": None, "closes_on": None, "budget": budget_fen}
-    open_campaign(store, POLICY_DIR, data, "admin-1", "c")
+    open_campaign(store, POLICY_DIR, data, "admin-1")
 
 
 def parent_with_dossier(store, tier):
@@ -74,7 +78,9 @@ def apply(store, path, day, level="undergraduate", name="张小明"):
         "aided_elsewhere": False,
         "migrant_hardship_certified_by": certified_by,
     }
-    record = accept_application(store, POLICY_DIR, data, date(2018, 7, day), "LY-XL", STAFF, "c")
+    dossier = store.open_dossier_of(store.id_hash(parent))
+    org = application_org(dossier, certified_by, "LY-XL")
+    record = accept_application(store, POLICY_DIR, data, date(2018, 7, day), dossier, org, STAFF)
     assert record["status"] == "eligible", record["trace"]
     return record["_id"]
 
