@@ -15,7 +15,7 @@ from shared.events import Event, now_shanghai
 from shared.identity import mask_id_number, mask_name
 from shared.outbox import update_with_events
 
-# The dossier tiers the read model keeps as "open", and the statuses of a head's row.
+# The statuses of a head's row in the read model of dossier heads.
 OPEN = "open"
 EXITED = "exited"
 # The statuses of an award that holds its amount of the budget.
@@ -173,9 +173,6 @@ class StudentAidStore:
             self.audit_log.insert_one(entry)
         except DuplicateKeyError:
             pass
-
-    def audit_entries(self, target: str) -> list[dict]:
-        return list(self.audit_log.find({"target": target}).sort("at", 1))
 
     # ---- dossier read model ----------------------------------------------------------------
 

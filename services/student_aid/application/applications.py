@@ -65,7 +65,7 @@ def application_org(dossier: dict | None, certified_by: str | None, fallback: st
     return certified_by or fallback
 
 
-def _parent_dossier(row: dict | None) -> ParentDossier | None:
+def _as_parent_dossier(row: dict | None) -> ParentDossier | None:
     return None if row is None else ParentDossier(tier=row["tier"], status="open")
 
 
@@ -89,7 +89,7 @@ def _decide(policy, campaign: dict, application: dict, dossier: dict | None) -> 
         education_level=application["education_level"],
         school_kind=application["school_kind"],
         aided_elsewhere=application["aided_elsewhere"],
-        parent_dossier=_parent_dossier(dossier),
+        parent_dossier=_as_parent_dossier(dossier),
         migrant_certified_by=application["migrant_hardship_certified_by"],
     )
 
