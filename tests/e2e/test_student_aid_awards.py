@@ -19,12 +19,12 @@ YEAR = 2017  # a year of its own in the session's database (one campaign per yea
 CAMPAIGNS = "/api/v1/student-aid/campaigns"
 
 
-def apply(gateway, unit, day, level, name):
+def apply(gateway, unit, day, level, name, year=YEAR):
     response = gateway.staff(
         "POST",
         "/api/v1/student-aid/applications",
         {
-            "campaign": YEAR,
+            "campaign": year,
             "student_id_number": new_id_number(),
             "student_name": name,
             "parent_id_number": new_id_number(),
@@ -33,7 +33,7 @@ def apply(gateway, unit, day, level, name):
             "school_kind": "regular",
             "aided_elsewhere": False,
             "migrant_hardship_certified_by": unit,
-            "applied_on": f"{YEAR}-07-{day:02d}",
+            "applied_on": f"{year}-07-{day:02d}",
         },
     )
     assert response.status_code == 201, response.text
@@ -151,28 +151,20 @@ def test_approval_notice_objection_disbursement_figures(gateway):
     assert figures["by_level"]["junior_college"]["approved"] == 0
 
 
-def test_disbursement_before_the_notice_ends_refused(gateway):
+def test_budget_raise_approves_the_waitlist_and_disbursement_waits_for_the_notice(gateway):
     year = 2026  # the notice published today ends days from now
     assert gateway.staff("POST", CAMPAIGNS, {"year": year, "budget": "5000.00"}).status_code == 201
     unit = f"{sorted(orgs.tree().counties)[-1]}-0007"
-    response = gateway.staff(
-        "POST",
-        "/api/v1/student-aid/applications",
-        {
-            "campaign": year,
-            "student_id_number": new_id_number(),
-            "student_name": "王五",
-            "parent_id_number": new_id_number(),
-            "education_level": "undergraduate",
-            "school": "龙岩学院",
-            "school_kind": "regular",
-            "aided_elsewhere": False,
-            "migrant_hardship_certified_by": unit,
-            "applied_on": f"{year}-07-15",
-        },
-    )
-    assert response.status_code == 201, response.text
-    assert gateway.staff("POST", f"{CAMPAIGNS}/{year}/approvals").json()["approved"] == 1
+    first = apply(gateway, unit, 15, "undergraduate", "王小五", year)
+    second = apply(gateway, unit, 16, "senior_high", "赵六", year)
+    approvals = gateway.staff("POST", f"{CAMPAIGNS}/{year}/approvals")
+    assert approvals.json() == {"approved": 1, "waitlisted": 1, "approved_total": "5000.00"}
+    assert status(gateway, second) == "waitlisted"
+
+    raised = gateway.staff("PATCH", f"{CAMPAIGNS}/{year}", {"budget": "7000.00"})
+    assert raised.status_code == 200, raised.text
+    assert [status(gateway, a) for a in (first, second)] == ["approved", "approved"]
+
     today = today_shanghai().isoformat()
     published = gateway.staff("POST", f"{CAMPAIGNS}/{year}/notice", {"published_on": today})
     assert published.status_code == 201, published.text
