@@ -174,6 +174,9 @@ class StudentAidStore:
         except DuplicateKeyError:
             pass
 
+    def audit_entries(self, target: str) -> list[dict]:
+        return list(self.audit_log.find({"target": target}).sort("at", 1))
+
     # ---- dossier read model ----------------------------------------------------------------
 
     def open_dossier_head(self, event: Event, tier: str | None = None) -> bool:
