@@ -252,6 +252,17 @@ class StudentAidService(Heartbeat, DeadLetterRpc):
         authorized(principal, "student_aid.figures")
         return AidStatsSchema().dump(figures.campaign_stats(self.store, year))
 
+    @rpc
+    def audit_log(self, principal: str, year: int) -> dict:
+        """Approvals, backdated applications, objections, the batch and its file downloads."""
+        authorized(principal, "student_aid.audit_log")
+        entries = self.store.audit_entries(f"campaign/{year}")
+        return {
+            "entries": [
+                {"id": e["_id"], **{k: v for k, v in e.items() if k != "_id"}} for e in entries
+            ]
+        }
+
     def _business_date(self, stated: date | None, field: str, role: str) -> date:
         return business_date(
             stated, field, role, allow_backdated=self.settings.allow_backdated_input

@@ -175,6 +175,7 @@ class StudentAidStore:
             pass
 
     def audit_entries(self, target: str) -> list[dict]:
+        """What was done to ``target`` (``campaign/2018``), oldest first."""
         return list(self.audit_log.find({"target": target}).sort("at", 1))
 
     # ---- dossier read model ----------------------------------------------------------------

@@ -50,6 +50,7 @@ ROLES_OF: Mapping[str, tuple[str, ...]] = MappingProxyType(
         "student_aid.disburse": ("finance",),
         "student_aid.disbursement_file": ("finance", "auditor"),
         "student_aid.figures": _FIGURES,
+        "student_aid.audit_log": ("auditor", "city_admin"),
         # notifications: the staff who serve workers in their own org subtree, and auditors.
         # Reviewers and finance work on claims and payouts, which they read in mutual_aid; a
         # worker's messages are not theirs to browse.

@@ -216,3 +216,16 @@ class AidStatsSchema(AidFiguresSchema):
     by_county = fields.Dict(keys=fields.String(), values=fields.Nested(AidFiguresSchema))
     by_level = fields.Dict(keys=fields.String(), values=fields.Nested(AidFiguresSchema))
     by_path = fields.Dict(keys=fields.String(), values=fields.Nested(AidFiguresSchema))
+
+
+class AidAuditEntrySchema(Schema):
+    """One entry of the append-only audit log; its other keys depend on the action."""
+
+    id = fields.String(required=True)
+    action = fields.String(required=True)
+    by = fields.String(required=True)
+    at = fields.String(required=True)
+
+
+class AidAuditSchema(Schema):
+    entries = fields.List(fields.Nested(AidAuditEntrySchema), required=True)

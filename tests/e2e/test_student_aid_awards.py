@@ -150,6 +150,20 @@ def test_approval_notice_objection_disbursement_figures(gateway):
     assert figures["by_county"][county]["applications"] == 3
     assert figures["by_level"]["junior_college"]["approved"] == 0
 
+    audit = gateway.staff("GET", f"{CAMPAIGNS}/{YEAR}/audit", role="auditor")
+    assert audit.status_code == 200, audit.text
+    actions = [entry["action"] for entry in audit.json()["entries"]]
+    for action in (
+        "approvals_run",
+        "objection_recorded",
+        "objection_upheld",
+        "disbursement_created",
+        "disbursement_file_downloaded",
+        "disbursement_confirmed",
+    ):
+        assert action in actions
+    assert gateway.staff("GET", f"{CAMPAIGNS}/{YEAR}/audit", role="county_staff").status_code == 403
+
 
 def test_budget_raise_approves_the_waitlist_and_disbursement_waits_for_the_notice(gateway):
     year = 2026  # the notice published today ends days from now

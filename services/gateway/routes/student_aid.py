@@ -17,6 +17,7 @@ from shared.contracts.student_aid import (
     AidApplicationRequestSchema,
     AidApplicationSchema,
     AidApprovalsSchema,
+    AidAuditSchema,
     AidCampaignBudgetSchema,
     AidCampaignRequestSchema,
     AidCampaignSchema,
@@ -262,3 +263,14 @@ class StudentAidRoutes(Edge):
     def campaign_stats(self, request, year):
         principal = self._staff(request)
         return json_response(200, self._call("student_aid", "campaign_stats", principal, year))
+
+    @api(
+        "GET",
+        f"/api/v1/student-aid/campaigns/{YEAR}/audit",
+        summary="The campaign's append-only audit log: approvals, objections, the disbursement "
+        "batch, its file downloads and confirmation.",
+        responses={200: AidAuditSchema},
+    )
+    def campaign_audit(self, request, year):
+        principal = self._staff(request)
+        return json_response(200, self._call("student_aid", "audit_log", principal, year))

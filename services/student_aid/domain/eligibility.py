@@ -13,8 +13,6 @@ from shared.money import format_fen
 Status = Literal["eligible", "ineligible"]
 Path = Literal["national", "local", "migrant"]
 
-SCHOOL_KINDS = ("regular", "military", "free_normal", "directed")
-PATHS = ("national", "local", "migrant")
 # Only these dossier tiers make a child eligible; a grassroots-tier dossier alone does not.
 ELIGIBLE_TIERS = ("national", "local")
 
@@ -26,7 +24,6 @@ EXCLUDED_SCHOOL_KINDS = {
     "free_normal": "excluded_free_normal",
     "directed": "excluded_directed",
 }
-REASON_CODES = (NOT_HARDSHIP, *EXCLUDED_SCHOOL_KINDS.values(), AIDED_ELSEWHERE)
 
 
 @dataclass(frozen=True)

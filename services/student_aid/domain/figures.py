@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from services.student_aid.domain.eligibility import PATHS
-from services.student_aid.domain.policy import EDUCATION_LEVELS
+from shared.contracts.student_aid import EDUCATION_LEVELS, PATHS
 
 # An application judged eligible stays counted as such whatever came after (approval,
 # waitlist, objection, payment); "approved" counts the awards standing: approved, under an

@@ -9,6 +9,7 @@ from types import MappingProxyType
 
 from marshmallow import ValidationError, fields, validates, validates_schema
 
+from shared.contracts.student_aid import EDUCATION_LEVELS
 from shared.policy import (
     PolicyDocument,
     PolicySchema,
@@ -22,7 +23,6 @@ from shared.policy import (
 SERVICE = "student_aid"
 
 # The levels are part of the HTTP contract (API.md), so a policy prices each and invents none.
-EDUCATION_LEVELS = ("undergraduate", "junior_college", "vocational", "senior_high")
 
 
 @dataclass(frozen=True)

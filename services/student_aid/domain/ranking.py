@@ -6,10 +6,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from services.student_aid.domain.eligibility import PATHS
-
 # National tier first, then local tier, then migrant workers (DOMAIN.md §3).
-PRIORITY = {path: rank for rank, path in enumerate(PATHS)}
+PRIORITY = {"national": 0, "local": 1, "migrant": 2}
 
 
 @dataclass(frozen=True)

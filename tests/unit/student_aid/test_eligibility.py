@@ -5,9 +5,18 @@ from pathlib import Path
 
 import pytest
 
-from services.student_aid.domain.eligibility import ParentDossier, check_window, decide_eligibility
+from services.student_aid.domain.eligibility import (
+    AIDED_ELSEWHERE,
+    EXCLUDED_SCHOOL_KINDS,
+    NOT_HARDSHIP,
+    ParentDossier,
+    check_window,
+    decide_eligibility,
+)
 from services.student_aid.domain.errors import OutsideWindow
 from services.student_aid.domain.policy import StudentAidPolicy
+from services.student_aid.domain.ranking import PRIORITY
+from shared.contracts.student_aid import PATHS, REASON_CODES, SCHOOL_KINDS
 from shared.domain_errors import DomainError
 from shared.errors import answer
 from shared.policy import PolicyStore
@@ -140,3 +149,9 @@ def test_a_dossier_opened_later_makes_the_same_application_eligible():
     before = decide(parent_dossier=ParentDossier("local", "proposed"))
     after = decide(parent_dossier=ParentDossier("local", "open"))
     assert (before.status, after.status, after.path) == ("ineligible", "eligible", "local")
+
+
+def test_the_rules_speak_the_contracts_codes():
+    assert {NOT_HARDSHIP, AIDED_ELSEWHERE, *EXCLUDED_SCHOOL_KINDS.values()} == set(REASON_CODES)
+    assert set(EXCLUDED_SCHOOL_KINDS) == set(SCHOOL_KINDS) - {"regular"}
+    assert set(PRIORITY) == set(PATHS)
