@@ -93,6 +93,15 @@ def test_approval_notice_objection_disbursement_figures(gateway):
     assert sorted(r["name"] for r in rows) == ["张*明", "欧**辉"]
     assert set(rows[0]) == {"name", "school", "education_level", "amount"}
 
+    elsewhere = sorted(orgs.tree().counties)[-1]
+    out_of_scope = gateway.staff(
+        "POST",
+        f"/api/v1/student-aid/applications/{second}/objections",
+        {"note": "x"},
+        role="county_staff",
+        org=elsewhere,
+    )
+    assert out_of_scope.status_code == 404, out_of_scope.text
     objection = gateway.staff(
         "POST",
         f"/api/v1/student-aid/applications/{second}/objections",

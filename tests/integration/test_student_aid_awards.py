@@ -126,6 +126,14 @@ def test_approving_twice_changes_nothing(store, ranked):
     assert [len(e["newly_approved"]) for e in runs] == [2, 0]
 
 
+def test_a_second_run_of_the_approvals_at_once_refused(store, ranked):
+    # Two runs reading the same revision: the one that takes it second must not spend the
+    # budget again.
+    revision = store.campaign(2018)["approvals_revision"]
+    assert store.claim_approvals_run(2018, revision)
+    assert not store.claim_approvals_run(2018, revision)
+
+
 def test_a_budget_raise_approves_the_waitlist_in_order(store, ranked):
     raise_budget(store, 2018, 800_000 + U, "admin-1")
     summary = awards.run_approvals(store, 2018, "admin-1")
