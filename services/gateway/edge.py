@@ -6,7 +6,7 @@ from __future__ import annotations
 import eventlet
 from nameko.exceptions import UnknownService
 
-from services.gateway.http import read_body
+from services.gateway.http import PARTNER_HEADER, read_body
 from services.gateway.schemas import is_partner_code
 from services.gateway.store import GatewayStore
 from shared.auth import AuthError, StaffPrincipal, bearer_token, require, verify_staff_token
@@ -18,6 +18,9 @@ from shared.webhooks import (
     check_webhook_headers,
     verify_webhook,
 )
+
+# Each unnamed city-platform request costs one HMAC per registered platform: keep it bounded.
+MAX_CITY_PLATFORMS = 4
 
 
 class Edge:
@@ -59,6 +62,27 @@ class Edge:
         if action is not None:
             require(principal, action)
         return token, principal
+
+    def _city_platform(self, request) -> tuple[dict, str]:
+        """The city platform that signed a request to its shared routes, whose paths name no
+        partner (API.md): the one named in PARTNER_HEADER when the request names one, else the
+        registered city platform whose secret verifies the signature (the city has one or two;
+        at most MAX_CITY_PLATFORMS are tried)."""
+        code = request.headers.get(PARTNER_HEADER)
+        if code is not None:
+            return self._partner(request, code, "city_platform")
+        try:
+            check_webhook_headers(request.headers)
+            body = read_body(request)
+            for candidate in self.store.codes_of_kind("city_platform", MAX_CITY_PLATFORMS):
+                partner = self.store.partner(candidate)
+                try:
+                    return partner, verify_webhook(partner["secret"], request.headers, body)
+                except WebhookVerificationError:
+                    continue
+            raise WebhookVerificationError(INVALID_SIGNATURE)
+        except WebhookVerificationError as exc:
+            raise ApiError(401, "invalid_signature", f"Webhook rejected: {exc.reason}.") from None
 
     def _partner(self, request, code: str, kind: str) -> tuple[dict, str]:
         # In the order of their cost, nothing read or looked up before it is needed; an unknown

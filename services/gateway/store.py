@@ -66,6 +66,11 @@ class GatewayStore:
         self._cache[code] = doc
         return doc
 
+    def codes_of_kind(self, kind: str, limit: int) -> list[str]:
+        """The codes of the partners of one kind, at most ``limit``, in code order."""
+        found = self.partners.find({"kind": kind}, {"_id": 1}).sort("_id", 1).limit(limit)
+        return [doc["_id"] for doc in found]
+
     def set_partner_level(self, code: str, level: int, actor: dict) -> dict | None:
         """Re-register a hospital at another level, with an audit entry naming who did it and
         the level before. Returns the partner as it was, or None when no such hospital."""

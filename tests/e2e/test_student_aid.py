@@ -99,13 +99,26 @@ def test_dossier_opened_then_city_portal_application_eligible_with_its_trace(
     assert outside.status_code == 404
 
 
-def test_portal_application_badly_signed_or_unnamed_refused(gateway, campaign, city_platform):
+def test_portal_application_badly_signed_refused_named_or_not(gateway, campaign, city_platform):
     body = application(new_id_number())
-    forged = from_portal(gateway, {**city_platform, "secret": "whsec_" + "A" * 32}, body)
-    unnamed = gateway.signed(PORTAL, body, city_platform["secret"])
+    forger = {**city_platform, "secret": "whsec_" + "A" * 32}
+    forged = from_portal(gateway, forger, body)
+    forged_unnamed = gateway.signed(PORTAL, body, forger["secret"])
 
     assert forged.status_code == 401, forged.text
-    assert unnamed.status_code == 401, unnamed.text
+    assert forged_unnamed.status_code == 401, forged_unnamed.text
+    assert forged_unnamed.json() == forged.json()
+
+
+def test_portal_application_signed_as_api_md_says_is_accepted_without_naming_the_partner(
+    gateway, campaign, city_platform
+):
+    """API.md's city routes name no partner: the signature alone says which platform sent it."""
+    body = application(new_id_number())
+    unnamed = gateway.signed(PORTAL, body, city_platform["secret"])
+
+    assert unnamed.status_code == 201, unnamed.text
+    assert unnamed.json()["status"] in ("eligible", "ineligible")
 
 
 def test_staff_application_decided_at_once_and_the_same_student_refused(gateway, campaign):

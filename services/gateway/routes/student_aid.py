@@ -93,8 +93,8 @@ class StudentAidRoutes(Edge):
         "POST",
         "/api/v1/city/student-aid-applications",
         auth="webhook",
-        summary=f"An application from the city portal, signed by a city platform named in "
-        f"{PARTNER_HEADER}; decided at once.",
+        summary="An application from the city portal, signed by a registered city platform "
+        f"(optionally named in {PARTNER_HEADER}); decided at once.",
         request=AidApplicationRequestSchema,
         responses={
             201: AidApplicationSchema,
@@ -103,9 +103,12 @@ class StudentAidRoutes(Edge):
         },
     )
     def portal_application(self, request):
-        code = request.headers.get(PARTNER_HEADER, "")
-        partner, webhook_id = self._partner(request, code, "city_platform")
-        registered = {"code": code, "kind": partner["kind"], "level": partner.get("level")}
+        partner, webhook_id = self._city_platform(request)
+        registered = {
+            "code": partner["_id"],
+            "kind": partner["kind"],
+            "level": partner.get("level"),
+        }
         assertion = mint_partner_assertion(registered, self.settings)
         # student_aid validates the body and records the webhook id with the application, so a
         # replay gets the first answer.
