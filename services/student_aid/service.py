@@ -249,8 +249,8 @@ class StudentAidService(Heartbeat, DeadLetterRpc):
 
     @rpc
     def campaign_stats(self, principal: str, year: int) -> dict:
-        authorized(principal, "student_aid.figures")
-        return AidStatsSchema().dump(figures.campaign_stats(self.store, year))
+        staff = authorized(principal, "student_aid.figures")
+        return AidStatsSchema().dump(figures.campaign_stats(self.store, year, staff.org))
 
     @rpc
     def audit_log(self, principal: str, year: int) -> dict:

@@ -158,6 +158,10 @@ def test_approval_notice_objection_disbursement_figures(gateway):
     assert figures["by_path"]["migrant"]["paid"] == {"count": 2, "total": "7000.00"}
     assert figures["by_county"][county]["applications"] == 3
     assert figures["by_level"]["junior_college"]["approved"] == 0
+    theirs = gateway.staff("GET", f"{CAMPAIGNS}/{YEAR}/stats", role="county_staff", org=county)
+    assert theirs.json()["applications"] == 3
+    others = gateway.staff("GET", f"{CAMPAIGNS}/{YEAR}/stats", role="county_staff", org=elsewhere)
+    assert others.json()["applications"] == 0
 
     audit = gateway.staff("GET", f"{CAMPAIGNS}/{YEAR}/audit", role="auditor")
     assert audit.status_code == 200, audit.text

@@ -264,7 +264,7 @@ def test_figures_by_county_level_and_path_in_fen(store, ranked):
     published(store)
     batch, _ = disbursements.disbursement_batch(store, 2018, date(2018, 10, 10), "fin-1")
     disbursements.confirm_disbursement(store, batch["batch_id"], "fin-2", "c")
-    stats = figures.campaign_stats(store, 2018)
+    stats = figures.campaign_stats(store, 2018, "LY")
     assert (stats["applications"], stats["eligible"], stats["approved"], stats["waitlisted"]) == (
         4,
         4,
@@ -276,3 +276,9 @@ def test_figures_by_county_level_and_path_in_fen(store, ranked):
     assert stats["by_level"]["junior_college"]["paid"] == {"count": 1, "total": J}
     assert stats["by_path"]["local"]["waitlisted"] == 1
     assert stats["by_path"]["migrant"]["applications"] == 1
+
+
+def test_figures_count_only_the_callers_subtree(store, ranked):
+    assert figures.campaign_stats(store, 2018, "LY-XL")["applications"] == 4
+    elsewhere = figures.campaign_stats(store, 2018, "LY-SH")
+    assert (elsewhere["applications"], elsewhere["by_county"]) == (0, {})

@@ -8,9 +8,10 @@ from shared import orgs
 from shared.errors import not_found
 
 
-def campaign_stats(store: StudentAidStore, year: int) -> dict:
-    """The campaign's figures in fen; an application's county is its org's (the city root for
-    an org outside the tree)."""
+def campaign_stats(store: StudentAidStore, year: int, scope: str) -> dict:
+    """The campaign's figures in fen over the applications of the ``scope`` org's subtree (a
+    county's staff count their county's); an application's county is its org's (the city root
+    for an org outside the tree)."""
     if store.campaign(year) is None:
         raise not_found("campaign")
     return campaign_figures(
@@ -22,4 +23,5 @@ def campaign_stats(store: StudentAidStore, year: int) -> dict:
             amount=row["amount_fen"],
         )
         for row in store.figure_rows(year)
+        if orgs.contains(scope, row["org"])
     )
