@@ -279,6 +279,17 @@ class DossiersService(Heartbeat, DeadLetterRpc):
                 extra={"claim_id": event.payload["claim_id"], "new": recorded},
             )
 
+    @event_handler("student_aid", "award_disbursed")
+    def on_award_disbursed(self, event: Event) -> None:
+        """Student aid paid a child's award: if the parent heads an open dossier, an education
+        grant goes on the household's ledger, once (the ledger key is the award)."""
+        recorded = grants.record_student_aid_grant(self.store, event.payload, event.correlation_id)
+        if recorded is not None:
+            log.info(
+                "student aid grant recorded",
+                extra={"application_id": event.payload["application_id"], "new": recorded},
+            )
+
     @rpc
     @answering
     def condolence_batch(self, principal: str, request: dict) -> dict:

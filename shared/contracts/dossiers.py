@@ -164,6 +164,7 @@ class GrantViewSchema(Schema):
     source = fields.String()
     approver = fields.String(allow_none=True)
     granted_on = fields.String()
+    campaign = fields.Integer()  # the student aid campaign (year) of an education award
 
 
 class DossierSchema(Schema):

@@ -244,6 +244,44 @@ def test_mutual_aid_payment_to_a_dossier_head_is_recorded_once(service, publishe
     assert dossier["assistance_total_fen"] == 123_450
 
 
+def test_student_aid_award_to_a_dossier_heads_child_is_an_education_grant_recorded_once(
+    service, publisher
+):
+    container, store, rpc = service
+    dossier_id, body = open_dossier(rpc)
+    disbursed = make_event(
+        "award_disbursed",
+        {
+            "application_id": "app-7",
+            "campaign": 2018,
+            "parent_id_hash": store.vault.lookup_hash(body["head_id_number"]),
+            "org": "LY-XL",
+            "amount_fen": 500_000,
+            "batch_id": "sb-1",
+            "paid_on": "2018-09-03",
+        },
+        producer="student_aid",
+        correlation_id="it",
+    )
+    handled = []
+
+    def both_handled(worker_ctx, result, exc_info):
+        handled.append(worker_ctx.args[0].event_id == disbursed.event_id)
+        return handled.count(True) == 2
+
+    with entrypoint_waiter(container, "on_award_disbursed", callback=both_handled):
+        publisher.publish(disbursed)
+        publisher.publish(disbursed)  # a redelivery
+
+    dossier = store.dossier(dossier_id)
+    assert list(dossier["ledger"]) == ["student_aid-app-7"]
+    grant = dossier["ledger"]["student_aid-app-7"]
+    assert (grant["type"], grant["campaign"], grant["fund"]) == ("education", 2018, "student_aid")
+    assert dossier["assistance_total_fen"] == 500_000
+    # Paid by student aid: no fund of ours was drawn on.
+    assert store.fund("student_aid", 2018) is None
+
+
 def test_closed_dossiers_are_purged_ten_years_after_closure(service, monkeypatch, amqp_uri):
     container, store, rpc = service
     bind_a_reader(amqp_uri)  # a dossier is purged only once its events have left

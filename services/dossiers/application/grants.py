@@ -17,7 +17,9 @@ from shared.domain_errors import Conflict, RuleViolation
 from shared.events import Event, make_event
 from shared.money import format_fen
 
-MUTUAL_AID_FUND = "mutual_aid"  # grants by mutual aid are paid from its own scheme, not a fund here
+# Grants paid by mutual aid and student aid come from their own schemes, not a fund here.
+MUTUAL_AID_FUND = "mutual_aid"
+STUDENT_AID_FUND = "student_aid"
 
 
 def grant_event(dossier: dict, grant: dict, granted_on: date, correlation_id: str) -> Event:
@@ -83,19 +85,43 @@ def record_mutual_aid_grant(store: DossierStore, payload: dict, correlation_id: 
     """Mutual aid paid a member: if they head an open dossier, it goes on the household's
     ledger once (the ledger key is the claim). None when they head no open dossier, else
     whether it was recorded now."""
-    dossier = store.open_dossier_headed_by(payload["member_id_hash"])
-    if dossier is None:
-        return None
-    paid_on = date.fromisoformat(str(payload["paid_on"]))
     grant = {
         "grant_id": f"mutual_aid-{payload['claim_id']}",
         "type": "medical",
         "amount_fen": payload["amount_fen"],
         "fund": MUTUAL_AID_FUND,
         "source": "mutual_aid",
-        "approver": None,
-        "granted_on": paid_on.isoformat(),
     }
+    return record_paid_elsewhere(store, payload["member_id_hash"], grant, payload, correlation_id)
+
+
+def record_student_aid_grant(
+    store: DossierStore, payload: dict, correlation_id: str
+) -> bool | None:
+    """Student aid paid a child's award: if the parent heads an open dossier, an education
+    grant goes on the household's ledger once (the ledger key is the award). None when the
+    parent heads no open dossier, else whether it was recorded now."""
+    grant = {
+        "grant_id": f"student_aid-{payload['application_id']}",
+        "type": "education",
+        "amount_fen": payload["amount_fen"],
+        "fund": STUDENT_AID_FUND,
+        "source": "student_aid",
+        "campaign": payload["campaign"],
+    }
+    return record_paid_elsewhere(store, payload["parent_id_hash"], grant, payload, correlation_id)
+
+
+def record_paid_elsewhere(
+    store: DossierStore, head_id_hash: str, grant: dict, payload: dict, correlation_id: str
+) -> bool | None:
+    """A grant another service paid goes on the ledger of the open dossier ``head_id_hash``
+    heads, drawing nothing from our funds; None when they head none."""
+    dossier = store.open_dossier_headed_by(head_id_hash)
+    if dossier is None:
+        return None
+    paid_on = date.fromisoformat(str(payload["paid_on"]))
+    grant = {**grant, "approver": None, "granted_on": paid_on.isoformat()}
     return store.record_grant(
         dossier["_id"], grant, grant_event(dossier, grant, paid_on, correlation_id)
     )
