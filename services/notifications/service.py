@@ -38,6 +38,10 @@ class NotificationsService(Heartbeat, DeadLetterRpc):
     def on_claim_paid(self, event: Event) -> None:
         notify(self.store, self.sms, event)
 
+    @event_handler("student_aid", "award_disbursed")
+    def on_award_disbursed(self, event: Event) -> None:
+        notify(self.store, self.sms, event)
+
     @rpc
     def inbox(self, principal: str, id_number: str) -> dict:
         """The worker's messages in the caller's org scope, newest first (404 when none)."""

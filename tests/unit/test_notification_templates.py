@@ -60,3 +60,27 @@ def test_notice_keeps_the_members_org_so_reads_can_be_scoped():
         "LY-XL-0042"
     )
     assert render("mutual_aid", "claim_decided", PAYLOAD).org is None
+
+
+AWARD = {
+    "application_id": "app-0042",
+    "campaign": 2018,
+    "parent_id_hash": "h2",
+    "org": "LY-XL-0042",
+    "amount_fen": 500_000,
+    "batch_id": "sb-2018",
+    "paid_on": "2018-09-03",
+}
+
+
+def test_award_disbursed_tells_the_parent_in_chinese_without_hardship_or_amount():
+    notice = render("student_aid", "award_disbursed", AWARD)
+    assert notice.recipient == "h2" and notice.ref == "app-0042"
+    for text in (notice.inbox_text, notice.sms_text):
+        assert "金秋助学" in text and "发放" in text and "2018-09-03" in text
+        for unsaid in ("5000", "5,000", "500000", "困难", "贫困", "建档", "农民工"):
+            assert unsaid not in text
+
+
+def test_award_notice_keeps_the_awards_org_so_reads_can_be_scoped():
+    assert render("student_aid", "award_disbursed", AWARD).org == "LY-XL-0042"

@@ -69,9 +69,25 @@ def _claim_paid(payload: dict) -> Notice:
     )
 
 
+def _award_disbursed(payload: dict) -> Notice:
+    # Neither the amount nor why the child was aided: the parent knows, a shared phone need not.
+    text = (
+        f"您子女的{payload['campaign']}年度金秋助学金已于 {payload['paid_on']} 发放，"
+        f"请留意银行到账信息，详情请登录{PORTAL}查看。"
+    )
+    return Notice(
+        recipient=payload["parent_id_hash"],
+        org=payload.get("org"),
+        ref=payload["application_id"],
+        inbox_text=text,
+        sms_text=f"{SIGNATURE}{text}",
+    )
+
+
 TEMPLATES = {
     ("mutual_aid", "claim_decided"): _claim_decided,
     ("mutual_aid", "claim_paid"): _claim_paid,
+    ("student_aid", "award_disbursed"): _award_disbursed,
 }
 
 
