@@ -33,7 +33,7 @@ from services.mutual_aid.application.enrolment import (
 from services.mutual_aid.application.payouts import confirm_batch, payout_batch, payout_file
 from services.mutual_aid.application.policies import PolicyBook
 from services.mutual_aid.store import MutualAidStore
-from shared import orgs
+from shared import import_files, orgs
 from shared.business_dates import business_date
 from shared.config import load_settings
 from shared.contracts.mutual_aid import PayoutBatchRequestSchema
@@ -60,89 +60,10 @@ def open_store() -> MutualAidStore:
 
 
 def read_rows(path: Path, max_rows: int, max_columns: int) -> Iterator[tuple[int, dict]]:
-    """(line number, row) for every data row of a CSV (UTF-8, BOM allowed) or XLSX file. A file
-    with more than ``max_rows`` rows after its header, or a value beyond column ``max_columns``,
-    is refused whole (SystemExit naming the cap) before any row is enrolled."""
-    if path.suffix.lower() == ".xlsx":
-        yield from _xlsx_rows(path, max_rows, max_columns)
-        return
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        reader = csv.reader(handle)
-        header = next(reader, [])
-        _check_width(header, 1, max_columns)
-        _check_header(header)
-        for line, values in enumerate(reader, start=2):
-            _check_length(line, max_rows)
-            _check_width(values, line, max_columns)
-            if values:
-                yield line, _clean(dict(zip(header, values, strict=False)))
-
-
-def _xlsx_rows(path: Path, max_rows: int, max_columns: int) -> Iterator[tuple[int, dict]]:
-    import openpyxl  # only XLSX imports need it
-
-    # openpyxl parses with defusedxml when it is installed (it is pinned in requirements):
-    # without it, entity declarations in the XML parts would be expanded.
-    if not openpyxl.DEFUSEDXML:
-        raise SystemExit("XLSX imports need defusedxml (OPENPYXL_DEFUSEDXML must not be False)")
-    from defusedxml import DefusedXmlException
-
-    try:
-        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
-        try:
-            sheet = workbook.active
-            # The extent the sheet declares, then bounded reads for a sheet that declares none
-            # or understates it (openpyxl pads rows up to a far cell; cells past max_col are
-            # never read).
-            _check_length(sheet.max_row or 0, max_rows)
-            if (sheet.max_column or 0) > max_columns:
-                raise SystemExit(
-                    f"the sheet spans {sheet.max_column} columns, more than {max_columns} "
-                    "(ENROLMENT_IMPORT_MAX_COLUMNS); nothing was enrolled"
-                )
-            rows = sheet.iter_rows(values_only=True, max_row=max_rows + 2, max_col=max_columns + 1)
-            first = next(rows, ())
-            _check_width(first, 1, max_columns)
-            header = [str(cell or "").strip() for cell in first]
-            _check_header(header)
-            for line, values in enumerate(rows, start=2):
-                _check_length(line, max_rows)
-                _check_width(values, line, max_columns)
-                if all(v is None or str(v).strip() == "" for v in values):
-                    continue
-                yield line, _clean(dict(zip(header, values, strict=False)))
-        finally:
-            workbook.close()
-    except (DefusedXmlException, ValueError) as exc:
-        # openpyxl wraps what its XML parser raised while loading in a ValueError.
-        cause = exc if isinstance(exc, DefusedXmlException) else exc.__cause__
-        if not isinstance(cause, DefusedXmlException):
-            raise
-        raise SystemExit(
-            f"{path.name} declares XML entities or a DTD, which an XLSX file never needs: refused"
-        ) from None
-
-
-def _check_length(line: int, max_rows: int) -> None:
-    if line - 1 > max_rows:
-        raise SystemExit(
-            f"the file has more than {max_rows} rows after its header "
-            "(ENROLMENT_IMPORT_MAX_ROWS): split it; nothing was enrolled"
-        )
-
-
-def _check_width(values: Sequence, line: int, max_columns: int) -> None:
-    if any(v not in (None, "") for v in values[max_columns:]):
-        raise SystemExit(
-            f"line {line} has a value beyond column {max_columns} "
-            "(ENROLMENT_IMPORT_MAX_COLUMNS); nothing was enrolled"
-        )
-
-
-def _check_header(header: Sequence[str]) -> None:
-    missing = [c for c in COLUMNS if c not in header]
-    if missing:
-        raise SystemExit(f"the file lacks the column(s) {', '.join(missing)}: need {COLUMNS}")
+    """(line number, row cleaned as the API would receive it) for every data row of the file,
+    bounded as ``shared.import_files`` reads (a file past a cap is refused whole)."""
+    for line, row in import_files.read_rows(path, max_rows, max_columns, COLUMNS):
+        yield line, _clean(row)
 
 
 def _clean(row: dict) -> dict:
@@ -167,14 +88,6 @@ def _safe_id(row: dict) -> str:
         return mask_id_number(row.get("id_number", ""))
     except InvalidIdentifier:
         return "(invalid)"
-
-
-def progress(done: int, total: int) -> None:
-    stream = sys.stderr
-    width = 30
-    filled = width * done // total if total else width
-    stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} rows")
-    stream.flush()
 
 
 def enroll_command(args: argparse.Namespace) -> int:
@@ -216,7 +129,7 @@ def enroll_command(args: argparse.Namespace) -> int:
         )
     enrolled = already = 0
     errors: list[dict] = []
-    progress(0, len(rows))
+    import_files.progress(0, len(rows))
     for start in range(0, len(rows), CHUNK):
         chunk = rows[start : start + CHUNK]
         outcome = enroll_rows(
@@ -234,7 +147,7 @@ def enroll_command(args: argparse.Namespace) -> int:
         for rejected in outcome.rejected:
             line, row = chunk[rejected["index"]]
             errors.append({"line": line, "id_number": _safe_id(row), **rejected["error"]})
-        progress(start + len(chunk), len(rows))
+        import_files.progress(start + len(chunk), len(rows))
     sys.stderr.write("\n")
     for error in errors:
         fields = "; ".join(
