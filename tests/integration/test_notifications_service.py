@@ -186,6 +186,39 @@ def test_delivery_id_does_not_contain_the_recipient_hash_and_a_redelivery_notifi
     assert notifications_db["sms_sink"].count_documents({"recipient": recipient}) == 2
 
 
+def test_a_redelivered_award_disbursed_tells_the_parent_once_in_the_awards_org(
+    service, container, publisher, vault
+):
+    parent = new_id_number()
+    paid = make_event(
+        "award_disbursed",
+        {
+            "application_id": uuid.uuid4().hex,
+            "campaign": 2018,
+            "parent_id_hash": vault.lookup_hash(parent),
+            "org": "LY-XL",
+            "amount_fen": 500_000,
+            "batch_id": "sb-2018",
+            "paid_on": "2018-10-15",
+        },
+        producer="student_aid",
+        correlation_id="it",
+    )
+    handled = []
+
+    def both_handled(worker_ctx, result, exc_info):
+        handled.append(worker_ctx.args[0].event_id == paid.event_id)
+        return handled.count(True) == 2
+
+    with entrypoint_waiter(container, "on_award_disbursed", callback=both_handled):
+        publisher.publish(paid)
+        publisher.publish(paid)  # a redelivery
+
+    messages = service.inbox(staff("county_staff", "LY-XL"), parent)["messages"]
+    assert len(messages) == 1 and "金秋助学" in messages[0]["text"]
+    assert status_of(lambda: service.inbox(staff("county_staff", "LY-SH"), parent)) == 404
+
+
 @pytest.fixture
 def refusing_sms(monkeypatch):
     """The development sink's own switch, set before the service starts: every SMS fails."""
