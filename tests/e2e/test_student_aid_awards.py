@@ -178,7 +178,9 @@ def test_approval_notice_objection_disbursement_figures(gateway):
 
 
 def test_budget_raise_approves_the_waitlist_and_disbursement_waits_for_the_notice(gateway):
-    year = 2016  # a fixed year: the calendar library knows it, whatever day the suite runs
+    # A fixed year of its own (campaigns are one per year; other files hold 2016, 2017, 2019)
+    # that the calendar library knows, whatever day the suite runs.
+    year = 2014
     assert gateway.staff("POST", CAMPAIGNS, {"year": year, "budget": "5000.00"}).status_code == 201
     unit = f"{sorted(orgs.tree().counties)[-1]}-0007"
     first = apply(gateway, unit, 15, "undergraduate", "王小五", year)
@@ -191,14 +193,13 @@ def test_budget_raise_approves_the_waitlist_and_disbursement_waits_for_the_notic
     assert raised.status_code == 200, raised.text
     assert [status(gateway, a) for a in (first, second)] == ["approved", "approved"]
 
-    # Published Wednesday 2016-09-28: 28, 29, 30 September, then the National Day holiday,
-    # then the make-up working days Saturday 8 and Sunday 9 October; disbursing on ends_on
-    # itself is still too early.
-    published = gateway.staff("POST", f"{CAMPAIGNS}/{year}/notice", {"published_on": "2016-09-28"})
+    # Published Sunday 2014-09-28, a make-up working day: 28, 29, 30 September, then the
+    # National Day holiday, then 8 and 9 October; disbursing on ends_on itself is too early.
+    published = gateway.staff("POST", f"{CAMPAIGNS}/{year}/notice", {"published_on": "2014-09-28"})
     assert published.status_code == 201, published.text
-    assert published.json()["ends_on"] == "2016-10-09"
+    assert published.json()["ends_on"] == "2014-10-09"
     refused = gateway.staff(
-        "POST", f"{CAMPAIGNS}/{year}/disbursements", {"disbursed_on": "2016-10-09"}, role="finance"
+        "POST", f"{CAMPAIGNS}/{year}/disbursements", {"disbursed_on": "2014-10-09"}, role="finance"
     )
     assert refused.status_code == 422, refused.text
     error = refused.json()["error"]
