@@ -6,8 +6,8 @@
 
 Each imported row goes through the same steps as an application staff submit over the API
 (``StudentAidService.submit_application``: the request schema, the business date, the parent's
-dossier and org scope, ``accept_application``'s eligibility and one-per-student rule), as a staff
-member of ``--org``, against the service's own database configured like the service
+dossier and org scope, ``accept_application``'s eligibility and one-per-student rule), scoped
+to ``--org``'s subtree, against the service's own database configured like the service
 (``MONGO_URI``, ``PII_*`` ...). A refused row (400, 403, 409, 422) is reported with its line
 and never stops the import; row errors never print an ID number in clear. Events it writes
 leave through the running service's outbox relay.
@@ -58,9 +58,10 @@ OPTIONAL_COLUMNS = ("migrant_hardship_certified_by", "applied_on")
 YES_NO = {"yes": True, "true": True, "1": True, "是": True, "no": False, "false": False}
 YES_NO |= {"0": False, "否": False}
 CLI_USER = "cli:" + os.environ.get("USER", "staff")
-# Staff who collect applications on paper are union staff of their org (the role the API's
-# student_aid.apply grants at the grassroots); the import acts as one of them for --org.
-CLI_ROLE = "county_staff"
+# As mutual_aid's CLI: it runs with the service's own credentials, held by city-level
+# operators, so it may backdate as city_admin does (paper applications are dated when they
+# were taken; each backdating is audited under the OS user); the scope is --org's subtree.
+CLI_ROLE = "city_admin"
 
 
 def open_store(settings: Settings) -> StudentAidStore:

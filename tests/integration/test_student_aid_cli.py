@@ -171,6 +171,17 @@ def test_import_reads_xlsx_with_excel_dates_and_booleans(store, year, tmp_path, 
     assert (code, summary) == (0, {"rows": 2, "imported": 2, "eligible": 2, "rejected": 0})
 
 
+def test_import_backdated_row_audited_under_the_cli_user(
+    store, year, tmp_path, monkeypatch, capsys
+):
+    monkeypatch.setenv("ALLOW_BACKDATED_INPUT", "false")
+    path = write_csv(tmp_path / "paper.csv", [row(year, parent_with_dossier(store))])
+    code, summary, _ = run(capsys, "import", path, "--campaign", year, "--org", "LY-XL")
+    assert (code, summary["imported"]) == (0, 1)
+    [entry] = [e for e in store.audit_entries(f"campaign/{year}") if e["action"] == "backdate"]
+    assert (entry["by"], entry["org"], entry["stated"]) == (cli.CLI_USER, "LY-XL", f"{year}-07-15")
+
+
 def test_import_past_the_row_cap_refused_whole(store, year, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("ENROLMENT_IMPORT_MAX_ROWS", "1")
     rows = [row(year, parent_with_dossier(store)) for _ in range(2)]
