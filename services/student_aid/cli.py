@@ -4,9 +4,9 @@
         [--report errors.csv]
     python -m services.student_aid.cli disbursement-file 2018 [--out FILE]
 
-Each imported row goes through the same steps as an application staff submit over the API
-(``StudentAidService.submit_application``: the request schema, the business date, the parent's
-dossier and org scope, ``accept_application``'s eligibility and one-per-student rule), scoped
+Each imported row goes through the use case of an application staff submit over the API
+(the request schema, then ``submit_staff_application``: the business date, the parent's
+dossier and org scope, eligibility and the one-per-student rule), scoped
 to ``--org``'s subtree, against the service's own database configured like the service
 (``MONGO_URI``, ``PII_*`` ...). A refused row (400, 403, 409, 422) is reported with its line
 and never stops the import; row errors never print an ID number in clear. Events it writes
@@ -24,19 +24,12 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
-from services.student_aid.application.applications import (
-    Channel,
-    accept_application,
-    application_org,
-    audit_backdated_application,
-    parent_dossier,
-)
+from services.student_aid.application.applications import submit_staff_application
 from services.student_aid.application.disbursements import bank_file
 from services.student_aid.domain.policy import SERVICE
 from services.student_aid.store import StudentAidStore
 from shared import import_files, orgs
 from shared.auth import StaffPrincipal
-from shared.business_dates import business_date
 from shared.config import Settings, load_settings
 from shared.contracts.student_aid import AidApplicationRequestSchema
 from shared.domain_errors import DomainError
@@ -100,34 +93,15 @@ def _safe_id(row: dict) -> str:
 
 
 def submit(store: StudentAidStore, settings: Settings, staff: StaffPrincipal, row: dict) -> dict:
-    """One row, through the steps of the service's ``submit_application``."""
+    """One row, through the use case of the service's ``submit_application``."""
     data = validated(AidApplicationRequestSchema(), row)
-    stated = business_date(
-        data["applied_on"],
-        "applied_on",
-        staff.role,
-        allow_backdated=settings.allow_backdated_input,
-    )
-    dossier = parent_dossier(store, data["parent_id_number"])
-    org = application_org(dossier, data["migrant_hardship_certified_by"], staff.org)
-    if not staff.can_see(org):
-        raise ApiError(
-            403,
-            "forbidden",
-            f"the application belongs to {org}, outside your org unit",
-            {"parent_id_number": ["the parent's dossier or certifying unit is not yours"]},
-        )
-    if stated.backdated_by_role:
-        audit_backdated_application(store, stated, staff=staff, campaign=data["campaign"])
     try:
-        return accept_application(
+        return submit_staff_application(
             store,
             settings.policy_dir,
+            staff,
             data,
-            stated.day,
-            dossier,
-            org,
-            Channel(kind="staff", by=staff.sub),
+            allow_backdated=settings.allow_backdated_input,
         )
     except DomainError as error:
         raise answer(error) from None

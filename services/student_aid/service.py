@@ -12,9 +12,9 @@ from services.student_aid.application.applications import (
     accept_application,
     application_org,
     application_view,
-    audit_backdated_application,
     parent_dossier,
     redecide_on_dossier,
+    submit_staff_application,
 )
 from services.student_aid.application.campaigns import campaign_view, open_campaign, raise_budget
 from services.student_aid.domain.policy import SERVICE
@@ -40,7 +40,7 @@ from shared.contracts.student_aid import (
     AidStatsSchema,
 )
 from shared.dead_letters import DeadLetterRpc
-from shared.errors import ApiError, answering, not_found, validated
+from shared.errors import answering, not_found, validated
 from shared.event_handler import event_handler
 from shared.events import Event, today_shanghai
 from shared.heartbeat import Heartbeat
@@ -102,31 +102,12 @@ class StudentAidService(Heartbeat, DeadLetterRpc):
         """An application taken by staff, for a parent in their org subtree."""
         staff = authorized(principal, "student_aid.apply")
         data = validated(AidApplicationRequestSchema(), request)
-        stated = business_date(
-            data["applied_on"],
-            "applied_on",
-            staff.role,
-            allow_backdated=self.settings.allow_backdated_input,
-        )
-        dossier = parent_dossier(self.store, data["parent_id_number"])
-        org = application_org(dossier, data["migrant_hardship_certified_by"], staff.org)
-        if not staff.can_see(org):
-            raise ApiError(
-                403,
-                "forbidden",
-                f"the application belongs to {org}, outside your org unit",
-                {"parent_id_number": ["the parent's dossier or certifying unit is not yours"]},
-            )
-        if stated.backdated_by_role:
-            audit_backdated_application(self.store, stated, staff=staff, campaign=data["campaign"])
-        application = accept_application(
+        application = submit_staff_application(
             self.store,
             self.settings.policy_dir,
+            staff,
             data,
-            stated.day,
-            dossier,
-            org,
-            Channel(kind="staff", by=staff.sub),
+            allow_backdated=self.settings.allow_backdated_input,
         )
         return AidApplicationSchema().dump(application_view(application))
 

@@ -16,8 +16,9 @@ from services.student_aid.domain.eligibility import (
 )
 from services.student_aid.store import DuplicateApplication, StudentAidStore
 from shared.auth import StaffPrincipal
-from shared.business_dates import BusinessDate
+from shared.business_dates import BusinessDate, business_date
 from shared.domain_errors import Conflict, RuleViolation
+from shared.errors import ApiError
 from shared.events import now_shanghai
 
 # What the request says of the people, kept sealed by the store and never in the record clear.
@@ -91,6 +92,36 @@ def _decide(policy, campaign: dict, application: dict, dossier: dict | None) -> 
         aided_elsewhere=application["aided_elsewhere"],
         parent_dossier=_as_parent_dossier(dossier),
         migrant_certified_by=application["migrant_hardship_certified_by"],
+    )
+
+
+def submit_staff_application(
+    store: StudentAidStore,
+    policy_dir: str,
+    staff: StaffPrincipal,
+    data: dict,
+    *,
+    allow_backdated: bool,
+) -> dict:
+    """An application staff took (over the API or in an import file) for a parent in their org
+    subtree: the business date, the parent's dossier and the org it gives, the scope check,
+    the audit of a backdating, then ``accept_application``. Returns the stored record."""
+    stated = business_date(
+        data["applied_on"], "applied_on", staff.role, allow_backdated=allow_backdated
+    )
+    dossier = parent_dossier(store, data["parent_id_number"])
+    org = application_org(dossier, data["migrant_hardship_certified_by"], staff.org)
+    if not staff.can_see(org):
+        raise ApiError(
+            403,
+            "forbidden",
+            f"the application belongs to {org}, outside your org unit",
+            {"parent_id_number": ["the parent's dossier or certifying unit is not yours"]},
+        )
+    if stated.backdated_by_role:
+        audit_backdated_application(store, stated, staff=staff, campaign=data["campaign"])
+    return accept_application(
+        store, policy_dir, data, stated.day, dossier, org, Channel(kind="staff", by=staff.sub)
     )
 
 
