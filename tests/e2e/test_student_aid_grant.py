@@ -1,6 +1,7 @@
-"""Student aid's payment over HTTP, as the household sees it: a dossier head's child approved,
-noticed and paid → an education grant on the dossier → a message in the parent's inbox, read
-in the dossier county's scope only."""
+"""Golden Autumn over HTTP, the whole way as the household lives it: a dossier opened → the
+child's application from the city portal → approval → public notice → an objection heard and
+not upheld → disbursement by two finance users → an education grant on the dossier → a
+message in the parent's inbox, read in the dossier county's scope only."""
 
 from __future__ import annotations
 
@@ -18,15 +19,21 @@ CAMPAIGNS = "/api/v1/student-aid/campaigns"
 APPLICATIONS = "/api/v1/student-aid/applications"
 
 
-def test_paid_award_is_a_grant_on_the_parents_dossier_and_a_message_in_their_inbox(gateway):
+def test_portal_application_to_paid_award_is_a_grant_on_the_dossier_and_a_message_in_the_inbox(
+    gateway,
+):
     body = household()
     dossier_id = open_dossier(gateway, body)
     parent = body["head_id_number"]
     opened = gateway.staff("POST", CAMPAIGNS, {"year": YEAR, "budget": "100000.00"})
     assert opened.status_code == 201, opened.text
-    applied = gateway.staff(
-        "POST",
-        APPLICATIONS,
+    platform = gateway.staff(
+        "POST", "/api/v1/partners", {"code": "EPORTAL", "kind": "city_platform", "name": "e·龙岩"}
+    )
+    assert platform.status_code == 201, platform.text
+    # Signed as API.md says: the city routes name no partner, the signature tells which.
+    applied = gateway.signed(
+        "/api/v1/city/student-aid-applications",
         {
             "campaign": YEAR,
             "student_id_number": new_id_number(),
@@ -39,6 +46,7 @@ def test_paid_award_is_a_grant_on_the_parents_dossier_and_a_message_in_their_inb
             "migrant_hardship_certified_by": None,
             "applied_on": f"{YEAR}-07-15",
         },
+        platform.json()["secret"],
     )
     assert applied.status_code == 201, applied.text
     application_id = applied.json()["application_id"]
@@ -52,6 +60,17 @@ def test_paid_award_is_a_grant_on_the_parents_dossier_and_a_message_in_their_inb
     # Monday 23 September 2019: five working days end on Friday 27th, before National Day.
     notice = gateway.staff("POST", f"{CAMPAIGNS}/{YEAR}/notice", {"published_on": f"{YEAR}-09-23"})
     assert notice.status_code == 201, notice.text
+    objections = f"{APPLICATIONS}/{application_id}/objections"
+    objection = gateway.staff(
+        "POST", objections, {"note": "核实家庭收入", "received_on": f"{YEAR}-09-24"}
+    )
+    assert objection.status_code == 201, objection.text
+    assert gateway.staff("GET", f"{APPLICATIONS}/{application_id}").json()["status"] == "in_review"
+    heard = gateway.staff(
+        "POST", f"{objections}/{objection.json()['objection_id']}/decision", {"upheld": False}
+    )
+    assert heard.status_code == 200, heard.text
+    assert gateway.staff("GET", f"{APPLICATIONS}/{application_id}").json()["status"] == "approved"
     batch = gateway.staff(
         "POST", f"{CAMPAIGNS}/{YEAR}/disbursements", {}, role="finance", sub="fin-1"
     )
