@@ -39,3 +39,32 @@ def apply_once(
     if collection.count_documents({**selector, f"{APPLIED}.{event_id}": True}, limit=1):
         return False
     raise LookupError(f"no document matches {selector} for event {event_id}")
+
+
+def record_dossier_head(
+    collection: Collection, event, status: str, tier: str | int | None = None
+) -> bool:
+    """Keep a service's read model of dossier heads (one row per dossier, from the dossiers
+    events) once per event, and only when the event's revision is newer: an older or repeated
+    revision matches nothing, so the upsert collides with the row a newer event created and is
+    dropped (duplicates and late arrivals change nothing). The tier is kept when the event
+    states one."""
+    payload = event.payload
+    fields: dict[str, Any] = {"status": status}
+    if tier is not None:
+        fields["tier"] = tier
+    return apply_once(
+        collection,
+        {"_id": payload["dossier_id"], "revision": {"$lt": payload["revision"]}},
+        {
+            "$set": {
+                **fields,
+                "head_id_hash": payload["head_id_hash"],
+                "county": payload["county"],
+                "revision": payload["revision"],
+                "last_event": event.event_type,
+            }
+        },
+        event.event_id,
+        upsert=True,
+    )

@@ -9,7 +9,7 @@ from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
 from shared.config import Settings
-from shared.consumer import apply_once
+from shared.consumer import record_dossier_head
 from shared.crypto import vault_of
 from shared.events import Event, now_shanghai
 from shared.identity import mask_id_number, mask_name
@@ -183,35 +183,11 @@ class StudentAidStore:
     def open_dossier_head(self, event: Event, tier: str | None = None) -> bool:
         """An established, re-tiered or transferred dossier: its head's row is open (with the
         tier when the event states one)."""
-        fields: dict[str, Any] = {"status": OPEN}
-        if tier is not None:
-            fields["tier"] = tier
-        return self._apply_dossier_event(event, fields)
+        return record_dossier_head(self.dossier_heads, event, OPEN, tier)
 
     def close_dossier_head(self, event: Event) -> bool:
         """An exited dossier: its head no longer counts as heading an open one."""
-        return self._apply_dossier_event(event, {"status": EXITED})
-
-    def _apply_dossier_event(self, event: Event, fields: dict[str, Any]) -> bool:
-        """Apply a dossier event to its head's row once, and only when its revision is newer:
-        an older or repeated revision matches nothing, so the upsert collides with the row a
-        newer event created and is dropped."""
-        payload = event.payload
-        return apply_once(
-            self.dossier_heads,
-            {"_id": payload["dossier_id"], "revision": {"$lt": payload["revision"]}},
-            {
-                "$set": {
-                    **fields,
-                    "head_id_hash": payload["head_id_hash"],
-                    "county": payload["county"],
-                    "revision": payload["revision"],
-                    "last_event": event.event_type,
-                }
-            },
-            event.event_id,
-            upsert=True,
-        )
+        return record_dossier_head(self.dossier_heads, event, EXITED)
 
     def open_dossier_of(self, head_id_hash: str) -> dict | None:
         """The open dossier the person heads, with its tier and county, if any (the highest tier
