@@ -18,7 +18,7 @@ from eventlet.event import Event
 from marshmallow import Schema
 from nameko.web.handlers import HttpRequestHandler
 from nameko.web.server import HttpOnlyProtocol, WebServer, WsgiApp
-from werkzeug.exceptions import HTTPException, NotFound, RequestEntityTooLarge
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Response
 
@@ -99,11 +99,25 @@ class JsonWsgiApp(WsgiApp):
         adapter = self.url_map.bind_to_environ(environ)
         try:
             adapter.match()
+        except MethodNotAllowed as exc:
+            # werkzeug counts a rule's methods before its converters run: a path that exists
+            # for no method (a year out of range) must be a 404, not a 405.
+            if not any(_path_exists(adapter, method) for method in exc.valid_methods or ()):
+                exc = NotFound()
+            return error_response(exc)(environ, start_response)
         except HTTPException as exc:
             return error_response(exc)(environ, start_response)
         except ValueError:  # an <int:...> of more digits than int() parses: no such resource
             return error_response(NotFound())(environ, start_response)
         return super().__call__(environ, start_response)
+
+
+def _path_exists(adapter, method: str) -> bool:
+    try:
+        adapter.match(method=method)
+    except (HTTPException, ValueError):
+        return False
+    return True
 
 
 class DeadlineProtocol(HttpOnlyProtocol):

@@ -7,6 +7,7 @@ import re
 
 from marshmallow import (
     EXCLUDE,
+    INCLUDE,
     RAISE,
     Schema,
     ValidationError,
@@ -196,6 +197,9 @@ class PolicyUploadSchema(Schema):
 
 class MutualAidAuditEntrySchema(Schema):
     """One entry of the append-only audit log; its other keys depend on the action."""
+
+    class Meta:
+        unknown = INCLUDE  # published as additionalProperties: true
 
     id = fields.String(required=True)
     action = fields.String(required=True)

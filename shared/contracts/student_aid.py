@@ -3,7 +3,7 @@ schemas the gateway publishes and the service validates."""
 
 from __future__ import annotations
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import INCLUDE, RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from shared import orgs
 from shared.identity import IdNumber
@@ -220,6 +220,9 @@ class AidStatsSchema(AidFiguresSchema):
 
 class AidAuditEntrySchema(Schema):
     """One entry of the append-only audit log; its other keys depend on the action."""
+
+    class Meta:
+        unknown = INCLUDE  # published as additionalProperties: true
 
     id = fields.String(required=True)
     action = fields.String(required=True)

@@ -159,7 +159,7 @@ class StudentAidRoutes(Edge):
         auth="none",
         summary="The public notice, without a token: masked name, school, level and amount; "
         "Accept: text/csv for CSV.",
-        responses={200: AidPublicNoticeSchema},
+        responses={200: AidPublicNoticeSchema, 404: "no notice published for that year"},
     )
     def public_notice(self, request, year):
         notice = self._call("student_aid", "public_notice", year)

@@ -131,3 +131,27 @@ def test_a_signed_route_without_a_path_code_names_its_partner_in_the_header():
     assert ApiHandler("POST", "/x", signed=True).partner_code(request) == "ELONGYAN"
     # A staff route names no partner, whatever its headers say: nothing counts against one.
     assert ApiHandler("POST", "/x").partner_code(request) is None
+
+
+def test_a_path_that_exists_for_no_method_is_404_not_405():
+    from werkzeug.routing import Map, Rule
+    from werkzeug.test import EnvironBuilder
+
+    from services.gateway.http import JsonWsgiApp
+
+    app = JsonWsgiApp.__new__(JsonWsgiApp)
+    app.url_map = Map(
+        [
+            Rule("/campaigns/<int(min=2000, max=2100):year>", methods=["GET"], endpoint="get"),
+            Rule("/campaigns/<int(min=2000, max=2100):year>", methods=["PATCH"], endpoint="set"),
+        ]
+    )
+    statuses = []
+
+    def start_response(status, headers):
+        statuses.append(status)
+
+    for method, path in (("PATCH", "/campaigns/22739"), ("POST", "/campaigns/2018")):
+        environ = EnvironBuilder(path=path, method=method).get_environ()
+        app(environ, start_response)
+    assert [s.split()[0] for s in statuses] == ["404", "405"]
