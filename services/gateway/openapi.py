@@ -114,6 +114,9 @@ def build_spec() -> dict:
                     }
                 }
             operation["responses"].setdefault(str(status), response)
+        # The HTTP server itself answers a request line over 8 KiB (eventlet's limit) with 414
+        # and no body, before any route sees it: a long query string can meet it anywhere.
+        operation["responses"].setdefault("414", {"description": "Request line too long"})
         paths.setdefault(path, {})[route.method.lower()] = operation
     for path, operations in paths.items():
         spec.path(path=path, operations=operations)

@@ -298,6 +298,15 @@ def test_huge_integer_in_the_path_is_a_json_404(gateway):
     assert response.json()["error"]["code"] == "not_found"
 
 
+def test_request_line_over_8_kib_is_414_as_published(gateway):
+    response = gateway.staff(
+        "GET", "/api/v1/audit-log", role="auditor", params={"action": "字" * 3_000}
+    )
+    assert response.status_code == 414
+    published = gateway.http.get(gateway.base_url + "/openapi.json").json()
+    assert "414" in published["paths"]["/api/v1/audit-log"]["get"]["responses"]
+
+
 @pytest.mark.parametrize("limit", ["abc", "-1", "0", "1001", "9" * 5_000, "²", "1.5", ""])
 def test_bad_limit_is_400_naming_limit(gateway, limit):
     response = gateway.staff("GET", "/api/v1/audit-log", role="auditor", params={"limit": limit})

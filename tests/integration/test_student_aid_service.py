@@ -4,16 +4,17 @@ late-dossier rule."""
 
 from __future__ import annotations
 
-import itertools
 import uuid
+from datetime import date
 
 import pytest
 from nameko.standalone.rpc import ClusterRpcProxy
 from nameko.testing.services import entrypoint_waiter
+from pymongo import MongoClient
 
 from services.student_aid.service import StudentAidService
 from shared.auth import mint_partner_assertion
-from shared.config import process_settings
+from shared.config import load_settings, process_settings
 from shared.crypto import PiiVault
 from shared.errors import ApiError
 from shared.events import make_event
@@ -26,9 +27,23 @@ pytestmark = pytest.mark.integration
 ADMIN = staff("city_admin", "LY", "admin-1")
 XL_STAFF = staff("county_staff", "LY-XL", "xl-1")
 SH_STAFF = staff("county_staff", "LY-SH", "sh-1")
-# Each test opens campaigns of its own years (one campaign per year, one database per session).
-# (2000 is test_business_dates's; 2999 is never opened.)
-YEARS = itertools.count(2001)
+# Each test opens campaigns of its own years (one campaign per year): past years only, since an
+# application may not be dated in the future, counted down from last year.
+YEARS = range(date.today().year - 1, 1999, -1)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def empty_student_aid_database(settings_for_module):
+    """The module starts from an empty student_aid database: the session's other modules open
+    campaigns of their own in it, and one campaign per year leaves only so many past years."""
+    client = MongoClient(settings_for_module.mongo_uri)
+    client.drop_database(settings_for_module.database_name("student_aid"))
+    client.close()
+
+
+@pytest.fixture(scope="module")
+def settings_for_module(mongo_uri, amqp_uri):
+    return load_settings({"APP_ENV": "test", "MONGO_URI": mongo_uri, "AMQP_URI": amqp_uri})
 
 
 def portal(code: str = "P0001") -> str:
