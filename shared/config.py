@@ -106,6 +106,9 @@ def _retry_delays(text: str) -> tuple[int, ...]:
     return delays
 
 
+QUEUE_TYPES = ("classic", "quorum")
+
+
 @dataclass(frozen=True)
 class Settings:
     app_env: str
@@ -142,6 +145,10 @@ class Settings:
     # tmp volume, the root file system being read-only) and how old it may grow.
     heartbeat_dir: str = field(default_factory=tempfile.gettempdir)
     heartbeat_max_age_seconds: float = 30.0
+    # The type of every durable queue the services declare: "quorum" on a clustered broker
+    # (docker/, k8s/), "classic" on a single development broker. A queue keeps the type it was
+    # declared with: switching needs the queues deleted (README "Docker and Kubernetes").
+    queue_type: str = "classic"
 
     @property
     def is_development(self) -> bool:
@@ -221,6 +228,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             )
         return raw
 
+    queue_type = env.get("QUEUE_TYPE") or "classic"
+    if queue_type not in QUEUE_TYPES:
+        raise ConfigError(f"QUEUE_TYPE must be one of {', '.join(QUEUE_TYPES)}, got {queue_type!r}")
+
     allow_backdated_input = flag("ALLOW_BACKDATED_INPUT", development)
     if allow_backdated_input and not development:
         raise ConfigError(
@@ -256,6 +267,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         gateway_trusted_proxies=count("GATEWAY_TRUSTED_PROXIES", "0"),
         heartbeat_dir=env.get("HEARTBEAT_DIR") or tempfile.gettempdir(),
         heartbeat_max_age_seconds=number("HEARTBEAT_MAX_AGE_SECONDS", "30", float),
+        queue_type=queue_type,
     )
 
 

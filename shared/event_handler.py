@@ -14,7 +14,7 @@ from shared.dead_letters import DeadLetterStore
 from shared.events import parse_event
 from shared.providers import service_database, settings_of
 from shared.publisher import CORRELATION_HEADER, ConfirmedPublisher
-from shared.retry_routes import ATTEMPT_HEADER, retry_exchange, retry_queue
+from shared.retry_routes import ATTEMPT_HEADER, queue_arguments, retry_exchange, retry_queue
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +47,8 @@ class ReliableEventHandler(EventHandler):
         # Expired retries and replays come back through the service's retry exchange, so the
         # queue is bound there too (kombu keeps either one exchange or a list of bindings).
         self.retry_exchange = retry_exchange(self.container.service_name)
+        settings = settings_of(self.container)
+        self.queue_type = settings.queue_type
         queue = self.queue
         self.queue = Queue(
             queue.name,
@@ -57,8 +59,8 @@ class ReliableEventHandler(EventHandler):
             durable=queue.durable,
             auto_delete=queue.auto_delete,
             exclusive=queue.exclusive,
+            queue_arguments=queue_arguments(self.queue_type),
         )
-        settings = settings_of(self.container)
         self.delays = settings.event_retry_delays_ms
         self.dead_letters = DeadLetterStore(service_database(self.container))
         self.dead_letters.ensure_indexes()
@@ -121,7 +123,11 @@ class ReliableEventHandler(EventHandler):
         try:
             if not isinstance(error, PoisonMessage) and attempts <= len(self.delays):
                 queue = retry_queue(
-                    self.retry_exchange, self.queue.name, attempts, self.delays[attempts - 1]
+                    self.retry_exchange,
+                    self.queue.name,
+                    attempts,
+                    self.delays[attempts - 1],
+                    self.queue_type,
                 )
                 self.broker.send_to_queue(
                     body, queue, {**message.headers, ATTEMPT_HEADER: attempts}

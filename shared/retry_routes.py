@@ -8,6 +8,12 @@ from kombu import Exchange, Queue
 ATTEMPT_HEADER = "x-unionhub-attempt"
 
 
+def queue_arguments(queue_type: str) -> dict[str, str]:
+    """What a durable queue is declared with for the settings' ``QUEUE_TYPE``: a quorum queue
+    is replicated across a broker cluster; a classic one (no argument) lives on one node."""
+    return {"x-queue-type": "quorum"} if queue_type == "quorum" else {}
+
+
 def retry_exchange(service: str) -> Exchange:
     """The service's own direct exchange for retries and replays. Not the broker's default
     exchange: write access to that one would let a service put a message on any queue, where
@@ -15,7 +21,9 @@ def retry_exchange(service: str) -> Exchange:
     return Exchange(f"{service}.retry", type="direct", durable=True)
 
 
-def retry_queue(exchange: Exchange, queue_name: str, attempt: int, delay_ms: int) -> Queue:
+def retry_queue(
+    exchange: Exchange, queue_name: str, attempt: int, delay_ms: int, queue_type: str = "classic"
+) -> Queue:
     """A holding queue whose messages expire back into ``queue_name`` after ``delay_ms``."""
     name = f"{queue_name}.backoff{attempt}"
     return Queue(
@@ -27,6 +35,7 @@ def retry_queue(exchange: Exchange, queue_name: str, attempt: int, delay_ms: int
             "x-message-ttl": delay_ms,
             "x-dead-letter-exchange": exchange.name,
             "x-dead-letter-routing-key": queue_name,
+            **queue_arguments(queue_type),
         },
     )
 

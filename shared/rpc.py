@@ -7,10 +7,13 @@ import types
 import typing
 from typing import Any
 
+from kombu import Queue
 from nameko.exceptions import IncorrectSignature
-from nameko.rpc import Rpc
+from nameko.rpc import Rpc, RpcConsumer
 
 from shared.errors import ApiError, validation_error
+from shared.providers import settings_of
+from shared.retry_routes import queue_arguments
 
 CREDENTIALS = ("principal", "partner")  # RPC parameters that carry who is calling
 
@@ -27,12 +30,34 @@ def _conforms(value: object, hint: object) -> bool:
     return isinstance(value, kind) and not (kind in (int, float) and isinstance(value, bool))
 
 
+class TypedRpcConsumer(RpcConsumer):
+    """nameko's one RPC queue per service (``rpc-<service>``), declared with the settings'
+    queue type: a quorum queue on a clustered broker. (Reply queues stay nameko's: exclusive to
+    the caller's connection, they cannot be quorum queues and hold nothing worth replicating.)"""
+
+    def setup(self):
+        if self.queue is None:
+            super().setup()
+            arguments = queue_arguments(settings_of(self.container).queue_type)
+            if arguments:
+                queue = self.queue
+                self.queue = Queue(
+                    queue.name,
+                    exchange=queue.exchange,
+                    routing_key=queue.routing_key,
+                    durable=True,
+                    queue_arguments=arguments,
+                )
+
+
 class TypedRpc(Rpc):
     """An RPC entrypoint that refuses, before any work, an argument of another type than the
     method declares: whoever reaches the broker cannot slip a Mongo operator
     (``{"$ne": null}``) where an id, a period or a filter value is expected. Request bodies
     (``dict``) are checked by the method's own schema; the caller's credential (``principal``,
     ``partner``) by shared.auth (a 401, not a 400)."""
+
+    rpc_consumer = TypedRpcConsumer()
 
     def setup(self):
         super().setup()

@@ -8,8 +8,6 @@ from __future__ import annotations
 import logging
 from datetime import date
 
-from nameko.timer import timer
-
 from services.dossiers.application import (
     campaigns,
     condolence,
@@ -48,6 +46,7 @@ from shared.errors import ApiError, answering, not_found, validated
 from shared.event_handler import event_handler
 from shared.events import Event, today_shanghai
 from shared.heartbeat import Heartbeat
+from shared.lease import leased_timer
 from shared.providers import (
     Correlation,
     OutboxRelayRunner,
@@ -343,7 +342,7 @@ class DossiersService(Heartbeat, DeadLetterRpc):
         county_in_scope(staff, county)
         return views.overdue(self.store, staff, campaign_id_, county)
 
-    @timer(interval=SCHEDULE_SECONDS)
+    @leased_timer(interval=SCHEDULE_SECONDS)
     def scheduled(self) -> None:
         """Open, resume and close campaigns, expire unconfirmed proposals, purge old closed
         dossiers (application/schedule.py): safe on several replicas at once."""

@@ -667,3 +667,19 @@ def test_dockerfile_root_user_and_shell_form_cmd_refused_by_hadolint(tmp_path, o
     assert text.count(old) == 1, old
     result = _hadolint_output(text.replace(old, new), tmp_path)
     assert result.returncode != 0 and rule in result.stdout, result.stdout
+
+
+def test_clustered_deployments_declare_quorum_queues_and_write_to_a_majority():
+    apps = {
+        name: service
+        for name, service in _compose()["services"].items()
+        if "AMQP_URI" in service.get("environment", {})
+    }
+    assert apps
+    for name, service in apps.items():
+        environment = service["environment"]
+        assert environment["QUEUE_TYPE"] == "quorum", name
+        assert "w=majority" in environment["MONGO_URI"], name
+    configmap = yaml.safe_load((BASE / "configmap.yaml").read_text(encoding="utf-8"))
+    assert configmap["data"]["QUEUE_TYPE"] == "quorum"
+    assert "w=majority" in (K8S / "README.md").read_text(encoding="utf-8")
