@@ -18,8 +18,10 @@ $(NX_VENV)/.installed: requirements/nx.txt
 	$(NX_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements/nx.txt
 	touch $@
 
-run: install
-	@$(VENV)/bin/python scripts/devstack.py run
+REPLICAS ?= 1
+
+run: install  # make run REPLICAS=2: two processes of every service
+	@REPLICAS=$(REPLICAS) $(VENV)/bin/python scripts/devstack.py run
 
 stop:
 	@$(PYTHON) scripts/devstack.py stop

@@ -85,7 +85,10 @@ def start_nx(data_dir: Path, port: int, log_dir: Path) -> subprocess.Popen:
 class Stack:
     """The platform's processes: what `make run` starts, reusable by the end-to-end tests."""
 
-    def __init__(self, var_dir: Path, env: dict[str, str]):
+    def __init__(self, var_dir: Path, env: dict[str, str], replicas: int = 1):
+        if replicas < 1:
+            raise StackError(f"REPLICAS must be at least 1, got {replicas}")
+        self.replicas = replicas
         self.var_dir = var_dir
         self.log_dir = var_dir / "log"
         self.env = env
@@ -96,7 +99,29 @@ class Stack:
 
     @property
     def gateway_url(self) -> str:
-        return f"http://127.0.0.1:{self.env.get('GATEWAY_PORT', '8000')}"
+        return self.gateway_urls[0]
+
+    @property
+    def gateway_urls(self) -> list[str]:
+        """One per gateway replica, on consecutive ports from GATEWAY_PORT (a load balancer
+        in front of them is production's business)."""
+        port = int(self.env.get("GATEWAY_PORT", "8000"))
+        return [f"http://127.0.0.1:{port + i}" for i in range(self.replicas)]
+
+    @staticmethod
+    def instance_name(service: str, replica: int) -> str:
+        """``dossiers`` for the first replica, ``dossiers-2`` for the second, ..."""
+        return service if replica == 0 else f"{service}-{replica + 1}"
+
+    def replica_env(self, service: str, replica: int) -> dict[str, str]:
+        """What a replica beyond the first runs with: its own heartbeat file (each process
+        proves it is alive, as each pod does) and, for the gateway, the next port."""
+        if replica == 0:
+            return {}
+        env = {"HEARTBEAT_DIR": str(Path(self.env["HEARTBEAT_DIR"]) / f"replica-{replica + 1}")}
+        if service == "gateway":
+            env["GATEWAY_PORT"] = str(int(self.env.get("GATEWAY_PORT", "8000")) + replica)
+        return env
 
     def ensure_mongo(self) -> None:
         if self.env.get("MONGO_URI"):
@@ -154,9 +179,9 @@ class Stack:
             process.kill()
             process.wait()
 
-    def health(self) -> dict | None:
+    def health(self, url: str | None = None) -> dict | None:
         try:
-            with urllib.request.urlopen(f"{self.gateway_url}/health", timeout=3) as response:  # noqa: S310
+            with urllib.request.urlopen(f"{url or self.gateway_url}/health", timeout=3) as response:  # noqa: S310
                 return json.load(response)
         except (OSError, ValueError):
             return None
@@ -166,7 +191,7 @@ class Stack:
             for name, process in self.processes.items():
                 if process.poll() is not None:
                     raise StackError(f"{name} exited; see {self.log_dir / (name + '.log')}")
-            return (self.health() or {}).get("status") == "ok"
+            return all((self.health(url) or {}).get("status") == "ok" for url in self.gateway_urls)
 
         wait_until(healthy, timeout, f"{self.gateway_url}/health")
 
@@ -174,11 +199,21 @@ class Stack:
         self.ensure_rabbit()
         self.ensure_mongo()
         for name in SERVICES:
-            self.start_service(name)
+            for replica in range(self.replicas):
+                self.start_service(
+                    name,
+                    self.replica_env(name, replica),
+                    instance=self.instance_name(name, replica),
+                )
         self.wait_healthy()
 
     def stop(self) -> None:
-        for name in [*SERVICES, *[n for n in self.processes if n not in SERVICES]]:
+        instances = [
+            self.instance_name(name, replica)
+            for name in SERVICES
+            for replica in range(self.replicas)
+        ]
+        for name in [*instances, *[n for n in self.processes if n not in instances]]:
             self.stop_service(name)
         if self.started_rabbit:
             subprocess.run(["rabbitmqctl", "stop"], check=False, capture_output=True)
@@ -203,7 +238,12 @@ def run() -> int:
         )
         if os.environ.get(k)
     }
-    stack = Stack(var_dir, env)
+    try:
+        replicas = int(os.environ.get("REPLICAS") or "1")
+    except ValueError:
+        print(f"make run: REPLICAS must be a whole number, got {os.environ['REPLICAS']!r}")
+        return 1
+    stack = Stack(var_dir, env, replicas)
     stopping = False
 
     def on_signal(signum, frame):
@@ -222,7 +262,8 @@ def run() -> int:
         print(
             f"""
 unionhub is running.
-  Gateway:   {stack.gateway_url}   (health: {stack.gateway_url}/health, API: {stack.gateway_url}/openapi.json)
+  Gateway:   {", ".join(stack.gateway_urls)}   (health: {stack.gateway_url}/health, API: {stack.gateway_url}/openapi.json)
+  Replicas:  {stack.replicas} of each service
   Logs:      {stack.log_dir}/
   Token:     .venv/bin/python -m shared.auth mint --role city_admin --org LY
              (signed with STAFF_JWT_SECRET; the development default when unset)
