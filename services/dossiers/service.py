@@ -12,8 +12,10 @@ from services.dossiers.application import (
     campaigns,
     condolence,
     grants,
+    hires,
     intake,
     moves,
+    referrals,
     views,
     visits,
 )
@@ -23,7 +25,7 @@ from services.dossiers.domain.policy import SERVICE
 from services.dossiers.schemas import AuditFilterSchema
 from services.dossiers.store import DossierStore
 from shared import orgs
-from shared.auth import StaffPrincipal, authorized
+from shared.auth import StaffPrincipal, authorized, authorized_partner
 from shared.business_dates import BusinessDate, business_date
 from shared.contracts.dossiers import (
     CampaignRequestSchema,
@@ -37,10 +39,17 @@ from shared.contracts.dossiers import (
     FundSchema,
     GrantRequestSchema,
     GrantResultSchema,
+    IntakeRequestCloseSchema,
+    IntakeRequestFilterSchema,
+    IntakeRequestListSchema,
+    IntakeRequestSchema,
+    ReevaluationTaskFilterSchema,
+    ReevaluationTaskListSchema,
     TransferSchema,
     VisitDecisionSchema,
     VisitSchema,
 )
+from shared.contracts.referrals import ReferralSchema, ReferralTakenSchema
 from shared.dead_letters import DeadLetterRpc
 from shared.errors import ApiError, answering, not_found, validated
 from shared.event_handler import event_handler
@@ -365,6 +374,57 @@ class DossiersService(Heartbeat, DeadLetterRpc):
             AuditFilterSchema(), {"action": action, "target": target, "limit": limit}
         )
         return views.audit_log(self.store, staff, filters)
+
+    # ---- 12345 hardship referrals and hires: the county's queues -------------------------------
+
+    @rpc
+    @answering
+    def take_referral(self, assertion: str, referral: dict) -> dict:
+        """A 12345 hardship referral into the county's intake-request queue: ``assertion`` is
+        the gateway's word for the city platform it verified. The same ``case_no`` again (or at
+        once) answers the same ``referral_id`` with ``created: false`` and no second effect."""
+        platform = authorized_partner(assertion, "city_platform")
+        data = validated(ReferralSchema(), referral)
+        taken = referrals.take_referral(self.store, self.vault, platform, data, today_shanghai())
+        return ReferralTakenSchema().dump(taken)
+
+    @rpc
+    @answering
+    def list_intake_requests(
+        self, principal: str, *, county: str | None = None, status: str | None = None
+    ) -> dict:
+        staff = authorized(principal, "dossiers.intake_requests")
+        filters = validated(IntakeRequestFilterSchema(), {"county": county, "status": status})
+        county_in_scope(staff, filters["county"])
+        found = referrals.list_intake_requests(self.store, staff, filters)
+        return IntakeRequestListSchema().dump(found)
+
+    @rpc
+    @answering
+    def close_intake_request(self, principal: str, request_id: str, request: dict) -> dict:
+        staff = authorized(principal, "dossiers.intake_requests")
+        data = validated(IntakeRequestCloseSchema(), request)
+        closed = referrals.close_intake_request(
+            self.store, self.settings.policy_dir, staff, request_id, data, today_shanghai()
+        )
+        return IntakeRequestSchema().dump(closed)
+
+    @rpc
+    @answering
+    def list_reevaluation_tasks(
+        self, principal: str, *, county: str | None = None, status: str | None = None
+    ) -> dict:
+        staff = authorized(principal, "dossiers.read")
+        filters = validated(ReevaluationTaskFilterSchema(), {"county": county, "status": status})
+        county_in_scope(staff, filters["county"])
+        return ReevaluationTaskListSchema().dump(hires.list_tasks(self.store, staff.org, filters))
+
+    @event_handler("jobs", "dossier_holder_hired")
+    def on_dossier_holder_hired(self, event: Event) -> None:
+        """A dossier head hired through jobs: a re-evaluation task when the dossier (open, the
+        same head) records unemployment among its causes; otherwise ignored with its reason.
+        Once per event id (application/hires.py)."""
+        hires.on_holder_hired(self.store, event.event_id, event.payload, today_shanghai())
 
     def _business_date(self, staff: StaffPrincipal, data: dict, field: str) -> BusinessDate:
         return business_date(

@@ -62,6 +62,9 @@ class DossierStore:
         self.funds = db["funds"]
         self.batches = db["condolence_batches"]
         self.audit_log = db["audit_log"]
+        self.intake_requests = db["intake_requests"]
+        self.reevaluation_tasks = db["reevaluation_tasks"]
+        self.hire_signals = db["hire_signals"]
         self.vault = vault_of(settings)
 
     def ensure_indexes(self) -> None:
@@ -78,6 +81,17 @@ class DossierStore:
         self.tasks.create_index([("dossier_id", 1)], name="dossier_id_idx")
         self.audit_log.create_index([("at", DESCENDING)], name="at_idx")
         self.audit_log.create_index([("action", 1), ("at", DESCENDING)], name="action_at_idx")
+        # One intake request per 12345 case, however often or concurrently it is forwarded.
+        self.intake_requests.create_index([("case_no", 1)], name="case_no_idx", unique=True)
+        self.intake_requests.create_index(
+            [("org", 1), ("status", 1), ("received_at", 1)], name="org_status_received_idx"
+        )
+        self.reevaluation_tasks.create_index(
+            [("org", 1), ("status", 1), ("created_at", 1)], name="org_status_created_idx"
+        )
+        self.reevaluation_tasks.create_index(
+            [("dossier_id", 1), ("status", 1)], name="dossier_status_idx"
+        )
 
     # ---- intake: member claims, then the dossier -----------------------------------------------
 
@@ -594,6 +608,76 @@ class DossierStore:
                     "paid_at": now_iso(),
                 }
             },
+        )
+
+    # ---- 12345 referrals: the counties' intake-request queue ------------------------------------
+
+    def take_intake_request(self, doc: dict[str, Any]) -> tuple[dict, bool]:
+        """Insert the request unless its ``case_no`` is in already (the unique index decides,
+        also between concurrent calls); the request as stored and whether it is new."""
+        try:
+            self.intake_requests.insert_one(doc)
+        except DuplicateKeyError:
+            existing = self.intake_requests.find_one({"case_no": doc["case_no"]})
+            if existing is None:  # not the case number's index that refused it
+                raise
+            return existing, False
+        return doc, True
+
+    def intake_request(self, request_id: str) -> dict | None:
+        return self.intake_requests.find_one({"_id": request_id})
+
+    def list_intake_requests(
+        self, org: str, county: str | None, status: str | None, limit: int
+    ) -> list[dict]:
+        """The requests in ``org``'s scope (a request's org is its county), oldest first."""
+        query = self._scoped(org, {"county": county, "status": status})
+        return list(self.intake_requests.find(query).sort("received_at", 1).limit(limit))
+
+    def close_intake_request(self, request_id: str, fields: dict[str, Any]) -> dict | None:
+        """Close the open request with ``fields`` (who, when, the dossier or a note); None when
+        it was closed meanwhile."""
+        return self.intake_requests.find_one_and_update(
+            {"_id": request_id, "status": "open"},
+            {"$set": {**fields, "status": "closed"}},
+            return_document=ReturnDocument.AFTER,
+        )
+
+    # ---- re-evaluation tasks (a dossier head hired) ---------------------------------------------
+
+    def record_hire(self, event_id: str, signal: dict[str, Any], task: dict | None) -> bool:
+        """Keep what a ``dossier_holder_hired`` event decided, once per event id: the task
+        first (its ``_id`` is the hire's intent, so a redelivery or a second event of the
+        same hire adds none), then the signal keyed by the event. A crash between the two
+        leaves a task whose event a redelivery records. False when the event was seen before."""
+        if task is not None:
+            try:
+                self.reevaluation_tasks.insert_one(task)
+                signal = {**signal, "task_created": True}
+            except DuplicateKeyError:
+                signal = {**signal, "task_created": False}
+        try:
+            self.hire_signals.insert_one({**signal, "_id": event_id, "recorded_at": now_iso()})
+        except DuplicateKeyError:
+            return False
+        return True
+
+    def hire_signal(self, event_id: str) -> dict | None:
+        return self.hire_signals.find_one({"_id": event_id})
+
+    def list_reevaluation_tasks(
+        self, org: str, county: str | None, status: str | None, limit: int
+    ) -> list[dict]:
+        """The tasks in ``org``'s scope (a task carries its dossier's org), oldest first."""
+        query = self._scoped(org, {"county": county, "status": status})
+        return list(self.reevaluation_tasks.find(query).sort("created_at", 1).limit(limit))
+
+    def answer_reevaluation_tasks(self, dossier_id: str, visit_id: str) -> None:
+        """A visit to the dossier answers its pending re-evaluation tasks: the visit's own
+        re-evaluation is the proposal staff confirm."""
+        self.reevaluation_tasks.update_many(
+            {"dossier_id": dossier_id, "status": "pending"},
+            {"$set": {"status": "visited", "visit_id": visit_id, "visited_at": now_iso()}},
         )
 
     # ---- audit log (append-only) ---------------------------------------------------------------

@@ -392,3 +392,82 @@ class AuditEntrySchema(Schema):
 
 class AuditLogSchema(Schema):
     entries = fields.List(fields.Nested(AuditEntrySchema))
+
+
+# ---- 12345 hardship referrals: the counties' intake-request queue ------------------------------
+
+INTAKE_REQUEST_STATUSES = ["open", "closed"]
+REEVALUATION_TASK_STATUSES = ["pending", "visited"]
+
+
+class IntakeRequestFilterSchema(Strict):
+    """What the intake-request list may be narrowed by: named fields, never a query."""
+
+    county = fields.String(load_default=None, validate=WholeMatch(COUNTY))
+    status = fields.String(load_default=None, validate=validate.OneOf(INTAKE_REQUEST_STATUSES))
+
+
+class IntakeRequestCloseSchema(Strict):
+    """Staff took the household in (``dossier_id``: a dossier holding the referred citizen),
+    or closed the request with a ``note`` saying why not; at least one of the two."""
+
+    dossier_id = fields.String(
+        load_default=None, allow_none=True, validate=validate.Length(min=1, max=64)
+    )
+    note = fields.String(
+        load_default=None, allow_none=True, validate=validate.Length(min=1, max=2000)
+    )
+
+    @validates_schema
+    def check_one(self, data, **kwargs):
+        if not data["dossier_id"] and not data["note"]:
+            raise ValidationError({"dossier_id": ["a dossier_id or a note is required"]})
+
+
+class IntakeCitizenSchema(Schema):
+    id_number = fields.String()  # masked
+    name = fields.String()
+    phone = fields.String()  # masked
+
+
+class IntakeRequestSchema(Schema):
+    referral_id = fields.String()
+    case_no = fields.String()
+    county = fields.String()
+    status = fields.String(validate=validate.OneOf(INTAKE_REQUEST_STATUSES))
+    citizen = fields.Nested(IntakeCitizenSchema)
+    summary = fields.String()
+    received_on = fields.String()
+    received_from = fields.String()
+    closed_by = fields.String(allow_none=True)
+    closed_on = fields.String(allow_none=True)
+    dossier_id = fields.String(allow_none=True)
+    note = fields.String(allow_none=True)
+
+
+class IntakeRequestListSchema(Schema):
+    intake_requests = fields.List(fields.Nested(IntakeRequestSchema))
+
+
+class ReevaluationTaskFilterSchema(Strict):
+    county = fields.String(load_default=None, validate=WholeMatch(COUNTY))
+    status = fields.String(load_default=None, validate=validate.OneOf(REEVALUATION_TASK_STATUSES))
+
+
+class ReevaluationTaskSchema(Schema):
+    """A re-evaluation staff owe a dossier: its head, unemployed at intake, was hired. A visit
+    to the dossier answers it (``visit_id``); the visit's re-evaluation is the proposal."""
+
+    task_id = fields.String()
+    dossier_id = fields.String()
+    county = fields.String()
+    org = fields.String()
+    reason = fields.String()
+    hired_on = fields.String()
+    status = fields.String(validate=validate.OneOf(REEVALUATION_TASK_STATUSES))
+    created_at = fields.String()
+    visit_id = fields.String(allow_none=True)
+
+
+class ReevaluationTaskListSchema(Schema):
+    tasks = fields.List(fields.Nested(ReevaluationTaskSchema))

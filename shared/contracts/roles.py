@@ -24,6 +24,9 @@ ROLES_OF: Mapping[str, tuple[str, ...]] = MappingProxyType(
         "dossiers.condolence": ("city_admin", "finance"),
         "dossiers.campaign": ("city_admin",),
         "dossiers.audit_log": ("auditor",),
+        # 12345 hardship referrals wait in the county's queue: county staff (and the city) read
+        # and close them; a city platform files them (a partner, judged by its assertion).
+        "dossiers.intake_requests": ("city_admin", "county_staff"),
         # mutual_aid
         "mutual_aid.enroll": _UNIONS,
         "mutual_aid.contributions": (*_FIGURES, "grassroots_staff"),

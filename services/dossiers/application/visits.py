@@ -109,6 +109,7 @@ def record_visit(
         store.release_members(dossier_id, [m["id_hash"] for m in removed])
     if task:
         store.mark_task_visited(task["_id"], visit_id)
+    store.answer_reevaluation_tasks(dossier_id, visit_id)
     if added or removed:
         audit(
             store,

@@ -28,8 +28,14 @@ from shared.contracts.dossiers import (
     FundSchema,
     GrantRequestSchema,
     GrantResultSchema,
+    IntakeRequestCloseSchema,
+    IntakeRequestFilterSchema,
+    IntakeRequestListSchema,
+    IntakeRequestSchema,
     OverdueSchema,
     ProposalSchema,
+    ReevaluationTaskFilterSchema,
+    ReevaluationTaskListSchema,
     RevealQuerySchema,
     TransferredSchema,
     TransferSchema,
@@ -94,6 +100,51 @@ class DossierRoutes(Edge):
             status=200,
             mimetype="text/csv",
             headers={"Content-Disposition": 'attachment; filename="dossiers.csv"'},
+        )
+
+    @api(
+        "GET",
+        "/api/v1/dossiers/intake-requests",
+        summary="12345 hardship referrals waiting in the counties' intake queues (ID and phone "
+        "masked), in your scope.",
+        query=IntakeRequestFilterSchema,
+        responses={200: IntakeRequestListSchema},
+    )
+    def list_intake_requests(self, request):
+        principal = self._staff(request)
+        filters = read_query(request, IntakeRequestFilterSchema)
+        return json_response(
+            200, self._call("dossiers", "list_intake_requests", principal, **filters)
+        )
+
+    @api(
+        "POST",
+        "/api/v1/dossiers/intake-requests/<request_id>/close",
+        summary="Close an intake request: the household taken in (a dossier holding the "
+        "referred citizen) or a note (audited).",
+        request=IntakeRequestCloseSchema,
+        responses={200: IntakeRequestSchema, 409: "the request is closed already"},
+    )
+    def close_intake_request(self, request, request_id):
+        principal = self._staff(request)
+        body = read_json(request)
+        return json_response(
+            200, self._call("dossiers", "close_intake_request", principal, request_id, body)
+        )
+
+    @api(
+        "GET",
+        "/api/v1/dossiers/re-evaluation-tasks",
+        summary="Dossiers to re-evaluate because their unemployed head was hired; a visit "
+        "answers each.",
+        query=ReevaluationTaskFilterSchema,
+        responses={200: ReevaluationTaskListSchema},
+    )
+    def list_reevaluation_tasks(self, request):
+        principal = self._staff(request)
+        filters = read_query(request, ReevaluationTaskFilterSchema)
+        return json_response(
+            200, self._call("dossiers", "list_reevaluation_tasks", principal, **filters)
         )
 
     @api(
