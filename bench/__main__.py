@@ -24,6 +24,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "raw_store": Benchmark(baselines.raw_store, takes_env=True),
     "raw_broker": Benchmark(baselines.raw_broker, takes_env=True),
     "raw_http": Benchmark(baselines.raw_http, takes_env=True),
+    "commands_per_bill": Benchmark(mutual_aid.commands_per_bill),
     "bill_intake": Benchmark(mutual_aid.bill_intake, needs=("raw_store",)),
     "bill_to_notice": Benchmark(mutual_aid.bill_to_notice, needs=("raw_store",)),
     "memory": Benchmark(mutual_aid.memory, needs=("bill_to_notice",)),

@@ -219,6 +219,7 @@ class Environment:
         self.amqp_uri = f"pyamqp://guest:guest@{RABBIT_HOST}:{RABBIT_PORT}/{self.vhost}"
         self.gateway_port = 0
         self.settings: Settings | None = None
+        self.counts_dir = self.tmp / "mongo-counts"
 
     def start(self) -> None:
         nx_port = free_port()
@@ -243,6 +244,8 @@ class Environment:
             # All load comes from 127.0.0.1, faster than one client's default rate: the limiter
             # still counts every request (its cost is in the figures) but never refuses one.
             "RATE_LIMIT_REQUESTS": "1000000/second",
+            # Every service process counts its MongoDB commands here (commands_per_bill).
+            "MONGO_COMMAND_COUNTS_DIR": str(self.counts_dir),
         }
         # What the services will read: our variables over the caller's environment.
         self.settings = load_settings({**os.environ, **env})

@@ -30,6 +30,7 @@ from bench.harness import (
 )
 from shared.auth import mint_staff_token
 from shared.identity import make_id_number, mask_name
+from shared.mongo import COUNTS_FLUSH_SECONDS, read_command_counts
 from shared.webhooks import sign_webhook
 
 HOSPITAL_CODE = "H9001"
@@ -240,6 +241,106 @@ def member_stays(
             raise ValueError("not enough members for that many bills")
         pairs.append((members[i % len(members)], stay))
     return pairs
+
+
+# ---- commands_per_bill --------------------------------------------------------------------------
+
+COUNT_BILLS = 200
+COUNT_CLIENTS = 4
+COUNT_IDLE_SECONDS = 3.0
+COMMANDS_PER_BILL_GOAL = 6
+
+
+def _counts(ctx: Context) -> dict[str, dict[str, int]]:
+    return read_command_counts(ctx.env.counts_dir)
+
+
+def _settled_counts(ctx: Context) -> dict[str, dict[str, int]]:
+    """The counts once every process has written its latest (each rewrites its file within a
+    flush period of a change)."""
+    time.sleep(3 * COUNTS_FLUSH_SECONDS)
+    return _counts(ctx)
+
+
+def _difference(after: dict, before: dict) -> dict[str, dict[str, int]]:
+    out: dict[str, dict[str, int]] = {}
+    for service, counts in after.items():
+        base = before.get(service, {})
+        changed = {k: n - base.get(k, 0) for k, n in counts.items() if n != base.get(k, 0)}
+        if changed:
+            out[service] = changed
+    return out
+
+
+def commands_per_bill(ctx: Context) -> Result:
+    """Store commands per bill end to end, counted exactly by pymongo's command monitoring in
+    every service process (shared/mongo.py): intake, adjudication, notification, relay marks.
+
+    The count over a window in which COUNT_BILLS bills go from the hospital to the inbox, less
+    what the idle platform sends in as long (relay polls, timers), measured just before."""
+    fixture = MutualAidFixture.of(ctx)
+    members = fixture.new_members(COUNT_BILLS)
+    bills = [fixture.signed_bill(m, 0) for m in members]
+    wait_until_quiet(ctx, "commands_per_bill start")
+    before_idle = _settled_counts(ctx)
+    idle_started = time.monotonic()
+    time.sleep(COUNT_IDLE_SECONDS)
+    idle_counts = _settled_counts(ctx)
+    idle_seconds = time.monotonic() - idle_started
+    idle = _difference(idle_counts, before_idle)
+    idle_per_s = sum(sum(c.values()) for c in idle.values()) / idle_seconds
+
+    started = time.monotonic()
+    run = run_load(
+        ctx.env.gateway_port,
+        poster(bills),
+        total=COUNT_BILLS,
+        clients=COUNT_CLIENTS,
+        max_seconds=60,
+    )
+    accepted = len(_accepted(run))
+    if accepted != COUNT_BILLS:
+        raise HarnessError(f"commands_per_bill: answers {run.errors(202)} besides 202")
+    if not wait_until_quiet(ctx, "commands_per_bill"):
+        raise HarnessError("commands_per_bill: the pipeline did not finish the bills")
+    time.sleep(1.5)  # the relay marks what it published after the notice may already be out
+    after = _settled_counts(ctx)
+    window = time.monotonic() - started
+    used = _difference(after, idle_counts)
+    total = sum(sum(c.values()) for c in used.values())
+    idle_share = idle_per_s * window
+    per_bill = (total - idle_share) / COUNT_BILLS
+    per_service = {
+        service: round(sum(counts.values()) / COUNT_BILLS, 2) for service, counts in used.items()
+    }
+    progress(
+        f"commands_per_bill: {total} commands in {window:.1f} s for {COUNT_BILLS} bills, idle"
+        f" {idle_per_s:.1f}/s; {per_bill:.2f} per bill ({per_service})"
+    )
+    result = Result("commands_per_bill")
+    result.metrics = {"commands_per_bill": per_bill}
+    result.rows = [
+        at_most("store commands per bill", per_bill, "commands", COMMANDS_PER_BILL_GOAL),
+        *(
+            Row(f"  of which {service}", value, "commands")
+            for service, value in sorted(per_service.items())
+        ),
+    ]
+    result.details = {
+        "method": "pymongo CommandListener in every service process (MONGO_COMMAND_COUNTS_DIR);"
+        " (commands in the window - idle rate x window) / bills",
+        "bills": COUNT_BILLS,
+        "window_s": round(window, 2),
+        "idle_commands_per_s": round(idle_per_s, 2),
+        "idle_commands": idle,
+        "commands": used,
+        "per_bill_by_command": {
+            f"{service}:{name}": round(n / COUNT_BILLS, 3)
+            for service, counts in used.items()
+            for name, n in sorted(counts.items())
+        },
+    }
+    return result
 
 
 # ---- bill_intake ------------------------------------------------------------------------------

@@ -149,6 +149,9 @@ class Settings:
     # (docker/, k8s/), "classic" on a single development broker. A queue keeps the type it was
     # declared with: switching needs the queues deleted (README "Docker and Kubernetes").
     queue_type: str = "classic"
+    # Where each process writes how many MongoDB commands it sent (shared/mongo.py); empty:
+    # no listener at all. The bench sets it to count store commands per bill.
+    mongo_command_counts_dir: str = ""
 
     @property
     def is_development(self) -> bool:
@@ -268,6 +271,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         heartbeat_dir=env.get("HEARTBEAT_DIR") or tempfile.gettempdir(),
         heartbeat_max_age_seconds=number("HEARTBEAT_MAX_AGE_SECONDS", "30", float),
         queue_type=queue_type,
+        mongo_command_counts_dir=env.get("MONGO_COMMAND_COUNTS_DIR", ""),
     )
 
 

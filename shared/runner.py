@@ -16,6 +16,7 @@ from nameko.runners import ServiceRunner  # noqa: E402
 
 from shared.config import ConfigError, Settings, process_settings  # noqa: E402
 from shared.logs import configure_logging  # noqa: E402
+from shared.mongo import count_commands, flush_command_counts  # noqa: E402
 from shared.providers import SETTINGS_KEY  # noqa: E402
 
 SERVICES = ("gateway", "dossiers", "mutual_aid", "student_aid", "notifications")
@@ -53,6 +54,8 @@ def main(argv: list[str]) -> int:
         print(f"{name}: configuration error: {exc}", file=sys.stderr)
         return 2
     configure_logging(name, settings.log_level)
+    if settings.mongo_command_counts_dir:
+        count_commands(settings.mongo_command_counts_dir, name)
     runner = ServiceRunner(nameko_config(settings))
     runner.add_service(service_class(name))
 
@@ -64,6 +67,7 @@ def main(argv: list[str]) -> int:
     runner.start()
     log.info("service started", extra={"service_name": name})
     runner.wait()
+    flush_command_counts()
     log.info("service stopped", extra={"service_name": name})
     return 0
 
