@@ -38,6 +38,8 @@ MAX_JSON_FLOAT = 2.0**53  # every integer-valued float up to here converts exact
 REQUEST_ID_HEADER = "X-Request-Id"
 # A signed route shared by every partner of a kind (the city platform's) names the partner here.
 PARTNER_HEADER = "X-Partner-Code"
+# Signed routes of every city platform: the partner is named in PARTNER_HEADER, or found.
+CITY_PREFIX = "/api/v1/city/"
 # The correlation id lands in every log line and message header: short, and nothing to inject.
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}", re.ASCII)
 
@@ -256,7 +258,9 @@ def api(
     ROUTES.append(Route(method, path, summary, auth, request, responses or {}, query))
     signed = auth == "webhook"
     partner_param = None
-    if signed:
+    # The city platform's routes are shared by every city platform: a path parameter there
+    # (an inbox message id) never names the partner.
+    if signed and not path.startswith(CITY_PREFIX):
         (partner_param,) = re.findall(r"<(?:\w+:)?(\w+)>", path) or (None,)
     register = ApiHandler.decorator(method, path, partner_param=partner_param, signed=signed)
 

@@ -1,26 +1,43 @@
-"""The only code of notifications that speaks pymongo for the service: inbox, delivery log and
-the audit log of inbox lookups (the SMS development sink, a provider's stand-in, is in
-``channels``)."""
+"""The only code of notifications that speaks pymongo for the service: contacts, inbox, the
+delivery log (each row also the work item its timer sends), the audit log of lookups, the city
+platform's webhook ids, and the figures (the development sinks, a provider's stand-in, are in
+``channels``).
+
+Times are ISO-8601 strings in Asia/Shanghai with milliseconds, all written from the service's
+clock, so they compare as text."""
 
 from __future__ import annotations
 
 import uuid
+from collections import Counter
+from collections.abc import Iterator
+from datetime import date, datetime
 
-from pymongo import DESCENDING
+from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
+from services.notifications.domain.routing import Reach
 from shared import orgs
 from shared.config import Settings
 from shared.crypto import vault_of
 from shared.events import now_shanghai
 
+PENDING = ("queued", "deferred")
+NEVER = ""  # a lease that ended before any time (every ISO string sorts after it)
+
+
+def stamp(moment: datetime) -> str:
+    return moment.isoformat(timespec="milliseconds")
+
 
 class NotificationStore:
     def __init__(self, db: Database, settings: Settings):
+        self.contacts = db["contacts"]
         self.inbox = db["inbox"]
         self.deliveries = db["deliveries"]
         self.inbox_audit = db["inbox_audit"]
+        self.city_webhooks = db["city_webhooks"]
         self.vault = vault_of(settings)
 
     def ensure_indexes(self) -> None:
@@ -28,7 +45,18 @@ class NotificationStore:
             [("recipient", 1), ("created_at", DESCENDING)], name="recipient_created_idx"
         )
         self.deliveries.create_index([("ref", 1)], name="ref_idx")
+        # Exactly one message per (event, recipient, channel): the id is an HMAC of the three,
+        # and the three together are unique too.
+        self.deliveries.create_index(
+            [("event_id", 1), ("recipient", 1), ("channel", 1)],
+            name="event_recipient_channel_uq",
+            unique=True,
+        )
+        self.deliveries.create_index([("status", 1), ("due_at", 1)], name="status_due_idx")
+        self.deliveries.create_index([("created_on", 1)], name="created_on_idx")
         self.inbox_audit.create_index([("member_id_hash", 1), ("at", 1)], name="member_at_idx")
+
+    # ---- identities ---------------------------------------------------------------------
 
     def recipient_hash(self, id_number: str) -> str:
         return self.vault.lookup_hash(id_number)
@@ -38,15 +66,107 @@ class NotificationStore:
         It is shown to staff, so it is keyed and opaque: it never gives away the recipient."""
         return self.vault.opaque_id("delivery", event_id, recipient, channel)
 
-    def _record(self, key: str, fields: dict) -> None:
-        self.deliveries.update_one({"_id": key}, {"$set": fields}, upsert=True)
+    # ---- contacts -----------------------------------------------------------------------
+
+    def contact(self, recipient: str) -> dict | None:
+        return self.contacts.find_one({"_id": recipient})
+
+    def reach(self, recipient: str) -> Reach:
+        doc = self.contacts.find_one(
+            {"_id": recipient}, {"mobile_sealed": 1, "wechat_sealed": 1, "preferences": 1}
+        )
+        if doc is None:
+            return Reach()
+        preferences = doc.get("preferences") or {}
+        return Reach(
+            mobile=bool(doc.get("mobile_sealed")),
+            wechat=bool(doc.get("wechat_sealed")),
+            sms_on=preferences.get("sms", True),
+            wechat_on=preferences.get("wechat", True),
+        )
+
+    def sealed_address(self, recipient: str, channel: str) -> str | None:
+        doc = self.contacts.find_one({"_id": recipient}, {f"{_POINT[channel]}_sealed": 1})
+        return None if doc is None else doc.get(f"{_POINT[channel]}_sealed")
+
+    def replace_contacts(
+        self,
+        recipient: str,
+        *,
+        points: dict[str, tuple[str, str] | None],
+        preferences: dict[str, bool],
+        at: datetime,
+        source: str,
+    ) -> None:
+        """Staff state every contact point and preference: what they leave out is removed."""
+        fields: dict = {"preferences": preferences, "updated_at": stamp(at), "updated_by": source}
+        unset: dict = {}
+        for point, value in points.items():
+            if value is None:
+                unset.update({f"{point}_sealed": "", f"{point}_masked": ""})
+            else:
+                fields.update({f"{point}_sealed": value[0], f"{point}_masked": value[1]})
+            fields[f"{point}_at"] = stamp(at)
+        update: dict = {"$set": fields}
+        if unset:
+            update["$unset"] = unset
+        self.contacts.update_one({"_id": recipient}, update, upsert=True)
+
+    def bind_point(
+        self, recipient: str, point: str, sealed: str, masked: str, *, at: datetime, source: str
+    ) -> bool:
+        """Set one contact point unless a newer statement of it is kept (a late redelivery of an
+        old intake never overwrites what the worker bound since). False when older."""
+        when = stamp(at)
+        fields = {
+            f"{point}_sealed": sealed,
+            f"{point}_masked": masked,
+            f"{point}_at": when,
+            "updated_at": when,
+            "updated_by": source,
+        }
+        # Two steps, never an upsert with $or (nx-27017 matches it and writes nothing).
+        result = self.contacts.update_one(
+            {
+                "_id": recipient,
+                "$or": [{f"{point}_at": {"$exists": False}}, {f"{point}_at": {"$lt": when}}],
+            },
+            {"$set": fields},
+        )
+        if result.matched_count == 1:
+            return True
+        try:
+            self.contacts.insert_one(
+                {"_id": recipient, **fields, "preferences": {"sms": True, "wechat": True}}
+            )
+        except DuplicateKeyError:  # the worker's document holds a newer statement
+            return False
+        return True
+
+    def first_city_webhook(self, partner: str, webhook_id: str, at: datetime) -> bool:
+        """Record a city platform's webhook id; False when it was seen before (no new effect)."""
+        try:
+            self.city_webhooks.insert_one({"_id": f"{partner}:{webhook_id}", "at": stamp(at)})
+        except DuplicateKeyError:
+            return False
+        return True
+
+    # ---- inbox --------------------------------------------------------------------------
 
     def deliver_inbox(
-        self, *, event_id: str, event_type: str, recipient: str, org: str, ref: str, text: str
+        self,
+        *,
+        event_id: str,
+        event_type: str,
+        recipient: str,
+        org: str,
+        ref: str,
+        text: str,
+        at: datetime,
     ) -> bool:
-        """Put the message in the worker's inbox once; returns False if it was already there."""
+        """Put the message in the worker's inbox once, logged sent; False if it was there."""
         key = self.delivery_id(event_id, recipient, "inbox")
-        now = now_shanghai().isoformat(timespec="milliseconds")
+        now = stamp(at)
         try:
             self.inbox.insert_one(
                 {
@@ -57,53 +177,33 @@ class NotificationStore:
                     "event_type": event_type,
                     "text": text,
                     "created_at": now,
+                    "read": False,
                 }
             )
         except DuplicateKeyError:
             return False
-        self._record(
+        self.queue_delivery(
             key,
             {
                 "event_id": event_id,
                 "event_type": event_type,
+                "recipient": recipient,
                 "org": org,
                 "ref": ref,
                 "channel": "inbox",
-                "status": "delivered",
-                "updated_at": now,
             },
+            status="sent",
+            due_at=at,
+            at=at,
         )
         return True
 
-    def sms_sent(self, key: str, *, event_id: str, event_type: str, org: str, ref: str) -> None:
-        """The provider took the SMS: the delivery log says so."""
-        self._record_sms(key, "sent", event_id=event_id, event_type=event_type, org=org, ref=ref)
-
-    def sms_failed(self, key: str, *, event_id: str, event_type: str, org: str, ref: str) -> None:
-        """The provider refused the SMS: the delivery log says so until a retry sends it."""
-        self._record_sms(key, "failed", event_id=event_id, event_type=event_type, org=org, ref=ref)
-
-    def _record_sms(
-        self, key: str, status: str, *, event_id: str, event_type: str, org: str, ref: str
-    ) -> None:
-        self._record(
-            key,
-            {
-                "event_id": event_id,
-                "event_type": event_type,
-                "org": org,
-                "ref": ref,
-                "channel": "sms",
-                "status": status,
-                "updated_at": now_shanghai().isoformat(timespec="milliseconds"),
-            },
-        )
-
-    def messages_for(self, recipient: str, within: str, limit: int) -> list[dict]:
-        """One worker's inbox messages (by ID-number hash) whose org is ``within`` or beneath
-        it, newest first."""
+    def messages_for(self, recipient: str, within: str | None, limit: int) -> list[dict]:
+        """One worker's inbox messages (by ID-number hash), newest first: those whose org is
+        ``within`` or beneath it, or all of them (``within`` None: the worker's own read)."""
+        scope = {} if within is None else orgs.scope_filter(within)
         cursor = (
-            self.inbox.find({"recipient": recipient, **orgs.scope_filter(within)})
+            self.inbox.find({"recipient": recipient, **scope})
             .sort("created_at", DESCENDING)
             .limit(limit)
         )
@@ -114,9 +214,139 @@ class NotificationStore:
                 "event_type": m["event_type"],
                 "text": m["text"],
                 "created_at": m["created_at"],
+                "read": bool(m.get("read", False)),
             }
             for m in cursor
         ]
+
+    def mark_read(self, message_id: str, recipient: str, at: datetime) -> bool:
+        """The worker read their message; False when no message of theirs has this id."""
+        result = self.inbox.update_one(
+            {"_id": message_id, "recipient": recipient, "read": False},
+            {"$set": {"read": True, "read_at": stamp(at)}},
+        )
+        if result.matched_count == 1:
+            return True
+        return self.inbox.count_documents({"_id": message_id, "recipient": recipient}) == 1
+
+    # ---- delivery log and work items ----------------------------------------------------
+
+    def queue_delivery(
+        self,
+        key: str,
+        fields: dict,
+        *,
+        status: str,
+        due_at: datetime,
+        at: datetime,
+        detail: str | None = None,
+    ) -> bool:
+        """One row per (event, recipient, channel); False when it exists (nothing changes)."""
+        entry = {"status": status, "at": stamp(at)}
+        if detail:
+            entry["detail"] = detail
+        history = [entry] if status != "sent" else [{"status": "queued", "at": stamp(at)}, entry]
+        try:
+            self.deliveries.insert_one(
+                {
+                    "_id": key,
+                    **fields,
+                    "status": status,
+                    "history": history,
+                    "due_at": stamp(due_at),
+                    "attempts": 0,
+                    "lease_until": NEVER,
+                    "created_at": stamp(at),
+                    "created_on": at.date().isoformat(),
+                    "updated_at": stamp(at),
+                }
+            )
+        except DuplicateKeyError:
+            return False
+        return True
+
+    def channels_of(self, event_id: str, recipient: str) -> set[str]:
+        return {
+            d["channel"]
+            for d in self.deliveries.find(
+                {"event_id": event_id, "recipient": recipient}, {"channel": 1}
+            )
+        }
+
+    def claim(self, key: str, now: datetime, lease_until: datetime) -> dict | None:
+        """Take one pending row that is due, if nobody holds it: a guarded write, so two
+        replicas or two ticks never both send it."""
+        return self._claim({"_id": key}, now, lease_until)
+
+    def claim_due(self, now: datetime, lease_until: datetime, limit: int) -> Iterator[dict]:
+        """Take pending rows that are due, oldest due first, one guarded write each."""
+        for _ in range(limit):
+            row = self._claim({}, now, lease_until)
+            if row is None:
+                return
+            yield row
+
+    def _claim(self, extra: dict, now: datetime, lease_until: datetime) -> dict | None:
+        return self.deliveries.find_one_and_update(
+            {
+                **extra,
+                "status": {"$in": list(PENDING)},
+                "due_at": {"$lte": stamp(now)},
+                "lease_until": {"$lte": stamp(now)},
+            },
+            {"$set": {"lease_until": stamp(lease_until), "lease": uuid.uuid4().hex}},
+            sort=[("due_at", ASCENDING)],
+            return_document=ReturnDocument.AFTER,
+        )
+
+    def _settle(self, row: dict, fields: dict, entries: list[dict]) -> bool:
+        # The lease holder owns the row: it writes the whole history (nx-27017 stores a
+        # $push of a document as text).
+        result = self.deliveries.update_one(
+            {"_id": row["_id"], "lease": row["lease"]},
+            {
+                "$set": {
+                    **fields,
+                    "history": [*row.get("history", []), *entries],
+                    "lease_until": NEVER,
+                    "lease": None,
+                }
+            },
+        )
+        return result.matched_count == 1
+
+    def mark_sent(self, row: dict, at: datetime) -> bool:
+        return self._settle(
+            row,
+            {"status": "sent", "updated_at": stamp(at)},
+            [{"status": "sent", "at": stamp(at)}],
+        )
+
+    def mark_retry(self, row: dict, at: datetime, due_at: datetime, detail: str) -> bool:
+        """A transient failure: logged failed, queued again for ``due_at``."""
+        return self._settle(
+            row,
+            {
+                "status": "queued",
+                "due_at": stamp(due_at),
+                "attempts": row.get("attempts", 0) + 1,
+                "updated_at": stamp(at),
+            },
+            [
+                {"status": "failed", "at": stamp(at), "detail": detail},
+                {"status": "queued", "at": stamp(at), "detail": f"retry at {stamp(due_at)}"},
+            ],
+        )
+
+    def mark_fell_back(self, row: dict, at: datetime, to: str, detail: str) -> bool:
+        return self._settle(
+            row,
+            {"status": "fell_back", "fell_back_to": to, "updated_at": stamp(at)},
+            [
+                {"status": "failed", "at": stamp(at), "detail": detail},
+                {"status": "fell_back", "at": stamp(at), "detail": f"to {to}"},
+            ],
+        )
 
     def deliveries_for(self, ref: str, within: str) -> list[dict]:
         """Deliveries about one business object whose org is ``within`` or beneath it."""
@@ -129,24 +359,59 @@ class NotificationStore:
                 "channel": d["channel"],
                 "status": d["status"],
                 "updated_at": d["updated_at"],
+                "history": d.get("history", []),
             }
             for d in self.deliveries.find({"ref": ref, **orgs.scope_filter(within)}).sort("_id", 1)
         ]
 
+    def figures(self, first: date, last: date, within: str) -> dict:
+        """Rows created from ``first`` to ``last`` (Shanghai days, both included) whose org is
+        ``within`` or beneath it: counts by event type, channel and status, and how many
+        failed at least once and fell back."""
+        match = {
+            "created_on": {"$gte": first.isoformat(), "$lte": last.isoformat()},
+            **orgs.scope_filter(within),
+        }
+        # Counted here: nx-27017 cannot $group on a compound key.
+        counts = Counter(
+            (d["event_type"], d["channel"], d["status"])
+            for d in self.deliveries.find(match, {"event_type": 1, "channel": 1, "status": 1})
+        )
+        rows = [
+            {"event_type": e, "channel": c, "status": s, "count": n}
+            for (e, c, s), n in sorted(counts.items())
+        ]
+        return {
+            "rows": rows,
+            "failed_at_least_once": self.deliveries.count_documents(
+                {**match, "history.status": "failed"}
+            ),
+            "fell_back": self.deliveries.count_documents({**match, "status": "fell_back"}),
+        }
+
+    # ---- audit --------------------------------------------------------------------------
+
     def audit_inbox_lookup(
-        self, *, by: str, role: str, org: str, member_id_hash: str, messages: int
+        self,
+        *,
+        by: str,
+        role: str,
+        org: str,
+        member_id_hash: str,
+        messages: int,
+        action: str = "inbox_lookup",
     ) -> None:
-        """Append one entry per inbox lookup; the log is insert-only (nothing updates it)."""
+        """Append one entry per lookup; the log is insert-only (nothing updates it)."""
         self.inbox_audit.insert_one(
             {
                 "_id": uuid.uuid4().hex,
-                "action": "inbox_lookup",
+                "action": action,
                 "by": by,
                 "role": role,
                 "org": org,
                 "member_id_hash": member_id_hash,
                 "messages": messages,
-                "at": now_shanghai().isoformat(timespec="milliseconds"),
+                "at": stamp(now_shanghai()),
             }
         )
 
@@ -168,3 +433,6 @@ class NotificationStore:
                 {"member_id_hash": member_id_hash, **orgs.scope_filter(within)}
             ).sort("at", 1)
         ]
+
+
+_POINT = {"sms": "mobile", "wechat": "wechat", "mobile": "mobile"}

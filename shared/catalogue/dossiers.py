@@ -38,6 +38,10 @@ class DossierEstablishedV1(_DossierChange):
     tier = fields.String(required=True, validate=validate.OneOf(TIERS))
     org = fields.String(required=True)
     established_on = fields.Date(required=True)
+    # The household head's mobile taken at intake, if any, sealed with the platform's PII
+    # vault (shared.crypto): only notifications opens it, to bind the worker's contact point.
+    # An optional field, a compatible change within v1.
+    mobile_encrypted = fields.String(allow_none=True, load_default=None)
 
 
 @register("dossier_tier_changed", 1)

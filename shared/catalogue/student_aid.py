@@ -3,8 +3,9 @@ names, levels and amounts: never a clear ID number, an address or a hardship cau
 
 Only what another service reads is an event: the relay retries an event no queue is bound for
 on every pass (the publisher sets ``mandatory``), so an event nobody reads would be retried
-for ever and hold up the ones behind it. Campaigns and eligibility decisions are therefore
-records of this service, not events, until a reader needs them."""
+for ever and hold up the ones behind it. Campaigns are therefore records of this service, not
+events, until a reader needs them. Eligibility decisions and approvals are events since
+notifications tells the parent of them (never why, never the amount)."""
 
 from __future__ import annotations
 
@@ -25,3 +26,25 @@ class AwardDisbursedV1(Payload):
     amount_fen = fields.Integer(required=True, validate=validate.Range(min=1))
     batch_id = fields.String(required=True)
     paid_on = fields.Date(required=True)
+
+
+@register("eligibility_decided", 1)
+class EligibilityDecidedV1(Payload):
+    """An application was decided eligible or not when it arrived (staff or city portal). The
+    reason code stays in student_aid: it may tell the household's hardship."""
+
+    application_id = fields.String(required=True)
+    campaign = fields.Integer(required=True)
+    parent_id_hash = fields.String(required=True)
+    org = fields.String(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(["eligible", "ineligible"]))
+
+
+@register("award_approved", 1)
+class AwardApprovedV1(Payload):
+    """The city's approvals run took this application within the budget."""
+
+    application_id = fields.String(required=True)
+    campaign = fields.Integer(required=True)
+    parent_id_hash = fields.String(required=True)
+    org = fields.String(required=True)

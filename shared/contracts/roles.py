@@ -59,6 +59,9 @@ ROLES_OF: Mapping[str, tuple[str, ...]] = MappingProxyType(
         # worker's messages are not theirs to browse.
         "notifications.inbox": (*_UNIONS, "auditor"),
         "notifications.lookup_audit": ("auditor", "city_admin"),
+        # contact points: set and read (masked, audited) by the staff who serve workers.
+        "notifications.contacts": _UNIONS,
+        "notifications.figures": _FIGURES,
         # every service: a replay re-runs a business effect.
         "dead_letters.manage": ("city_admin",),
         # the gateway's own partners (hospitals, city platforms).

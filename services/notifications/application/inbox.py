@@ -4,7 +4,10 @@ Plain Python over the store (no nameko)."""
 
 from __future__ import annotations
 
+from datetime import date, datetime
+
 from services.notifications.store import NotificationStore
+from shared import orgs
 from shared.auth import StaffPrincipal
 from shared.errors import not_found, validation_error
 from shared.identity import InvalidIdentifier, validate_id_number
@@ -49,3 +52,40 @@ def _valid_id_number(id_number: str) -> str:
         return validate_id_number(id_number)
     except InvalidIdentifier as exc:
         raise validation_error({"id_number": [str(exc)]}) from None
+
+
+def own_messages(store: NotificationStore, partner: str, id_number: str) -> list[dict]:
+    """The worker's own messages read on the city portal (every org: they are the worker's),
+    newest first; each read is audited under the platform; none is a 404."""
+    recipient = store.recipient_hash(_valid_id_number(id_number))
+    messages = store.messages_for(recipient, None, INBOX_LIMIT)
+    store.audit_inbox_lookup(
+        by=partner,
+        role="city_platform",
+        org=orgs.city_root(),
+        member_id_hash=recipient,
+        messages=len(messages),
+        action="portal_inbox_read",
+    )
+    if not messages:
+        raise not_found("an inbox message for this worker")
+    return messages
+
+
+def mark_read(store: NotificationStore, id_number: str, message_id: str, now: datetime) -> None:
+    """The worker read one of their messages; another worker's message (or none) is a 404."""
+    recipient = store.recipient_hash(_valid_id_number(id_number))
+    if not store.mark_read(message_id, recipient, now):
+        raise not_found("this message in the worker's inbox")
+
+
+def figures(store: NotificationStore, staff: StaffPrincipal, first: date, last: date) -> dict:
+    """Messages by event type, channel and status for the caller's org subtree, with how many
+    failed at least once and fell back."""
+    if last < first:
+        raise validation_error({"to": ["must not be before from"]})
+    return {
+        "from": first.isoformat(),
+        "to": last.isoformat(),
+        **store.figures(first, last, staff.org),
+    }

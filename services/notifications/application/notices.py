@@ -1,26 +1,62 @@
-"""Telling a worker about an event: the notice rendered once, then each channel delivered once.
-Plain Python over the store (no nameko)."""
+"""Telling a worker about an event: the notice rendered once, put in the inbox, and one
+message queued per push channel the worker can be reached on (deferred through quiet hours);
+then each due message is claimed, sent, and on failure retried with backoff or passed down
+SMS → WeChat → inbox. Plain Python over the store (no nameko): the event handler, the timer,
+tests and the benchmark run the same steps.
+
+Exactly once per (event, recipient, channel): every row's id is an HMAC of the three, so a
+redelivered event, a second replica's tick or a fallback to a channel already used adds
+nothing; a row is sent only by whoever holds its lease (a guarded write), and the provider
+takes the row id as its idempotency key, so a crash between sending and logging it sent
+cannot send twice either."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from services.notifications.channels import SmsProvider, SmsProviderError
-from services.notifications.domain.templates import render
+from services.notifications.channels import Clock, Provider, ProviderError
+from services.notifications.domain.policy import NotificationsPolicy
+from services.notifications.domain.routing import INBOX, fallback_after, push_channels
+from services.notifications.domain.templates import TemplateSet, current_templates
 from services.notifications.store import NotificationStore
 from shared import orgs
+from shared.crypto import PiiDecryptionError, PiiVault
 from shared.events import Event
 
 log = logging.getLogger(__name__)
 
-# A notice whose event carried no member org (a bill of someone never enrolled, or an event
-# sent before the org travelled with it) is visible at city level only.
+# A notice whose event carried no org is visible at city level only.
 CITY_ORG = orgs.city_root()
+LEASE_SECONDS = 60  # longer than any provider call; a crashed sender's rows are taken after it
+RELEASE_BATCH = 200  # rows one timer tick sends at most
 
 
-def notify(store: NotificationStore, sms: SmsProvider, event: Event) -> None:
-    """The worker's inbox, then the SMS, each at most once per (event, recipient, channel)."""
-    notice = render(event.producer, event.event_type, event.payload)
+@dataclass(frozen=True)
+class Outlets:
+    """Everything sending needs beside the store."""
+
+    providers: Mapping[str, Provider]
+    clock: Clock
+    policy: NotificationsPolicy
+    retry_delays_ms: Sequence[int]
+    vault: PiiVault
+    templates: TemplateSet | None = None
+
+    def template_set(self) -> TemplateSet:
+        return self.templates or current_templates()
+
+
+def notify(store: NotificationStore, outlets: Outlets, event: Event) -> int:
+    """Inbox first (it cannot fail for a provider's reasons), then one row per push channel,
+    sent now or deferred to the end of quiet hours. Returns the messages sent now."""
+    notice = outlets.template_set().render(event.producer, event.event_type, event.payload)
+    if notice is None:  # a variant nobody is told about (a grant that is not a condolence)
+        return 0
+    now = outlets.clock.now()
+    event_key = f"{event.producer}.{event.event_type}"
     common = {
         "event_id": event.event_id,
         "event_type": event.event_type,
@@ -28,33 +64,126 @@ def notify(store: NotificationStore, sms: SmsProvider, event: Event) -> None:
         "org": notice.org or CITY_ORG,
         "ref": notice.ref,
     }
-    # The inbox first: it cannot fail for a provider's reasons, so a worker always has it.
-    inbox = store.deliver_inbox(**common, text=notice.inbox_text)
-    sent = send_sms(store, sms, **common, text=notice.sms_text)
-    log.info("notice delivered", extra={"ref": notice.ref, "inbox_new": inbox, "sms_new": sent})
-
-
-def send_sms(
-    store: NotificationStore,
-    sms: SmsProvider,
-    *,
-    event_id: str,
-    event_type: str,
-    recipient: str,
-    org: str,
-    ref: str,
-    text: str,
-) -> bool:
-    """Hand the SMS to the provider once (the delivery id is the message id, so a redelivered
-    event cannot send twice) and log the delivery; a refusal is logged failed and raised, so
-    the event is retried and, past the last retry, parked."""
-    key = store.delivery_id(event_id, recipient, "sms")
-    logged = {"event_id": event_id, "event_type": event_type, "org": org, "ref": ref}
-    try:
-        sent = sms.send(message_id=key, recipient=recipient, text=text)
-    except SmsProviderError:
-        store.sms_failed(key, **logged)
-        raise
-    if sent:
-        store.sms_sent(key, **logged)
+    store.deliver_inbox(**common, text=notice.inbox_text, at=now)
+    send_at = outlets.policy.send_at(event_key, now)
+    texts = {channel: notice.texts[channel] for channel in ("sms", "wechat")}
+    keys = []
+    for channel in push_channels(store.reach(notice.recipient)):
+        key = store.delivery_id(event.event_id, notice.recipient, channel)
+        store.queue_delivery(
+            key,
+            {
+                **common,
+                "producer": event.producer,
+                "channel": channel,
+                "texts": texts,
+                "template_version": notice.version,
+            },
+            status="queued" if send_at is None else "deferred",
+            due_at=send_at or now,
+            at=now,
+            detail=None if send_at is None else "quiet hours",
+        )
+        keys.append(key)
+    sent = sum(dispatch(store, outlets, key) for key in keys) if send_at is None else 0
+    log.info(
+        "notice delivered",
+        extra={
+            "ref": notice.ref,
+            "channels": len(keys),
+            "sent_now": sent,
+            "deferred": send_at is not None,
+        },
+    )
     return sent
+
+
+def dispatch(store: NotificationStore, outlets: Outlets, key: str) -> bool:
+    """Send one row now if it is due and nobody else holds it; True when it went out."""
+    now = outlets.clock.now()
+    row = store.claim(key, now, now + timedelta(seconds=LEASE_SECONDS))
+    return row is not None and _send(store, outlets, row, now)
+
+
+def release_due(store: NotificationStore, outlets: Outlets, limit: int = RELEASE_BATCH) -> int:
+    """The timer's tick: every row due by now (deferred through quiet hours, or waiting to
+    retry), each claimed by one guarded write. Returns the messages sent."""
+    now = outlets.clock.now()
+    lease_until = now + timedelta(seconds=LEASE_SECONDS)
+    return sum(_send(store, outlets, row, now) for row in store.claim_due(now, lease_until, limit))
+
+
+def _send(store: NotificationStore, outlets: Outlets, row: dict, now: datetime) -> bool:
+    channel = row["channel"]
+    reach = store.reach(row["recipient"])
+    sealed = store.sealed_address(row["recipient"], channel) if reach.can(channel) else None
+    if sealed is None:  # unbound or turned off since the message was queued
+        _fall_back(store, outlets, row, now, "no contact point or channel turned off")
+        return False
+    try:
+        address = outlets.vault.decrypt(sealed)
+    except PiiDecryptionError:
+        _fall_back(store, outlets, row, now, "contact point cannot be opened")
+        return False
+    try:
+        outlets.providers[channel].send(
+            message_id=row["_id"], address=address, text=row["texts"][channel]
+        )
+    except ProviderError as exc:
+        attempts = row.get("attempts", 0)
+        if not exc.permanent and attempts < len(outlets.retry_delays_ms):
+            due = now + timedelta(milliseconds=outlets.retry_delays_ms[attempts])
+            due = outlets.policy.send_at(f"{row['producer']}.{row['event_type']}", due) or due
+            store.mark_retry(row, now, due, f"transient: {exc}")
+            log.warning(
+                "message retried later", extra={"delivery_id": row["_id"], "channel": channel}
+            )
+            return False
+        _fall_back(
+            store,
+            outlets,
+            row,
+            now,
+            f"{'permanent' if exc.permanent else 'retries exhausted'}: {exc}",
+        )
+        return False
+    # Sent (or taken before under this id): the log says so.
+    store.mark_sent(row, now)
+    return True
+
+
+def _fall_back(
+    store: NotificationStore, outlets: Outlets, row: dict, now: datetime, detail: str
+) -> None:
+    """The next channel of SMS → WeChat the worker can be reached on and which does not carry
+    this event yet, else the inbox (which holds it already)."""
+    taken = store.channels_of(row["event_id"], row["recipient"])
+    to = fallback_after(row["channel"], store.reach(row["recipient"]), taken)
+    if not store.mark_fell_back(row, now, to, detail):
+        return  # our lease ran out and someone else settled it
+    log.warning("message fell back", extra={"delivery_id": row["_id"], "to": to})
+    if to == INBOX:
+        return
+    key = store.delivery_id(row["event_id"], row["recipient"], to)
+    fields = {
+        k: row[k]
+        for k in (
+            "event_id",
+            "event_type",
+            "producer",
+            "recipient",
+            "org",
+            "ref",
+            "texts",
+            "template_version",
+        )
+    }
+    store.queue_delivery(
+        key,
+        {**fields, "channel": to},
+        status="queued",
+        due_at=now,
+        at=now,
+        detail=f"fell back from {row['channel']}",
+    )
+    dispatch(store, outlets, key)
