@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from nameko.timer import timer
-
 from services.notifications.application import contacts
 from services.notifications.application.inbox import (
     deliveries_about,
@@ -34,6 +32,7 @@ from shared.event_handler import event_handler
 from shared.events import Event
 from shared.heartbeat import Heartbeat
 from shared.identity import WholeMatch
+from shared.lease import leased_timer
 from shared.policy import policy_in_force
 from shared.providers import Correlation, SettingsProvider, Store, VaultProvider
 from shared.rpc import rpc
@@ -126,7 +125,7 @@ class NotificationsService(Heartbeat, DeadLetterRpc):
     def on_award_disbursed(self, event: Event) -> None:
         self._notify(event)
 
-    @timer(interval=RELEASE_SECONDS)
+    @leased_timer(interval=RELEASE_SECONDS)
     def release(self) -> None:
         """Send what is due: safe on several replicas at once (each row claimed by one)."""
         release_due(self.store, self._outlets())

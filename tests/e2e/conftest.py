@@ -52,7 +52,11 @@ def stack_amqp_uri():
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory, mongo_uri, stack_amqp_uri):
     env = stack_env(mongo_uri, stack_amqp_uri)
-    with running_stack(tmp_path_factory.mktemp("stack"), env) as stack:
+    var_dir = tmp_path_factory.mktemp("stack")
+    # The notifications service's test clock (services/notifications/channels.py): empty or
+    # missing, the wall clock; tests/e2e/test_notification_delivery.py writes a time in it.
+    env["NOTIFICATIONS_CLOCK_FILE"] = str(var_dir / "notifications.clock")
+    with running_stack(var_dir, env) as stack:
         yield stack
 
 

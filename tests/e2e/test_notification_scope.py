@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.test_bill_to_notice import BILLS, bill, decided, enrol, inbox_after
+from tests.e2e.test_bill_to_notice import BILLS, bill, bind_mobile, decided, enrol, inbox_after
 from tests.support.client import new_id_number
 
 pytestmark = pytest.mark.e2e
@@ -21,6 +21,7 @@ def test_inbox_and_deliveries_outside_the_clerks_county_are_404_inside_200_and_a
 ):
     id_number = new_id_number()
     enrol(gateway, id_number)  # employer LY-XL-0042
+    bind_mobile(gateway, id_number)
     claim_id = gateway.signed(BILLS, bill(id_number), hospital["secret"]).json()["claim_id"]
     decided(gateway, claim_id)
     inbox_after(gateway, id_number)

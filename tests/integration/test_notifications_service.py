@@ -62,7 +62,21 @@ def decided_event(vault, id_number, member_org, claim_id=None):
     return make_event("claim_decided", payload, producer="mutual_aid", correlation_id="it")
 
 
-def notified(service, publisher, event, id_number):
+def with_mobile(service, id_number, mobile="13800001234", **preferences):
+    service.set_contacts(
+        CITY,
+        {
+            "id_number": id_number,
+            "mobile": mobile,
+            "wechat_openid": None,
+            "preferences": {"sms": True, "wechat": True, **preferences},
+        },
+    )
+
+
+def notified(service, publisher, event, id_number, channels=2):
+    """Publish the event and wait for its deliveries: the inbox and (a worker with a mobile)
+    the SMS."""
     publisher.publish(event)
 
     def delivered():
@@ -73,7 +87,9 @@ def notified(service, publisher, event, id_number):
         return [d["event_id"] for d in rows].count(event.event_id)
 
     wait_until(
-        delivered, lambda n: n == 2, what=f"event {event.event_id} delivered by inbox and SMS"
+        delivered,
+        lambda n: n == channels,
+        what=f"event {event.event_id} delivered on {channels} channels",
     )
     return service.inbox(CITY, id_number)["messages"]
 
@@ -89,7 +105,7 @@ def test_inbox_outside_the_callers_org_scope_is_404_and_inside_is_answered(
 ):
     id_number = new_id_number()
     event = decided_event(vault, id_number, "LY-XL-0042")
-    notified(service, publisher, event, id_number)
+    notified(service, publisher, event, id_number, channels=1)
 
     assert status_of(lambda: service.inbox(staff("county_staff", "LY-YD"), id_number)) == 404
     assert (
@@ -116,6 +132,7 @@ def test_inbox_is_refused_to_roles_that_do_not_serve_workers(service):
 
 def test_deliveries_outside_the_callers_org_scope_are_404(service, publisher, vault):
     id_number = new_id_number()
+    with_mobile(service, id_number)
     event = decided_event(vault, id_number, "LY-XL-0042")
     notified(service, publisher, event, id_number)
     claim_id = event.payload["claim_id"]
@@ -130,7 +147,9 @@ def test_every_inbox_lookup_is_audited_with_who_and_how_many(
     service, publisher, vault, notifications_db
 ):
     id_number = new_id_number()
-    notified(service, publisher, decided_event(vault, id_number, "LY-XL-0042"), id_number)
+    notified(
+        service, publisher, decided_event(vault, id_number, "LY-XL-0042"), id_number, channels=1
+    )
     status_of(lambda: service.inbox(staff("county_staff", "LY-YD", "clerk-yd"), id_number))
     service.inbox(staff("county_staff", "LY-XL", "clerk-xl"), id_number)
 
@@ -151,7 +170,7 @@ def test_every_inbox_lookup_is_audited_with_who_and_how_many(
 
 def test_notice_without_a_member_org_is_visible_at_city_level_only(service, publisher, vault):
     id_number = new_id_number()
-    notified(service, publisher, decided_event(vault, id_number, None), id_number)
+    notified(service, publisher, decided_event(vault, id_number, None), id_number, channels=1)
 
     assert status_of(lambda: service.inbox(staff("county_staff", "LY-XL"), id_number)) == 404
     assert len(service.inbox(staff("auditor", "LY"), id_number)["messages"]) == 1
@@ -162,6 +181,7 @@ def test_delivery_id_does_not_contain_the_recipient_hash_and_a_redelivery_notifi
 ):
     id_number = new_id_number()
     recipient = vault.lookup_hash(id_number)
+    with_mobile(service, id_number)
     event = decided_event(vault, id_number, "LY-XL-0042")
     notified(service, publisher, event, id_number)
     with entrypoint_waiter(
@@ -183,7 +203,8 @@ def test_delivery_id_does_not_contain_the_recipient_hash_and_a_redelivery_notifi
     assert sorted(d["channel"] for d in stored) == ["inbox", "sms"]
     assert all(recipient not in d["_id"] for d in stored)
     assert notifications_db["inbox"].count_documents({"recipient": recipient}) == 2
-    assert notifications_db["sms_sink"].count_documents({"recipient": recipient}) == 2
+    sms_ids = [d["id"] for d in rows if d["channel"] == "sms"]
+    assert notifications_db["sms_sink"].count_documents({"_id": {"$in": sms_ids}}) == 2
 
 
 def test_a_redelivered_award_disbursed_tells_the_parent_once_in_the_awards_org(
@@ -221,29 +242,77 @@ def test_a_redelivered_award_disbursed_tells_the_parent_once_in_the_awards_org(
 
 @pytest.fixture
 def refusing_sms(monkeypatch):
-    """The development sink's own switch, set before the service starts: every SMS fails."""
+    """The development sink's own switch, set before the service starts: the SMS provider is
+    down (a transient failure) on every try."""
     monkeypatch.setenv(FAIL_SWITCH, "1")
 
 
-def test_an_sms_the_provider_refuses_is_logged_failed_retried_and_parked_while_the_inbox_has_it(
+def test_an_sms_the_provider_keeps_refusing_is_retried_with_backoff_then_falls_back(
     refusing_sms, service, publisher, vault, notifications_db
 ):
     id_number = new_id_number()
+    with_mobile(service, id_number, wechat=False)
     event = decided_event(vault, id_number, "LY-XL-0042")
     publisher.publish(event)
 
-    parked = wait_until(
-        lambda: notifications_db["dead_letters"].find_one({"event_id": event.event_id}),
-        what="the event parked after the SMS failed on every try",
+    def sms_row():
+        try:
+            rows = service.deliveries(CITY, event.payload["claim_id"])["deliveries"]
+        except ApiError:
+            return None
+        return next((d for d in rows if d["channel"] == "sms"), None)
+
+    # EVENT_RETRY_DELAYS_MS=100,200: two retries by the service's timer, then the fallback.
+    row = wait_until(
+        sms_row,
+        lambda r: r is not None and r["status"] == "fell_back",
+        timeout=30,
+        what="the SMS retried and fallen back",
     )
-    assert parked["attempts"] == 3 and FAIL_SWITCH in parked["error"]
-    rows = service.deliveries(CITY, event.payload["claim_id"])["deliveries"]
-    assert sorted((d["channel"], d["status"]) for d in rows) == [
-        ("inbox", "delivered"),
-        ("sms", "failed"),
+    assert [h["status"] for h in row["history"]] == [
+        "queued",
+        "failed",
+        "queued",
+        "failed",
+        "queued",
+        "failed",
+        "fell_back",
     ]
+    assert row["history"][-1]["detail"] == "to inbox"
     assert len(service.inbox(CITY, id_number)["messages"]) == 1
-    assert (
-        notifications_db["sms_sink"].count_documents({"recipient": vault.lookup_hash(id_number)})
-        == 0
+    # The handler never failed for the provider: nothing parked.
+    assert notifications_db["dead_letters"].count_documents({"event_id": event.event_id}) == 0
+    assert notifications_db["sms_sink"].count_documents({"_id": row["id"]}) == 0
+
+
+def test_contacts_are_masked_in_every_answer_sealed_at_rest_and_each_lookup_audited(
+    service, notifications_db, vault
+):
+    id_number = new_id_number()
+    service.set_contacts(
+        staff("county_staff", "LY-XL", "clerk-xl"),
+        {
+            "id_number": id_number,
+            "mobile": "13800001234",
+            "wechat_openid": "oWx_7Qm2LkPz9aBcDeFgHi",
+            "preferences": {"sms": False, "wechat": True},
+        },
     )
+    shown = service.contacts(staff("county_staff", "LY-XL"), {"id_number": id_number})
+    assert shown["mobile"] == "138****1234"
+    assert shown["wechat_openid"] == "oWx_****FgHi"
+    assert shown["preferences"] == {"sms": False, "wechat": True}
+    kept = notifications_db["contacts"].find_one({"_id": vault.lookup_hash(id_number)})
+    assert "13800001234" not in str(kept) and "oWx_7Qm2LkPz9aBcDeFgHi" not in str(kept)
+    assert vault.decrypt(kept["mobile_sealed"]) == "13800001234"
+    actions = [
+        e["action"]
+        for e in notifications_db["inbox_audit"].find(
+            {"member_id_hash": vault.lookup_hash(id_number)}
+        )
+    ]
+    assert sorted(actions) == ["contacts_lookup", "contacts_set"]
+    assert status_of(lambda: service.contacts(staff("finance"), {"id_number": id_number})) == 403
+    assert status_of(lambda: service.contacts(CITY, {"id_number": new_id_number()})) == 404
+    bad = {"id_number": id_number, "mobile": "1380000123", "wechat_openid": None}
+    assert status_of(lambda: service.set_contacts(CITY, bad)) == 400

@@ -1,10 +1,11 @@
 """Which channels tell a worker, and where a message goes when a provider refuses it for good.
 Plain Python: the worker's contact points and preferences in, channel names out.
 
-The inbox always holds the message (it is the worker's record, read on the city portal). SMS
-and WeChat are sent when the worker has that contact point and has not turned the channel
-off. A permanent failure falls back along SMS → WeChat → inbox, skipping a channel the worker
-cannot be reached on, has turned off, or that already carries this event."""
+The inbox always holds the message (it is the worker's record, read on the city portal).
+Besides it, one push message: on the first channel of SMS → WeChat the worker has a contact
+point for and has not turned off. A permanent failure falls back along SMS → WeChat → inbox,
+skipping a channel the worker cannot be reached on, has turned off, or that already carries
+this event (a channel turned on again later never gets the event twice)."""
 
 from __future__ import annotations
 
@@ -36,8 +37,9 @@ NOBODY = Reach()
 
 
 def push_channels(reach: Reach) -> list[str]:
-    """The channels besides the inbox that carry a new message, in fallback order."""
-    return [channel for channel in FALLBACK_ORDER if reach.can(channel)]
+    """The channel besides the inbox that carries a new message: the first of SMS → WeChat
+    the worker can be reached on (none: the inbox alone)."""
+    return [channel for channel in FALLBACK_ORDER if reach.can(channel)][:1]
 
 
 def fallback_after(channel: str, reach: Reach, taken: Collection[str]) -> str:

@@ -117,7 +117,19 @@ PAYLOADS = {
         "paid_on": "2018-10-15",
     },
 }
-HARDSHIP_WORDS = ("困难", "低保", "特困", "贫困", "帮扶", "救助", "全国级", "地方", "基层", "欺诈", "病")
+HARDSHIP_WORDS = (
+    "困难",
+    "低保",
+    "特困",
+    "贫困",
+    "帮扶",
+    "救助",
+    "全国级",
+    "地方",
+    "基层",
+    "欺诈",
+    "病",
+)
 TEMPLATES = current_templates()
 
 
@@ -207,7 +219,11 @@ OK = {"inbox": "已办理 {reference}", "sms": "{signature}已办理", "wechat":
     [
         ({**OK, "sms": "{signature}您的困难职工档案"}, {}, "困难"),
         ({**OK, "wechat": "诊断 K80.1"}, {}, "诊断"),
-        ({**OK, "inbox": "{amount} 元"}, {"amount_field": "amount_fen"}, "only a mutual-aid amount"),
+        (
+            {**OK, "inbox": "{amount} 元"},
+            {"amount_field": "amount_fen"},
+            "only a mutual-aid amount",
+        ),
         (
             {**OK, "sms": "{amount} 元"},
             {"key": "mutual_aid.claim_paid", "amount_field": "amount_fen"},
@@ -224,5 +240,7 @@ def test_the_loader_refuses_a_file_that_breaks_minimisation(texts, entry, proble
 
 def test_the_loader_takes_a_sound_file():
     templates = parse_templates(base_file(OK), "test.toml")
-    notice = templates.render("student_aid", "award_disbursed", PAYLOADS["student_aid.award_disbursed"])
+    notice = templates.render(
+        "student_aid", "award_disbursed", PAYLOADS["student_aid.award_disbursed"]
+    )
     assert notice.sms_text == "【签】已办理" and notice.version == "notifications-templates/test"
