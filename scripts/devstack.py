@@ -168,6 +168,33 @@ class Stack:
         self.processes[instance] = process
         return process
 
+    @property
+    def console_url(self) -> str:
+        return f"http://127.0.0.1:{self.env.get('CONSOLE_PORT', '8080')}"
+
+    def start_console(self, extra_env: dict[str, str] | None = None) -> subprocess.Popen:
+        """The staff console (services/console), one more client of the gateway's API."""
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_dir / "console.log", "ab")  # noqa: SIM115 - the child owns it
+        process = subprocess.Popen(
+            [str(PYTHON), "-m", "services.console"],
+            cwd=ROOT,
+            env={**os.environ, **self.env, **(extra_env or {}), "PYTHONPATH": str(ROOT)},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.processes["console"] = process
+        port = int(self.console_url.rsplit(":", 1)[1])
+
+        def up() -> bool:
+            if process.poll() is not None:
+                raise StackError(f"console exited; see {self.log_dir / 'console.log'}")
+            return port_open("127.0.0.1", port)
+
+        wait_until(up, 30, self.console_url)
+        return process
+
     def stop_service(self, name: str, sig: int = signal.SIGTERM, timeout: float = 15) -> None:
         process = self.processes.pop(name, None)
         if process is None or process.poll() is not None:
@@ -235,6 +262,8 @@ def run() -> int:
             "PII_ENCRYPTION_KEYS",
             "PII_HASH_KEY",
             "LOG_LEVEL",
+            "CONSOLE_PORT",
+            "CONSOLE_SESSION_SECRET",
         )
         if os.environ.get(k)
     }
@@ -259,11 +288,13 @@ def run() -> int:
     try:
         print("Starting unionhub: RabbitMQ check, MongoDB (nx-27017 unless MONGO_URI), services...")
         stack.start()
+        stack.start_console()
         print(
             f"""
 unionhub is running.
   Gateway:   {", ".join(stack.gateway_urls)}   (health: {stack.gateway_url}/health, API: {stack.gateway_url}/openapi.json)
   Replicas:  {stack.replicas} of each service
+  Console:   {stack.console_url}   (staff console; sign in with a development role and org)
   Logs:      {stack.log_dir}/
   Token:     .venv/bin/python -m shared.auth mint --role city_admin --org LY
              (signed with STAFF_JWT_SECRET; the development default when unset)

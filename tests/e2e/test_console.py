@@ -1,0 +1,319 @@
+"""The staff console in a real browser: headless Debian Chromium, driven by Selenium through
+Debian's chromedriver, against the stack started as `make run` starts it. Each task is done
+the way a person does it (sign in, fill the form, press the button); the gateway is called
+directly only to set the scene (a hospital's bill, a member's enrolment). Every page visited
+is saved as a screenshot under var/screenshots/."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import uuid
+from pathlib import Path
+
+import pytest
+
+from scripts.devstack import ROOT, free_port
+from tests.e2e.conftest import JWT_SECRET
+from tests.e2e.test_bill_to_notice import BILLS, bill, decided
+from tests.e2e.test_dossiers import new_id_number
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+SCREENSHOTS = ROOT / "var" / "screenshots"
+
+
+@pytest.fixture(scope="module")
+def console(stack):
+    port = free_port()
+    stack.env["CONSOLE_PORT"] = str(port)
+    stack.start_console({"STAFF_JWT_SECRET": JWT_SECRET})
+    yield f"http://127.0.0.1:{port}"
+    stack.stop_service("console")
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
+        pytest.fail("Chromium and chromedriver are required: `make browser` installs them")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--disable-gpu",
+        "--window-size=1366,1000",
+        "--lang=zh-CN",
+    ):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(60)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    yield driver
+    driver.quit()
+
+
+class Person:
+    """One member of staff at the browser: a fresh session each time someone signs in."""
+
+    def __init__(self, driver, base_url: str):
+        self.driver = driver
+        self.base_url = base_url
+
+    def go(self, path: str) -> None:
+        self.driver.get(self.base_url + path)
+
+    def sign_in(self, name: str, role: str, org: str) -> None:
+        from selenium.webdriver.support.ui import Select
+
+        self.driver.delete_all_cookies()
+        self.go("/signin")
+        self.field("name").send_keys(name)
+        Select(self.field("role")).select_by_value(role)
+        self.field("org").send_keys(org)
+        self.press("登录")
+        assert name in self.text("[data-testid=who]"), self.driver.page_source[:2000]
+
+    def field(self, element_id: str):
+        from selenium.webdriver.common.by import By
+
+        return self.driver.find_element(By.ID, element_id)
+
+    def fill(self, element_id: str, value: str) -> None:
+        element = self.field(element_id)
+        element.clear()
+        element.send_keys(value)
+
+    def press(self, label: str, within: str = "") -> None:
+        from selenium.webdriver.common.by import By
+
+        scope = f"//form[contains(@action, '{within}')]" if within else ""
+        from selenium.webdriver.support import expected_conditions
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        button = self.driver.find_element(
+            By.XPATH, f"{scope}//button[normalize-space(.)='{label}']"
+        )
+        page = self.driver.find_element(By.TAG_NAME, "html")
+        button.click()
+        # Every form here answers with a new page: wait for it before reading anything.
+        WebDriverWait(self.driver, 30).until(expected_conditions.staleness_of(page))
+
+    def text(self, selector: str) -> str:
+        from selenium.common.exceptions import NoSuchElementException
+        from selenium.webdriver.common.by import By
+
+        try:
+            return self.driver.find_element(By.CSS_SELECTOR, selector).text
+        except NoSuchElementException:
+            self.shot("failed")
+            raise AssertionError(
+                f"no {selector} on {self.driver.current_url}:\n{self.body()[:1500]}"
+            ) from None
+
+    def body(self) -> str:
+        from selenium.webdriver.common.by import By
+
+        return self.driver.find_element(By.TAG_NAME, "body").text
+
+    def shot(self, name: str) -> Path:
+        path = SCREENSHOTS / f"{name}.png"
+        self.driver.save_screenshot(str(path))
+        return path
+
+
+@pytest.fixture(scope="module")
+def person(chromium, console):
+    return Person(chromium, console)
+
+
+@pytest.fixture(scope="module")
+def clerk_dossier(person):
+    """A county clerk of 新罗区 takes in a household through the intake form and confirms
+    the proposed tier; returns the dossier id and the head's ID number."""
+    from selenium.webdriver.support.ui import Select
+
+    person.sign_in("陈丽", "county_staff", "LY-XL")
+    person.go("/")
+    person.shot("dashboard-county-clerk")
+    person.go("/dossiers/new")
+    head, child = new_id_number(), new_id_number()
+    Select(person.field("county")).select_by_value("LY-XL")
+    person.fill("org", "LY-XL-0042")
+    Select(person.field("category")).select_by_value("低保边缘户")
+    person.fill("employment_status", "unemployed")
+    person.fill("employer", "龙岩某机械厂")
+    person.fill("m0-name", "陈大明")
+    person.fill("m0-id", head)
+    person.fill("m0-inc", "500.00")
+    person.fill("m0-health", "慢性病")
+    person.fill("m1-name", "陈小红")
+    person.fill("m1-id", child)
+    person.fill("m1-inc", "0")
+    person.fill("m1-school", "龙岩一中")
+    person.fill("monthly_rigid_expenditure", "300.00")
+    person.fill("months_below_line", "6")
+    person.driver.find_element("css selector", "input[name=causes][value=illness]").click()
+    person.fill("address", "新罗区东城街道1号")
+    person.fill("phone", "13800000000")
+    person.shot("dossier-intake-form")
+    person.press("提交并查看建议档级")
+    assert person.text("[data-testid=dossier-status]") == "待确认", person.body()[:1500]
+    dossier_id = re.search(r"/dossiers/([^/?]+)", person.driver.current_url).group(1)
+    return {"dossier_id": dossier_id, "head": head}
+
+
+def test_a_county_clerk_takes_in_a_household_and_confirms_it(person, clerk_dossier):
+    person.go(f"/dossiers/{clerk_dossier['dossier_id']}")
+    proposed = person.text("[data-testid=proposed-tier]")
+    assert proposed in ("全国级", "省市级", "基层级", "不建档")
+    assert person.text("[data-testid=trace]").strip(), "the proposal shows its rule trace"
+    # The head's ID number is masked until "show full" is asked for (an audited action).
+    assert clerk_dossier["head"] not in person.body()
+    person.shot("dossier-proposed")
+    person.press("确认", within="/confirm")
+    assert person.text("[data-testid=dossier-status]") == "在档"
+    person.driver.find_element("css selector", "[data-testid=reveal]").click()
+    assert person.text("[data-testid=head-id]") == clerk_dossier["head"]
+    person.shot("dossier-open-revealed")
+    person.go("/dossiers?county=LY-XL&status=open")
+    assert clerk_dossier["dossier_id"] in person.text("[data-testid=dossier-list]")
+    person.shot("dossier-list")
+
+
+def test_an_out_of_scope_clerk_cannot_see_the_dossier(person, clerk_dossier):
+    person.sign_in("林涛", "county_staff", "LY-SH")
+    person.go(f"/dossiers/{clerk_dossier['dossier_id']}")
+    assert "未找到" in person.text("[data-testid=error]") or "无权限" in person.text(
+        "[data-testid=error]"
+    )
+    assert clerk_dossier["head"][-4:] not in person.body()
+    person.shot("dossier-out-of-scope")
+    person.go("/dossiers")
+    assert clerk_dossier["dossier_id"] not in person.text("[data-testid=dossier-list]")
+
+
+@pytest.fixture(scope="module")
+def claim_12000(gateway, hospital):
+    """A member of a 新罗区 unit, enrolled in plan C, whose stay comes to 12,000 yuan:
+    (24,800 − 800) × 50 % = 12,000.00 ≥ the review threshold, so two reviewers must approve."""
+    id_number = new_id_number()
+    enrolled = gateway.staff(
+        "POST",
+        "/api/v1/mutual-aid/enrollments",
+        {
+            "period": 11,
+            "employer_org": "LY-XL-0042",
+            "plan": "C",
+            "enrolled_on": "2017-11-20",
+            "members": [
+                {
+                    "id_number": id_number,
+                    "name": "王建国",
+                    "coverage_start": "2018-01-01",
+                    "bank_account": "6222020200112233445",
+                }
+            ],
+        },
+    )
+    assert enrolled.status_code == 201 and enrolled.json()["enrolled"] == 1, enrolled.text
+    accepted = gateway.signed(
+        BILLS,
+        bill(id_number, self_pay_in_catalogue="24800.00", total_cost="40000.00"),
+        hospital["secret"],
+    )
+    assert accepted.status_code == 202, accepted.text
+    claim = decided(gateway, accepted.json()["claim_id"])
+    assert (claim["status"], claim["amount"]) == ("needs_review", "12000.00"), claim
+    return claim["claim_id"]
+
+
+def test_two_reviewers_approve_a_12000_yuan_claim(person, claim_12000):
+    person.sign_in("王芳", "reviewer", "LY-XL")
+    person.go("/review")
+    assert claim_12000 in person.text("[data-testid=review-queue]")
+    person.shot("review-queue")
+    person.go(f"/claims/{claim_12000}")
+    assert person.text("[data-testid=maker-checker]").startswith("0 / 2")
+    person.fill("note", "票据齐全，金额无误")
+    person.press("提交审核")
+    assert person.text("[data-testid=claim-status]") == "待审核"
+    assert person.text("[data-testid=maker-checker]").startswith("1 / 2 人核准，已核准：王*")
+    person.shot("claim-first-approval")
+
+    # The same reviewer cannot be the second: the API's 409 shows beside the form.
+    person.press("提交审核")
+    assert person.text("[data-testid=form-error]").startswith("与当前状态冲突")
+
+    person.sign_in("李强", "reviewer", "LY")
+    person.go(f"/claims/{claim_12000}")
+    person.fill("note", "复核同意")
+    person.press("提交审核")
+    assert person.text("[data-testid=claim-status]") == "已核准"
+    assert person.text("[data-testid=claim-amount]") == "12000.00"
+    person.shot("claim-approved")
+
+
+def test_finance_creates_and_a_second_finance_user_confirms_a_payout(person, claim_12000):
+    month = f"{3000 + uuid.uuid4().int % 5000}-06"
+    person.sign_in("赵敏", "finance", "LY")
+    person.go("/finance")
+    person.fill("month", "2018-13")
+    person.press("生成或打开批次")
+    assert "2018-06" in person.text("#err-month"), "the API's field error sits beside the field"
+    person.fill("month", month)
+    person.press("生成或打开批次")
+    batch_id = person.text("[data-testid=batch-id]")
+    assert int(person.text("[data-testid=batch-claims]")) >= 1
+    person.shot("payout-created")
+    # Its maker may not also check it.
+    person.press("确认拨付")
+    assert person.text("[data-testid=form-error]").startswith("与当前状态冲突")
+
+    person.sign_in("钱进", "finance", "LY")
+    person.go("/finance")
+    person.fill("month", month)
+    person.press("生成或打开批次")
+    assert person.text("[data-testid=batch-id]") == batch_id  # the same batch, nothing added
+    person.press("确认拨付")
+    assert "已确认拨付" in person.text("[data-testid=flash]")
+    person.shot("payout-confirmed")
+
+
+def test_an_auditor_finds_both_approvals_in_the_audit_log(person, claim_12000, clerk_dossier):
+    person.sign_in("孙审", "auditor", "LY")
+    person.go(f"/audit?claim_id={claim_12000}")
+    log = person.text("[data-testid=claim-audit]")
+    assert "王芳" in log and "李强" in log
+    assert log.count("review_approve") == 2
+    assert "awaiting_second_review" in log and "approved" in log
+    person.shot("audit-claim")
+    # The clerk's "show full" of the household's ID numbers is in the dossier audit log.
+    person.go(f"/audit?action=view_full_id&actor=陈丽&target={clerk_dossier['dossier_id']}")
+    assert clerk_dossier["dossier_id"] in person.text("[data-testid=audit-log]")
+    person.shot("audit-log")
+
+
+def test_operations_page_shows_health_and_dead_letters(person):
+    person.sign_in("周管", "city_admin", "LY")
+    person.go("/operations")
+    assert "正常" in person.text("[data-testid=health-status]")
+    assert person.driver.find_element("css selector", "[data-testid=dead-letters]")
+    person.shot("operations")
+    person.go("/?year=2018")
+    person.shot("dashboard-city-admin")
+    person.go("/student-aid?year=2018")
+    person.shot("student-aid")
+
+
+def test_signing_out_forgets_the_session(person):
+    person.sign_in("周管", "city_admin", "LY")
+    person.press("退出登录")
+    person.go("/review")
+    assert "/signin" in person.driver.current_url

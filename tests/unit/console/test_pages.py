@@ -1,0 +1,154 @@
+"""The console's pages over a recording stand-in for the gateway: what each page asks the API,
+errors beside the field they name, CSRF, sign-in and out, and no asset from elsewhere."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from werkzeug.test import Client
+
+from services.console.api import Answer
+from services.console.app import Console, intake_body, mask_name
+from services.console.config import load_console_settings
+
+
+class RecordingGateway:
+    """Answers each (method, path) with a canned Answer and records every call it got."""
+
+    def __init__(self, answers: dict | None = None):
+        self.answers = answers or {}
+        self.calls: list[tuple[str, str, str | None, dict]] = []
+
+    def call(self, method, path, token, **kwargs):
+        self.calls.append((method, path, token, kwargs))
+        return self.answers.get((method, path), Answer(404, {"error": {"message": "nope"}}))
+
+
+@pytest.fixture
+def gateway():
+    return RecordingGateway()
+
+
+@pytest.fixture
+def client(gateway):
+    console = Console(load_console_settings({"APP_ENV": "test"}), gateway=gateway)
+    return Client(console)
+
+
+def csrf_of(response) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', response.text).group(1)
+
+
+def sign_in(client, role="reviewer", org="LY-XL", name="王芳"):
+    token = csrf_of(client.get("/signin"))
+    response = client.post(
+        "/signin", data={"csrf_token": token, "name": name, "role": role, "org": org}
+    )
+    assert response.status_code == 302, response.text
+    # A new session at sign-in, with a CSRF token of its own (no session fixation).
+    fresh = csrf_of(client.get("/signin"))
+    assert fresh != token
+    return fresh
+
+
+def test_pages_need_a_session(client):
+    response = client.get("/dossiers?county=LY-XL")
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/signin?next=%2Fdossiers%3Fcounty%3DLY-XL")
+
+
+def test_a_post_without_the_session_csrf_token_is_refused(client, gateway):
+    sign_in(client)
+    response = client.post("/claims/c1/review", data={"decision": "approve", "csrf_token": "x"})
+    assert response.status_code == 400
+    assert not [c for c in gateway.calls if c[0] == "POST"]
+
+
+def test_every_call_carries_the_signed_in_token_and_only_api_paths(client, gateway):
+    sign_in(client)
+    client.get("/review")
+    client.get("/dossiers?status=open")
+    assert gateway.calls
+    for _method, path, token, _ in gateway.calls:
+        assert path.startswith("/api/v1/") and token
+
+
+def test_an_api_field_error_appears_beside_its_field(client, gateway):
+    gateway.answers[("POST", "/api/v1/mutual-aid/payout-batches")] = Answer(
+        400,
+        {"error": {"code": "validation_error", "message": "bad", "fields": {"month": ["must look like 2018-06"]}}},
+    )  # fmt: skip
+    token = sign_in(client, role="finance", org="LY")
+    response = client.post("/finance", data={"csrf_token": token, "month": "2018-13"})
+    assert response.status_code == 400
+    field = response.text.index('id="month"')
+    error = response.text.index('id="err-month"')
+    assert 0 < error - field < 300 and "must look like 2018-06" in response.text
+    assert 'aria-describedby="err-month"' in response.text
+
+
+def test_nested_field_errors_reach_the_member_row(client, gateway):
+    gateway.answers[("POST", "/api/v1/dossiers")] = Answer(
+        400,
+        {"error": {"message": "bad", "fields": {"members": {"1": {"id_number": ["not a valid ID number"]}}}}},
+    )  # fmt: skip
+    token = sign_in(client, role="county_staff")
+    response = client.post(
+        "/dossiers/new",
+        data={"csrf_token": token, "members.1.name": "陈小红", "members.1.id_number": "123"},
+    )
+    assert 'id="err-members-1-id_number"' in response.text
+
+
+def test_signing_out_forgets_the_session(client):
+    token = sign_in(client)
+    assert client.get("/review").status_code != 302
+    client.post("/signout", data={"csrf_token": token})
+    assert client.get("/review").headers["Location"].startswith("/signin")
+
+
+def test_no_asset_comes_from_elsewhere(client, gateway):
+    gateway.answers[("GET", "/api/v1/dossiers")] = Answer(200, {"dossiers": []})
+    sign_in(client, role="city_admin", org="LY")
+    page = client.get("/")
+    sources = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+    assert sources and all(s[:1] in "/#" and not s.startswith("//") for s in sources)
+    assert "script-src 'self'" in page.headers["Content-Security-Policy"]
+
+
+def test_sign_in_never_redirects_off_site(client):
+    token = csrf_of(client.get("/signin"))
+    response = client.post(
+        "/signin",
+        data={"csrf_token": token, "name": "王芳", "role": "reviewer", "org": "LY", "next": "//evil.example"},
+    )  # fmt: skip
+    assert response.headers["Location"] == "/"
+
+
+def test_maker_checker_names_are_masked():
+    assert mask_name("王芳") == "王*"
+    assert mask_name(None) == "—"
+
+
+def test_the_intake_form_becomes_the_api_body():
+    from werkzeug.datastructures import MultiDict
+
+    form = MultiDict(
+        [
+            ("county", "LY-XL"), ("org", "LY-XL-0042"), ("category", "低保边缘户"),
+            ("employment_status", "unemployed"), ("members.0.name", "陈大明"),
+            ("members.0.id_number", "350802198001010011"), ("members.0.relation", "self"),
+            ("members.0.monthly_income", "500.00"), ("monthly_rigid_expenditure", "300.00"),
+            ("months_below_line", "6"), ("causes", "illness"), ("causes", "disability"),
+            ("homes", "1"), ("address", "新罗区东城街道1号"),
+        ]
+    )  # fmt: skip
+    body = intake_body(form)
+    assert body["head_id_number"] == "350802198001010011"
+    assert body["months_below_line"] == 6 and body["causes"] == ["illness", "disability"]
+    assert body["assets"] == {
+        "homes": 1, "owns_business": False, "private_school_or_abroad": False,
+        "non_work_vehicle": False,
+    }  # fmt: skip
+    assert len(body["members"]) == 1 and "intake_date" not in body
