@@ -19,7 +19,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
-SERVICES = ("dossiers", "mutual_aid", "student_aid", "notifications", "gateway")
+SERVICES = ("dossiers", "mutual_aid", "student_aid", "jobs", "notifications", "gateway")
 PYTHON = ROOT / ".venv" / "bin" / "python"
 NX = ROOT / "var" / "nx-venv" / "bin" / "nx-27017"
 

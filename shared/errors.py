@@ -21,26 +21,43 @@ class ApiError(Exception):
     """A failure the caller can act on. Survives a nameko RPC hop as itself (not RemoteError)."""
 
     def __init__(
-        self, status: int | str, code: str, message: str, fields: dict | str | None = None
+        self,
+        status: int | str,
+        code: str,
+        message: str,
+        fields: dict | str | None = None,
+        extra: dict | str | None = None,
     ) -> None:
         # nameko sends ``args`` through str() (safe_for_serialization) and rebuilds the error
         # with ``ApiError(*args)``: a 404 would come back as "404" and no fields as "None".
         # So the args are strings that read back as what was raised: the status as digits,
-        # the fields as JSON text.
+        # the fields (and ``extra``) as JSON text.
         if isinstance(fields, str):
             fields = json.loads(fields)
+        if isinstance(extra, str):
+            extra = json.loads(extra)
         self.status = int(status)
         self.code = code
         self.message = message
         self.fields = fields
-        super().__init__(
-            str(self.status), code, message, json.dumps(fields, ensure_ascii=False, default=str)
-        )
+        # Keys API.md adds to an error beside code and message (the 409 naming the existing
+        # employer: ``employer_id``); each is published in the gateway's ErrorDetailSchema.
+        self.extra = extra or {}
+        args = [
+            str(self.status),
+            code,
+            message,
+            json.dumps(fields, ensure_ascii=False, default=str),
+        ]
+        if self.extra:
+            args.append(json.dumps(self.extra, ensure_ascii=False, default=str))
+        super().__init__(*args)
 
     def body(self) -> dict[str, Any]:
         error: dict[str, Any] = {"code": self.code, "message": self.message}
         if self.fields:
             error["fields"] = self.fields
+        error.update(self.extra)
         return {"error": error}
 
     def __str__(self) -> str:

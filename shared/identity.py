@@ -118,6 +118,14 @@ def validate_credit_code(text: str) -> str:
     return credit_code
 
 
+def make_credit_code(first_17_characters: str) -> str:
+    """Build a valid credit code for tests, benchmarks and synthetic data: the 17 characters
+    (from the GB 32100 character set) followed by their check character."""
+    if len(first_17_characters) != CREDIT_CODE_LENGTH - 1:
+        raise ValueError("give the first 17 characters of a credit code")
+    return first_17_characters + _credit_code_check_character(first_17_characters)
+
+
 def _credit_code_check_character(first_17_characters: str) -> str:
     weighted_sum = sum(
         _CREDIT_CODE_VALUES[character] * weight

@@ -19,7 +19,7 @@ from shared.logs import configure_logging  # noqa: E402
 from shared.mongo import count_commands, flush_command_counts  # noqa: E402
 from shared.providers import SETTINGS_KEY  # noqa: E402
 
-SERVICES = ("gateway", "dossiers", "mutual_aid", "student_aid", "notifications")
+SERVICES = ("gateway", "dossiers", "mutual_aid", "student_aid", "jobs", "notifications")
 
 log = logging.getLogger("shared.runner")
 

@@ -22,7 +22,7 @@ def validate_partner_code(text: str) -> None:
 
 
 # The services behind the gateway, each answering RPC with the dead-letter entrypoints.
-BACKENDS = ("dossiers", "mutual_aid", "student_aid", "notifications")
+BACKENDS = ("dossiers", "mutual_aid", "student_aid", "jobs", "notifications")
 
 
 class PartnerRequestSchema(Schema):
@@ -123,7 +123,10 @@ class ErrorDetailSchema(Schema):
 
     code = fields.String(required=True)
     message = fields.String(required=True)
-    fields = fields.Dict(keys=fields.String())
+    # The record a 409 names (API.md "Jobs": the same credit code or ID number twice).
+    employer_id = fields.String()
+    seeker_id = fields.String()
+    fields = fields.Dict(keys=fields.String())  # last: it shadows the module in this body
 
 
 class ErrorSchema(Schema):

@@ -4,6 +4,7 @@ Each service behind it contributes a route mixin from ``services/gateway/routes`
 from __future__ import annotations
 
 from services.gateway.routes.dossiers import DossierRoutes
+from services.gateway.routes.jobs import JobsRoutes
 from services.gateway.routes.mutual_aid import MutualAidRoutes
 from services.gateway.routes.notifications import NotificationRoutes
 from services.gateway.routes.operations import OperationsRoutes
@@ -17,6 +18,7 @@ class GatewayService(
     DossierRoutes,
     MutualAidRoutes,
     StudentAidRoutes,
+    JobsRoutes,
     NotificationRoutes,
     OperationsRoutes,
 ):

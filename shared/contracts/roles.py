@@ -54,6 +54,13 @@ ROLES_OF: Mapping[str, tuple[str, ...]] = MappingProxyType(
         "student_aid.disbursement_file": ("finance", "auditor"),
         "student_aid.figures": _FIGURES,
         "student_aid.audit_log": ("auditor", "city_admin"),
+        # jobs: the staff who serve workers register employers, vacancies, seekers and fairs,
+        # match and record intents, hires and follow-ups; figures as elsewhere.
+        "jobs.register": _UNIONS,
+        "jobs.read": _EVERY_ROLE,
+        "jobs.match": _UNIONS,
+        "jobs.hire": _UNIONS,
+        "jobs.figures": _FIGURES,
         # notifications: the staff who serve workers in their own org subtree, and auditors.
         # Reviewers and finance work on claims and payouts, which they read in mutual_aid; a
         # worker's messages are not theirs to browse.

@@ -18,6 +18,7 @@ OWNERS = {
     "mutual_aid": "services/mutual_aid/",
     "notifications": "services/notifications/",
     "student_aid": "services/student_aid/",
+    "jobs": "services/jobs/",
     "partners": "services/gateway/",
     "dead_letters": "shared/dead_letters.py",
     "business_dates": "shared/business_dates.py",

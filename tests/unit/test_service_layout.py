@@ -8,7 +8,7 @@ import pytest
 
 SERVICES = Path(__file__).resolve().parents[2] / "services"
 # The services already in the one layout; each joins this list as it is reshaped.
-LAID_OUT = ("dossiers", "mutual_aid", "notifications", "student_aid")
+LAID_OUT = ("dossiers", "jobs", "mutual_aid", "notifications", "student_aid")
 # Frameworks, the database, and the HTTP answers belong to the door and the store.
 NOT_IN_DOMAIN = (
     "nameko",
