@@ -7,8 +7,6 @@ from __future__ import annotations
 import logging
 from datetime import date
 
-from nameko.timer import timer
-
 from services.jobs.application import figures, hires, referrals, registry
 from services.jobs.application.dossier_heads import follow_dossier
 from services.jobs.application.matching import seekers_for_vacancy, vacancies_for_seeker
@@ -47,6 +45,7 @@ from shared.errors import answering, validated
 from shared.event_handler import event_handler
 from shared.events import Event, today_shanghai
 from shared.heartbeat import Heartbeat
+from shared.lease import leased_timer
 from shared.policy import policy_in_force
 from shared.providers import Correlation, OutboxRelayRunner, SettingsProvider, Store
 from shared.rpc import rpc
@@ -236,7 +235,7 @@ class JobsService(Heartbeat, DeadLetterRpc):
         )
         return FollowUpsSchema().dump({"follow_ups": tasks})
 
-    @timer(interval=FOLLOW_UP_POLL_SECONDS, eager=True)
+    @leased_timer(interval=FOLLOW_UP_POLL_SECONDS, eager=True)
     def announce_follow_ups(self) -> None:
         sent = hires.announce_due_follow_ups(
             self.store, self._policy(), today_shanghai(), self.correlation_id
