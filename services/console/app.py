@@ -185,6 +185,7 @@ class Console:
                 Rule("/oidc/login", endpoint="oidc_login"),
                 Rule("/oidc/callback", endpoint="oidc_callback"),
                 Rule("/alive", endpoint="alive"),
+                Rule("/ready", endpoint="ready"),
                 Rule("/", endpoint="dashboard"),
                 Rule("/review", endpoint="review_queue"),
                 Rule("/claims", endpoint="claim_lookup"),
@@ -276,6 +277,9 @@ class Console:
     def handle(self, page: Page, endpoint: str, args: dict) -> Response:
         if endpoint == "alive":
             return Response("ok", mimetype="text/plain")
+        if endpoint == "ready":
+            up = self.gateway.call("GET", "/alive", None, request_id=page.request_id).ok
+            return Response("ok" if up else "gateway unavailable", status=200 if up else 503)
         public = {"signin", "oidc_login", "oidc_callback"}
         if endpoint not in public and page.staff is None:
             if page.request.cookies.get(identity.COOKIE):

@@ -37,6 +37,9 @@ KUSTOMIZATIONS = [BASE, *OVERLAYS]
 # Python module name -> Kubernetes object name, for every service the runner can start. Derived
 # from shared.runner.SERVICES, so a new service there makes these tests demand its manifests.
 SERVICES = {name: name.replace("_", "-") for name in runner.SERVICES}
+# The staff console: a web client of the gateway (python -m services.console), deployed beside
+# the services but holding none of their secrets.
+CONSOLE = "console"
 APP_UID = 10001
 # The oldest Kubernetes minor we promise to support, and the newest the schemas know.
 K8S_VERSIONS = ["1.30.0", kubernetes_validate.utils.latest_version()]
@@ -375,7 +378,7 @@ def test_missing_kubectl_fails_with_one_sentence(monkeypatch):
 @pytest.mark.parametrize("directory", KUSTOMIZATIONS, ids=_ids(KUSTOMIZATIONS))
 def test_every_deployment_is_hardened_probed_and_bounded(directory):
     deployments = _deployments(_render(directory))
-    assert {d["metadata"]["name"] for d in deployments} == set(SERVICES.values())
+    assert {d["metadata"]["name"] for d in deployments} == {*SERVICES.values(), CONSOLE}
     assert [p for d in deployments for p in _policy.deployment_problems(d)] == []
     for deployment in deployments:
         pod = deployment["spec"]["template"]["spec"]
@@ -441,6 +444,8 @@ def test_deployment_breaking_the_pod_policy_is_refused(mutate, expected):
 
 def test_each_deployment_runs_its_service_with_the_agreed_probes():
     for deployment in _deployments(_render(BASE)):
+        if deployment["metadata"]["name"] == CONSOLE:
+            continue  # test_console_deployment_serves_http_and_holds_no_service_secret
         container = deployment["spec"]["template"]["spec"]["containers"][0]
         module = container["args"][-1]
         assert SERVICES[module] == deployment["metadata"]["name"]
@@ -488,11 +493,14 @@ def test_configuration_and_secrets_are_referenced_not_defined():
         "GATEWAY_PORT",
         "GATEWAY_TRUSTED_PROXIES",
         "POLICY_DIR",
+        "QUEUE_TYPE",
     }
     assert config["data"]["APP_ENV"] == "production"
     for deployment in _deployments(resources):
         container = deployment["spec"]["template"]["spec"]["containers"][0]
         assert container["envFrom"] == [{"configMapRef": {"name": "unionhub-config"}}]
+        if deployment["metadata"]["name"] == CONSOLE:
+            continue  # its own secrets: test_console_deployment_serves_http_and_holds_no_service_secret
         service = container["args"][-1]
         assert _policy.secret_refs(deployment) == {
             (_policy.K8S_SECRET_NAME, key)
@@ -505,7 +513,9 @@ def test_configuration_and_secrets_are_referenced_not_defined():
 
 def test_gateway_service_selects_the_gateway_pods():
     resources = _render(BASE)
-    service = next(r for r in resources if r["kind"] == "Service")
+    service = next(
+        r for r in resources if r["kind"] == "Service" and r["metadata"]["name"] == "gateway"
+    )
     gateway = next(d for d in _deployments(resources) if d["metadata"]["name"] == "gateway")
     pod_labels = gateway["spec"]["template"]["metadata"]["labels"]
     assert service["spec"]["selector"].items() <= pod_labels.items()
@@ -543,7 +553,7 @@ def test_app_env_is_set_explicitly_to_production_in_the_image_and_compose():
 def test_production_sets_replicas_for_every_service():
     kustomization = _kustomization(K8S / "overlays" / "production")
     names = [entry["name"] for entry in kustomization["replicas"]]
-    assert sorted(names) == sorted(SERVICES.values())
+    assert sorted(names) == sorted([*SERVICES.values(), CONSOLE])
     for deployment in _deployments(_render(K8S / "overlays" / "production")):
         assert deployment["spec"]["replicas"] == 2, deployment["metadata"]["name"]
 
@@ -551,12 +561,12 @@ def test_production_sets_replicas_for_every_service():
 def test_base_lists_one_deployment_file_per_service():
     resources = _kustomization(BASE)["resources"]
     deployment_files = {r for r in resources if r.startswith("deployment-")}
-    assert deployment_files == {f"deployment-{name}.yaml" for name in SERVICES.values()}
+    assert deployment_files == {f"deployment-{name}.yaml" for name in [*SERVICES.values(), CONSOLE]}
 
 
 def test_every_service_package_is_deployed():
     packages = {p.parent.name for p in (ROOT / "services").glob("*/__init__.py")}
-    assert packages <= set(SERVICES), "add new services to shared.runner.SERVICES"
+    assert packages <= {*SERVICES, CONSOLE}, "add new services to shared.runner.SERVICES"
 
 
 # --- Dockerfile and build context --------------------------------------------------------------
@@ -683,3 +693,27 @@ def test_clustered_deployments_declare_quorum_queues_and_write_to_a_majority():
     configmap = yaml.safe_load((BASE / "configmap.yaml").read_text(encoding="utf-8"))
     assert configmap["data"]["QUEUE_TYPE"] == "quorum"
     assert "w=majority" in (K8S / "README.md").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("directory", KUSTOMIZATIONS, ids=_ids(KUSTOMIZATIONS))
+def test_console_deployment_serves_http_and_holds_no_service_secret(directory):
+    (console,) = [d for d in _deployments(_render(directory)) if d["metadata"]["name"] == CONSOLE]
+    container = console["spec"]["template"]["spec"]["containers"][0]
+    assert container["args"] == ["python", "-m", "services.console"]
+    for probe in ("startupProbe", "livenessProbe"):
+        assert container[probe]["httpGet"] == {"path": "/alive", "port": "http"}
+    # Ready when the gateway it serves answers.
+    assert container["readinessProbe"]["httpGet"] == {"path": "/ready", "port": "http"}
+    assert {"name": "http", "containerPort": 8080, "protocol": "TCP"} in container["ports"]
+    env = {e["name"]: e for e in container["env"]}
+    assert not {"MONGO_URI", "PII_ENCRYPTION_KEYS", "PII_HASH_KEY", "AMQP_URI"} & set(env)
+    assert _policy.secret_refs(console) == {
+        (_policy.K8S_SECRET_NAME, "STAFF_JWT_SECRET"),
+        *(
+            ("unionhub-console", key)
+            for key in ("OIDC_ISSUER", "OIDC_CLIENT_ID", "OIDC_CLIENT_SECRET",
+                        "OIDC_REDIRECT_URI", "CONSOLE_SESSION_SECRET")
+        ),
+    }  # fmt: skip
+    for name in ("STAFF_JWT_SECRET", "CONSOLE_SESSION_SECRET", "OIDC_CLIENT_SECRET"):
+        assert "secretKeyRef" in env[name]["valueFrom"], name
