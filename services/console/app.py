@@ -225,6 +225,12 @@ class Console:
                     endpoint="payout_confirm",
                     methods=["POST"],
                 ),
+                Rule("/jobs", endpoint="jobs"),
+                Rule("/jobs/lookup", endpoint="jobs_lookup"),
+                Rule("/jobs/seekers/<seeker_id>", endpoint="seeker"),
+                Rule("/jobs/vacancies/<vacancy_id>", endpoint="vacancy"),
+                Rule("/jobs/fairs/<fair_id>", endpoint="fair"),
+                Rule("/jobs/<action>", endpoint="jobs_act", methods=["POST"]),
                 Rule("/operations", endpoint="operations"),
                 Rule(
                     "/operations/dead-letters/<service>/<letter_id>/replay",
@@ -400,6 +406,11 @@ class Console:
             }
         else:
             panels["dossiers"] = {"answer": answer}
+        if page.may("jobs.figures"):
+            answer = page.api(
+                "GET", "/api/v1/jobs/stats", params={"from": f"{year}-01-01", "to": f"{year}-12-31"}
+            )
+            panels["jobs"] = {"answer": answer, "data": answer.body if answer.ok else None}
         charts = dashboard_charts(panels)
         return page.render("dashboard.html", year=year, panels=panels, charts=charts)
 
@@ -764,6 +775,152 @@ class Console:
             headers={"Content-Disposition": f'attachment; filename="{safe}.csv"'},
         )
 
+    # ---- jobs --------------------------------------------------------------------------------
+
+    def page_jobs(self, page: Page, errors=None, status=200) -> Response:
+        args = page.request.args
+        year = today()[:4]
+        filters = {
+            "from": args.get("from") or f"{year}-01-01",
+            "to": args.get("to") or today(),
+            "county": args.get("county") or "",
+            "due_before": args.get("due_before") or "",
+        }
+        stats, stats_error = None, None
+        if page.may("jobs.figures"):
+            answer = page.api(
+                "GET", "/api/v1/jobs/stats", params={"from": filters["from"], "to": filters["to"]}
+            )
+            stats, stats_error = (answer.body, None) if answer.ok else (None, answer.message)
+        follow_ups = page.api(
+            "GET",
+            "/api/v1/jobs/follow-ups",
+            params={"county": filters["county"], "due_before": filters["due_before"]},
+        )
+        incomplete = page.api(
+            "GET",
+            "/api/v1/jobs/seekers",
+            params={"status": "incomplete", "county": filters["county"]},
+        )
+        items, pager = paginate(
+            follow_ups.body["follow_ups"] if follow_ups.ok else [], args.get("page")
+        )
+        return page.render(
+            "jobs.html",
+            status=status,
+            filters=filters,
+            stats=stats,
+            stats_error=stats_error,
+            follow_ups=items,
+            follow_ups_error=None if follow_ups.ok else follow_ups.message,
+            query_errors={**follow_ups.fields, **incomplete.fields},
+            pager=pager,
+            incomplete=incomplete.body["seekers"] if incomplete.ok else [],
+            errors=errors or {},
+            flash=args.get("done"),
+            today=today(),
+        )
+
+    def page_jobs_lookup(self, page: Page) -> Response:
+        kind = page.request.args.get("kind")
+        ident = (page.request.args.get("id") or "").strip()
+        if kind in ("seekers", "vacancies", "fairs") and ident:
+            return redirect(f"/jobs/{kind}/{ident}")
+        return redirect("/jobs")
+
+    def page_seeker(self, page: Page, seeker_id: str) -> Response:
+        answer = page.api("GET", f"/api/v1/jobs/seekers/{seeker_id}")
+        if not answer.ok:
+            return answer
+        matches = page.api("GET", f"/api/v1/jobs/seekers/{seeker_id}/matches", params={"limit": 20})
+        return page.render(
+            "job_matches.html",
+            kind="seeker",
+            record=answer.body,
+            matches=matches.body if matches.ok else None,
+            matches_error=None if matches.ok else matches.message,
+        )
+
+    def page_vacancy(self, page: Page, vacancy_id: str) -> Response:
+        answer = page.api("GET", f"/api/v1/jobs/vacancies/{vacancy_id}")
+        if not answer.ok:
+            return answer
+        matches = page.api(
+            "GET", f"/api/v1/jobs/vacancies/{vacancy_id}/matches", params={"limit": 20}
+        )
+        return page.render(
+            "job_matches.html",
+            kind="vacancy",
+            record=answer.body,
+            matches=matches.body if matches.ok else None,
+            matches_error=None if matches.ok else matches.message,
+        )
+
+    def page_fair(self, page: Page, fair_id: str) -> Response:
+        answer = page.api("GET", f"/api/v1/jobs/fairs/{fair_id}")
+        if not answer.ok:
+            return answer
+        return page.render("fair.html", fair=answer.body, flash=page.request.args.get("done"))
+
+    def page_jobs_act(self, page: Page, action: str) -> Response:
+        form = page.request.form
+        if action == "fairs":
+            path = "/api/v1/jobs/fairs"
+            body = {k: form.get(k, "").strip() for k in ("kind", "name", "date", "county")}
+        elif action == "registrations":
+            fair_id = form.get("fair_id", "").strip()
+            path = f"/api/v1/jobs/fairs/{fair_id}/registrations"
+            who = form.get("who", "seeker_id")
+            body = {
+                who if who in ("seeker_id", "employer_id") else "seeker_id": form.get(
+                    "ident", ""
+                ).strip()
+            }
+        elif action == "intents":
+            path = "/api/v1/jobs/intents"
+            body = {
+                "seeker_id": form.get("seeker_id", "").strip(),
+                "vacancy_id": form.get("vacancy_id", "").strip(),
+                "fair_id": form.get("fair_id", "").strip() or None,
+            }
+            if form.get("agreed_on"):
+                body["agreed_on"] = form["agreed_on"]
+        elif action == "hire":
+            path = f"/api/v1/jobs/intents/{form.get('intent_id', '').strip()}/hire"
+            body = {"hired_on": form.get("hired_on")} if form.get("hired_on") else {}
+        elif action == "follow-ups":
+            path = f"/api/v1/jobs/intents/{form.get('intent_id', '').strip()}/follow-ups"
+            body = {
+                "day": to_int(form.get("day")),
+                "still_employed": form.get("still_employed") == "true",
+                "note": form.get("note", "").strip(),
+            }
+        else:
+            raise NotFound()
+        answer = page.api("POST", path, json=body)
+        if answer.ok:
+            done = action
+            if isinstance(answer.body, dict):
+                ident = next(
+                    (
+                        answer.body[k]
+                        for k in ("fair_id", "intent_id", "registration_id")
+                        if k in answer.body
+                    ),
+                    "",
+                )
+                done = f"{action} {ident}".strip()
+            if action == "registrations":
+                return redirect(
+                    f"/jobs/fairs/{body and form.get('fair_id', '').strip()}?done={done}"
+                )
+            return redirect(f"/jobs?done={done}")
+        if answer.status in (400, 403, 404, 409, 422):
+            errors = {f"{action}.{k}": v for k, v in answer.fields.items()}
+            errors[action] = answer.message
+            return self.page_jobs(page, errors=errors, status=answer.status)
+        return answer
+
     # ---- operations ------------------------------------------------------------------------
 
     def page_operations(self, page: Page, errors=None) -> Response:
@@ -1013,6 +1170,28 @@ def dashboard_charts(panels: dict) -> dict[str, dict]:
                     "data": [dossiers["counts"][c][t] for c in counties],
                 }
                 for t in TIERS
+            ],
+        }
+    jobs = (panels.get("jobs") or {}).get("data")
+    if jobs:
+        counties = sorted(jobs.get("by_county") or {})
+        charts["jobs"] = {
+            "tooltip": {"trigger": "axis"},
+            "legend": {"data": ["招聘会", "就业意向", "录用"]},
+            "xAxis": {"type": "category", "data": [county_names.get(c, c) for c in counties]},
+            "yAxis": {"type": "value"},
+            "series": [
+                {
+                    "name": name,
+                    "type": "bar",
+                    "data": [
+                        sum(jobs["by_county"][c]["fairs"].values())
+                        if key == "fairs"
+                        else jobs["by_county"][c][key]
+                        for c in counties
+                    ],
+                }
+                for name, key in (("招聘会", "fairs"), ("就业意向", "intents"), ("录用", "hires"))
             ],
         }
     return charts

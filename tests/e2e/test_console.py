@@ -17,6 +17,8 @@ from scripts.devstack import ROOT, free_port
 from tests.e2e.conftest import JWT_SECRET
 from tests.e2e.test_bill_to_notice import BILLS, bill, decided
 from tests.e2e.test_dossiers import new_id_number
+from tests.e2e.test_jobs import VALID_UNTIL, credit_code
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -298,6 +300,72 @@ def test_an_auditor_finds_both_approvals_in_the_audit_log(person, claim_12000, c
     person.go(f"/audit?action=view_full_id&actor=陈丽&target={clerk_dossier['dossier_id']}")
     assert clerk_dossier["dossier_id"] in person.text("[data-testid=audit-log]")
     person.shot("audit-log")
+
+
+def test_a_clerk_sees_a_seekers_matches_with_reasons_and_records_intent_and_hire(person, gateway):
+    xl = {"role": "county_staff", "org": "LY-XL", "sub": "console-jobs"}
+    employer = gateway.staff(
+        "POST",
+        "/api/v1/jobs/employers",
+        {"credit_code": credit_code(), "name": "龙岩机械厂", "county": "LY-XL", "industry": "制造"},
+        **xl,
+    )
+    assert employer.status_code == 201, employer.text
+    vacancy = gateway.staff(
+        "POST",
+        "/api/v1/jobs/vacancies",
+        {
+            "employer_id": employer.json()["employer_id"], "title": "电焊工",
+            "occupation": "电焊工", "headcount": 1, "salary_min": "3000.00",
+            "salary_max": "4500.00", "education": "junior_high", "experience_years": 1,
+            "county": "LY-XL", "skills": ["电焊", "识图"], "migrant_friendly": True,
+            "valid_until": VALID_UNTIL, "fair_id": None,
+        },
+        **xl,
+    )  # fmt: skip
+    assert vacancy.status_code == 201, vacancy.text
+    vacancy_id = vacancy.json()["vacancy_id"]
+    seeker = gateway.staff(
+        "POST",
+        "/api/v1/jobs/seekers",
+        {
+            "id_number": new_id_number(), "name": "张伟", "phone": "13800000001",
+            "skills": ["电焊", "识图"], "desired_occupation": "电焊工", "county": "LY-XL",
+            "willing_to_relocate": False, "min_salary": "3000.00", "education": "senior_high",
+            "experience_years": 2, "migrant_worker": True, "graduating_student": False,
+        },
+        **xl,
+    )  # fmt: skip
+    assert seeker.status_code == 201, seeker.text
+    seeker_id = seeker.json()["seeker_id"]
+    wait_until(
+        lambda: gateway.staff("GET", f"/api/v1/jobs/seekers/{seeker_id}/matches", **xl).json(),
+        lambda rows: vacancy_id in [r["id"] for r in rows],
+        timeout=10,
+        what="the vacancy among the seeker's matches",
+    )
+
+    from selenium.webdriver.support.ui import Select
+
+    person.sign_in("陈丽", "county_staff", "LY-XL")
+    person.go("/jobs")
+    Select(person.field("j-kind")).select_by_value("seekers")
+    person.fill("j-id", seeker_id)
+    person.press("查看（含匹配及理由）")
+    matches = person.text("[data-testid=matches]")
+    assert vacancy_id in matches and "skills 2/2" in matches
+    person.shot("jobs-seeker-matches")
+    person.go("/jobs")
+    person.fill("i-seeker", seeker_id)
+    person.fill("i-vacancy", vacancy_id)
+    person.press("登记", within="/jobs/intents")
+    intent_id = person.text("[data-testid=flash]").split()[-1]
+    person.fill("h-intent", intent_id)
+    person.press("确认", within="/jobs/hire")
+    assert "hire" in person.text("[data-testid=flash]")
+    person.go(f"/jobs/vacancies/{vacancy_id}")
+    assert "filled" in person.body()
+    person.shot("jobs-vacancy-filled")
 
 
 def test_operations_page_shows_health_and_dead_letters(person):
