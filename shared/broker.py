@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from nameko.events import EventHandler
 from nameko.rpc import Rpc
 
-from shared.providers import OutboxRelayRunner
+from shared.providers import EventPublisher, OutboxRelayRunner
 
 RPC_EXCHANGE = "nameko-rpc"
 # nameko's standalone proxy (shared.healthcheck, CLIs) names its reply queues after itself.
@@ -60,7 +60,9 @@ def needs_of(service_cls: type) -> Needs:
     return Needs(
         service=service_cls.name,
         serves_rpc=any(isinstance(e, Rpc) for e in entrypoints),
-        publishes_events=any(isinstance(d, OutboxRelayRunner) for d in dependencies),
+        publishes_events=any(
+            isinstance(d, OutboxRelayRunner | EventPublisher) for d in dependencies
+        ),
         handles=tuple(
             sorted({e.source_service for e in entrypoints if isinstance(e, EventHandler)})
         ),

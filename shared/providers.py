@@ -129,3 +129,22 @@ class OutboxRelayRunner(DependencyProvider):
         # nameko runs setup, the method and teardown in the worker's own green thread.
         if appended_events():
             self.wake.set()
+
+
+class EventPublisher(DependencyProvider):
+    """Injects the process's confirmed publisher (persistent, publisher confirms, ``mandatory``)
+    for a service that publishes an event at once instead of through an outbox: the gateway,
+    which keeps no state of its own for what it hands on. A publish returns only once the
+    broker has the message; a failure raises, and the caller answers accordingly."""
+
+    def setup(self):
+        self.publisher = ConfirmedPublisher(settings_of(self.container).amqp_uri)
+
+    def stop(self):
+        self.publisher.close()
+
+    def kill(self):
+        self.publisher.close()
+
+    def get_dependency(self, worker_ctx):
+        return self.publisher

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from services.mutual_aid.application.bills import accept_bill
-from services.mutual_aid.application.claims import decide_claim
+from services.mutual_aid.application.claims import decide_claim, decide_submitted_bill
 from services.mutual_aid.application.enrolment import (
     audit_backdated_enrolment,
     enroll_rows,
@@ -203,6 +203,29 @@ class MutualAidService(Heartbeat, DeadLetterRpc):
             return reason
         policy = self.policies.by_version(claim["policy_version"], claim.get("policy_digest"))
         return DIAGNOSIS_EXCLUDED if reason in policy.diagnosis_reason_codes else reason
+
+    @event_handler("gateway", "bill_submitted")
+    def decide_bill(self, event: Event) -> None:
+        """A bill the gateway checked, answered 202 and queued (while this service may have
+        been down): decided and stored once under the claim id it was answered."""
+        decision, inserted = decide_submitted_bill(
+            self.store, self.policies, event.payload, event.correlation_id
+        )
+        log.info(
+            "claim decided",
+            extra={
+                "claim_id": event.payload["claim_id"],
+                "status": decision.status,
+                "recorded": inserted,
+            },
+        )
+
+    @rpc
+    def single_disease_tables(self, partner: str) -> dict:
+        """The single-disease group codes of every policy version, oldest first, for the gateway
+        to refuse a bill naming a group not in the table in force (API.md: 400)."""
+        authorized_partner(partner, "hospital")
+        return {"tables": self.policies.single_disease_tables()}
 
     @event_handler(SERVICE, "claim_received")
     def adjudicate_claim(self, event: Event) -> None:

@@ -227,6 +227,28 @@ class MutualAidStore:
             return existing["_id"], existing["status"], False
         return claim_id, "received", True
 
+    def insert_decided_claim(self, doc: dict[str, Any], event: Event) -> str:
+        """Insert a claim decided on arrival with its ``claim_decided`` event, in one insert.
+
+        Returns ``"inserted"``; ``"repeat"`` when the claim is stored already (a redelivery, the
+        same bill again: no second effect); ``"another_claim"`` when its hospital + bill number
+        or webhook id belongs to another claim (nothing stored)."""
+        try:
+            self.claims.insert_one(insert_with_events(doc, [event]))
+        except DuplicateKeyError:
+            if self.claims.count_documents({"_id": doc["_id"]}, limit=1):
+                return "repeat"
+            return "another_claim"
+        return "inserted"
+
+    def release_reservation(self, period: int, id_hash: str, claim_id: str) -> bool:
+        """Give back the cap share reserved for a claim that was never stored."""
+        member = self.members.find_one({"_id": member_key(period, id_hash)}, {"cap_claims": 1})
+        reserved = (member or {}).get("cap_claims", {}).get(claim_id)
+        if not reserved:
+            return False
+        return self.resize_reservation(period, id_hash, claim_id, reserved, 0, cap=0)
+
     def claim(self, claim_id: str) -> dict | None:
         return self.claims.find_one({"_id": claim_id}, {"outbox": 0})
 

@@ -3,7 +3,11 @@ publishes and the service validates."""
 
 from __future__ import annotations
 
+import json
 import re
+import uuid
+from collections.abc import Mapping
+from datetime import date
 
 from marshmallow import (
     EXCLUDE,
@@ -17,7 +21,10 @@ from marshmallow import (
 )
 
 from shared import orgs
-from shared.identity import IdNumber, WholeMatch
+from shared.crypto import PiiVault
+from shared.errors import ApiError, validation_error
+from shared.events import today_shanghai
+from shared.identity import IdNumber, WholeMatch, mask_id_number, mask_name
 from shared.money import Money
 
 ICD10 = re.compile(r"^[A-Z][0-9]{2}(\.[0-9A-Z]{1,4})?$")
@@ -264,3 +271,107 @@ class ContributionsSchema(Schema):
     period = fields.Integer()
     employers = fields.List(fields.Nested(EmployerContributionSchema))
     total = Money()
+
+
+# ---- a discharge bill at intake (the gateway's checks; README "Bills while mutual_aid is down")
+
+
+def claim_id_for(hospital_code: str, bill_no: str) -> str:
+    """The claim id of a hospital's bill, derived from (hospital, bill number) alone: the
+    gateway answers it before mutual_aid has seen the bill, every repeat of the bill gets the
+    same one, and the claim is inserted under it (a repeat collides with the first)."""
+    return uuid.uuid5(CLAIM_NAMESPACE, f"{hospital_code}\x1f{bill_no}").hex
+
+
+CLAIM_NAMESPACE = uuid.UUID("6f3f3b0e-5b7a-4d0e-9a55-6d2b1c0e7a12")
+
+
+def check_hospital_level(partner: Mapping, stated: int) -> None:
+    """The level is the one registered for the partner; a hospital changes it by re-registering."""
+    if stated != partner["level"]:
+        raise ApiError(
+            422,
+            "hospital_level_mismatch",
+            f"hospital {partner['code']} is registered at level {partner['level']}; "
+            f"the bill states level {stated}",
+            {
+                "hospital_level": [
+                    f"must be {partner['level']}, the level registered for the hospital"
+                ]
+            },
+        )
+
+
+def submission_date(stated: date | None, discharge_date: date, allow_backdated: bool) -> date:
+    """The day we received the bill (Asia/Shanghai). A stated ``submitted_on`` is honoured only
+    when the platform replays past input; otherwise it is ignored, as the contract lets a
+    hospital send it."""
+    if allow_backdated and stated is not None:
+        return stated
+    received = today_shanghai()
+    if discharge_date > received:
+        raise validation_error(
+            {"discharge_date": [f"must not be after the day the bill is received ({received})"]}
+        )
+    return received
+
+
+def single_disease_error(code: str, version: str, table: list[str]) -> ApiError:
+    """A billed single-disease group not in the table of the policy in force: 400 naming what
+    the table holds."""
+    listed = ", ".join(sorted(table)) or "empty"
+    return validation_error(
+        {
+            "single_disease_code": [
+                f"{code} is not in the single-disease table of {version} ({listed})"
+            ]
+        }
+    )
+
+
+def table_in_force(tables: list[dict], day: date) -> dict | None:
+    """Of ``[{"version", "effective_from", "codes"}]`` (oldest first), the one in force on
+    ``day`` (the earliest for days before any), as mutual_aid's policy book picks it."""
+    if not tables:
+        return None
+    in_force = [t for t in tables if t["effective_from"] <= day.isoformat()] or tables[:1]
+    return in_force[-1]
+
+
+def sealed_bill(
+    vault: PiiVault,
+    partner: Mapping,
+    webhook_id: str,
+    data: dict,
+    submitted_on: date,
+) -> dict:
+    """The ``bill_submitted`` payload of a checked bill (``DischargeBillSchema`` loaded): the
+    patient's ID number, name, diagnoses and single-disease group sealed with the vault (only
+    hash and masked forms readable), the level the one registered for the hospital."""
+    id_number, code = data["patient_id_number"], data["single_disease_code"]
+    return {
+        "claim_id": claim_id_for(partner["code"], data["bill_no"]),
+        "hospital_code": partner["code"],
+        "hospital_level": partner["level"],
+        "webhook_id": webhook_id,
+        "bill_no": data["bill_no"],
+        "admission_date": data["admission_date"].isoformat(),
+        "discharge_date": data["discharge_date"].isoformat(),
+        "submitted_on": submitted_on.isoformat(),
+        "total_cost": data["total_cost"],
+        "fund_paid": data["fund_paid"],
+        "self_pay_in_catalogue": data["self_pay_in_catalogue"],
+        "self_pay_out_of_catalogue": data["self_pay_out_of_catalogue"],
+        "flags": {
+            "drunk_driving": data["flags"].get("drunk_driving", False),
+            "crime": data["flags"].get("crime", False),
+            "third_party_liable": data["flags"].get("third_party_liable", False),
+        },
+        "member_id_hash": vault.lookup_hash(id_number),
+        "member_id_enc": vault.encrypt(id_number),
+        "member_id_masked": mask_id_number(id_number),
+        "patient_name_enc": vault.encrypt(data["patient_name"]),
+        "patient_name_masked": mask_name(data["patient_name"]),
+        "diagnoses_enc": vault.encrypt(json.dumps(list(data["diagnoses"]))),
+        "single_disease_code_enc": vault.encrypt(code) if code else None,
+    }

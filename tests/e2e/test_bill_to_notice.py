@@ -90,7 +90,8 @@ def claim(gateway, claim_id):
 def decided(gateway, claim_id):
     return wait_until(
         lambda: claim(gateway, claim_id),
-        lambda c: c.get("status") != "received",
+        # API.md: a claim may answer 404 for a moment after its 202 (no "status" yet).
+        lambda c: c.get("status") not in (None, "received"),
         what=f"claim {claim_id} decided",
     )
 
@@ -216,7 +217,9 @@ def test_same_bill_twice_is_the_same_claim_and_one_notice(gateway, hospital, sta
     body = bill(id_number)
     first = gateway.signed(BILLS, body, hospital["secret"])
     second = gateway.signed(BILLS, body, hospital["secret"])
-    assert (first.status_code, second.status_code) == (202, 200)
+    # API.md: the same bill_no again is answered 202 or 200 with the same claim_id (the gateway
+    # queues bills without asking mutual_aid, so it answers 202 again).
+    assert first.status_code == 202 and second.status_code in (200, 202)
     assert first.json()["claim_id"] == second.json()["claim_id"]
     decided(gateway, first.json()["claim_id"])
     inbox_after(gateway, id_number)
@@ -281,7 +284,7 @@ def test_an_sms_provider_down_then_back_sends_the_message_once(gateway, hospital
         clock.write_text("", encoding="utf-8")
 
 
-def test_correlation_id_follows_the_bill_through_rpc_and_events(gateway, hospital, stack):
+def test_correlation_id_follows_the_bill_through_the_queue_and_events(gateway, hospital, stack):
     id_number = new_id_number()
     enrol(gateway, id_number)
     correlation_id = f"req-{uuid.uuid4().hex}"
@@ -300,7 +303,8 @@ def test_correlation_id_follows_the_bill_through_rpc_and_events(gateway, hospita
             if line.startswith("{") and json.loads(line).get("correlation_id") == correlation_id
         ]
 
-    assert {"discharge bill accepted", "claim decided"} <= set(logged("mutual_aid"))
+    # The gateway queues the bill (bill_submitted) under the request's id; mutual_aid decides it.
+    assert "claim decided" in logged("mutual_aid")
     assert wait_until(lambda: logged("notifications"), what="the notifications log line") == [
         "notice delivered"
     ]

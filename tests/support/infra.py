@@ -43,3 +43,42 @@ class RabbitVhost:
 
     def delete(self) -> None:
         rabbitmqctl("delete_vhost", self.name)
+
+
+def vhost_of(amqp_uri: str) -> str:
+    return amqp_uri.rsplit("/", 1)[1] or "/"
+
+
+def queue_messages(amqp_uri: str, queue: str) -> dict[str, int | bool]:
+    """What the broker holds in ``queue``: ``{"durable", "messages", "persistent"}``."""
+    out = rabbitmqctl(
+        "list_queues",
+        "-p",
+        vhost_of(amqp_uri),
+        "name",
+        "durable",
+        "messages",
+        "messages_persistent",
+        "--no-table-headers",
+    )
+    for line in out.splitlines():
+        name, durable, messages, persistent = line.split("\t")
+        if name == queue:
+            return {
+                "durable": durable == "true",
+                "messages": int(messages),
+                "persistent": int(persistent),
+            }
+    raise LookupError(f"no queue {queue} in {vhost_of(amqp_uri)}")
+
+
+def crash_queue(amqp_uri: str, queue: str) -> None:
+    """Kill the broker's process of one queue, as a broker crash does to it: RabbitMQ starts it
+    again from its message store, so only what was written to disk (persistent messages of a
+    durable queue) is still there. Only this vhost's queue restarts; other suites sharing the
+    broker are not disturbed, as a whole-broker restart would disturb them."""
+    name = f'rabbit_misc:r(<<"{vhost_of(amqp_uri)}">>, queue, <<"{queue}">>)'
+    rabbitmqctl(
+        "eval",
+        f"{{ok, Q}} = rabbit_amqqueue:lookup({name}), exit(amqqueue:get_pid(Q), kill), ok.",
+    )

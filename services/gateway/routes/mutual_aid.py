@@ -3,6 +3,9 @@ policy versions and figures from staff."""
 
 from __future__ import annotations
 
+import logging
+import time
+
 from nameko.rpc import RpcProxy
 from werkzeug.wrappers import Response
 
@@ -26,13 +29,31 @@ from shared.contracts.mutual_aid import (
     PolicyVersionsSchema,
     ReviewQueueSchema,
     ReviewRequestSchema,
+    check_hospital_level,
+    sealed_bill,
+    single_disease_error,
+    submission_date,
+    table_in_force,
 )
+from shared.crypto import vault_of
+from shared.errors import ApiError, validated
+from shared.events import make_event
+from shared.providers import EventPublisher
+
+log = logging.getLogger(__name__)
+
+# mutual_aid's single-disease tables, kept per process (a new policy version is checked at
+# intake within this time; adjudication always uses the version in force).
+TABLES_CACHE_SECONDS = 30.0
+TABLES_TIMEOUT_SECONDS = 1.0
+_TABLES: dict = {"at": -TABLES_CACHE_SECONDS, "tables": []}
 
 PERIOD = f"<int(min={PERIODS.min}, max={PERIODS.max}):period>"  # out of range: no such route
 
 
 class MutualAidRoutes(Edge):
     mutual_aid = RpcProxy("mutual_aid")
+    events = EventPublisher()
 
     @api(
         "POST",
@@ -44,19 +65,68 @@ class MutualAidRoutes(Edge):
             202: BillAcceptedSchema,
             200: BillAcceptedSchema,
             422: "hospital_level_mismatch: the bill states another level than the registered one",
+            503: "the broker did not confirm the bill: nothing was accepted, send it again",
         },
     )
     def discharge_bill(self, request, hospital_code):
-        partner, webhook_id = self._partner(request, hospital_code, "hospital")
-        body = read_json(request)
-        # mutual_aid validates the body (its 400 naming the fields comes back over RPC) against
-        # the hospital as we registered it (its level is ours, not the bill's), and records the
-        # webhook id with the claim, so a replay gets the first answer.
-        registered = {"code": hospital_code, "kind": partner["kind"], "level": partner["level"]}
-        assertion = mint_partner_assertion(registered, self.settings)
-        result = self._call("mutual_aid", "submit_bill", assertion, webhook_id, body)
-        status = 202 if result["created"] else 200
-        return json_response(status, {"claim_id": result["claim_id"], "status": result["status"]})
+        found, webhook_id = self._partner(request, hospital_code, "hospital")
+        partner = {"code": hospital_code, "kind": found["kind"], "level": found["level"]}
+        # Checked here against the contract and the hospital as we registered it (its level is
+        # ours, not the bill's), then handed to mutual_aid through a durable queue: a valid bill
+        # is accepted while mutual_aid or its store is down, as long as the broker is up
+        # (README "Bills while mutual_aid is down"). Its claim id follows from (hospital, bill
+        # number), so a repeat is answered the same id and mutual_aid inserts the claim once.
+        data = validated(DischargeBillSchema(), read_json(request))
+        check_hospital_level(partner, data["hospital_level"])
+        self._check_single_disease(partner, data["single_disease_code"], data["discharge_date"])
+        submitted_on = submission_date(
+            data["submitted_on"], data["discharge_date"], self.settings.allow_backdated_input
+        )
+        payload = sealed_bill(vault_of(self.settings), partner, webhook_id, data, submitted_on)
+        event = make_event(
+            "bill_submitted", payload, producer="gateway", correlation_id=self.correlation_id
+        )
+        try:
+            self.events.publish(event)
+        except Exception as exc:  # noqa: BLE001 - not confirmed by the broker: not accepted
+            log.warning(
+                "discharge bill not confirmed by the broker",
+                extra={"claim_id": payload["claim_id"], "error": repr(exc)},
+            )
+            raise ApiError(
+                503, "service_unavailable", "The bill could not be queued; send it again."
+            ) from None
+        return json_response(202, {"claim_id": payload["claim_id"], "status": "received"})
+
+    def _check_single_disease(self, partner: dict, code: str | None, discharge_date) -> None:
+        """A billed single-disease group must be in the table of the policy in force on the
+        discharge date (a 400 now rather than a claim that cannot use it). The tables are
+        mutual_aid's, kept here a while; with mutual_aid unreachable and none kept yet, the bill
+        goes on and adjudication traces the group as not in the table (the formula applies)."""
+        if not code:
+            return
+        table = table_in_force(self._single_disease_tables(partner), discharge_date)
+        # Matched by ICD-10 category (the schema let only a well-formed code through).
+        if table is not None and code.split(".", 1)[0] not in table["codes"]:
+            raise single_disease_error(code, table["version"], table["codes"])
+
+    def _single_disease_tables(self, partner: dict) -> list[dict]:
+        now = time.monotonic()
+        if now - _TABLES["at"] < TABLES_CACHE_SECONDS:
+            return _TABLES["tables"]
+        try:
+            tables = self._call(
+                "mutual_aid",
+                "single_disease_tables",
+                mint_partner_assertion(partner, self.settings),
+                timeout=TABLES_TIMEOUT_SECONDS,
+            )["tables"]
+        except ApiError:
+            # mutual_aid is down: keep what we had (or nothing) and ask again only later, so a
+            # bill never waits for it more than once per TABLES_CACHE_SECONDS.
+            tables = _TABLES["tables"]
+        _TABLES.update(at=now, tables=tables)
+        return tables
 
     @api(
         "GET",

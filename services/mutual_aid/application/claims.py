@@ -14,7 +14,7 @@ from services.mutual_aid.domain.adjudication import (
     adjudicate,
 )
 from services.mutual_aid.store import MutualAidStore
-from shared.events import make_event, now_shanghai
+from shared.events import Event, make_event, now_shanghai
 
 SERVICE = "mutual_aid"
 
@@ -48,6 +48,39 @@ def decide_claim(
     """Adjudicate a received claim, reserve its share of the member's cap, and record the
     decision with its ``claim_decided`` event in one write (only from ``received``, so a
     redelivered event decides nothing twice). Returns the decision and whether it was recorded."""
+    decision, fields, decided = adjudicated(store, policies, claim, correlation_id)
+    return decision, store.record_decision(claim["_id"], fields, decided)
+
+
+def decide_submitted_bill(
+    store: MutualAidStore, policies: PolicyBook, submitted: dict, correlation_id: str
+) -> tuple[Decision, bool]:
+    """A bill the gateway accepted (``bill_submitted``): adjudicated at once and inserted as a
+    decided claim under the id the hospital was answered, with its ``claim_decided`` event, in
+    one insert. A repeat (the same bill again, a redelivery) collides with the claim and adds
+    nothing; the cap reservation is keyed by the claim, so a repeat never reserves twice, and
+    one made for a bill that collides with another claim (a webhook id reused for another
+    bill, a claim stored before ids were derived) is released. Returns (decision, inserted)."""
+    claim = {
+        "_id": submitted["claim_id"],
+        **{key: value for key, value in submitted.items() if key != "claim_id"},
+        "status": "received",
+        "received_at": now_shanghai().isoformat(timespec="milliseconds"),
+    }
+    decision, fields, decided = adjudicated(store, policies, claim, correlation_id)
+    outcome = store.insert_decided_claim({**claim, **fields}, decided)
+    if outcome == "another_claim" and decision.amount:
+        # The bill number or webhook id is another claim's: this one is never stored, so
+        # its reservation must not hold the member's cap.
+        store.release_reservation(fields["period"], claim["member_id_hash"], claim["_id"])
+    return decision, outcome == "inserted"
+
+
+def adjudicated(
+    store: MutualAidStore, policies: PolicyBook, claim: dict, correlation_id: str
+) -> tuple[Decision, dict, Event]:
+    """The decision on ``claim`` with its cap share reserved: (decision, the claim's decision
+    fields, its ``claim_decided`` event), for the caller to write in one go."""
     bill = bill_from_claim(store, claim)
     policy = policies.in_force_on(bill.discharge_date)
     period = policy.period_for_date(bill.discharge_date)
@@ -98,8 +131,8 @@ def decide_claim(
         producer=SERVICE,
         correlation_id=correlation_id,
     )
-    recorded = store.record_decision(
-        claim["_id"],
+    return (
+        decision,
         {
             "status": decision.status,
             "amount_fen": decision.amount,
@@ -118,4 +151,3 @@ def decide_claim(
         },
         decided,
     )
-    return decision, recorded

@@ -115,6 +115,17 @@ class PolicyBook:
         entry = in_force[-1]
         return self.by_version(entry["_id"], entry["digest"])
 
+    def single_disease_tables(self) -> list[dict]:
+        """``[{"version", "effective_from", "codes"}]`` of every version, oldest first."""
+        return [
+            {
+                "version": entry["_id"],
+                "effective_from": entry["effective_from"],
+                "codes": sorted(self.by_version(entry["_id"], entry["digest"]).single_diseases),
+            }
+            for entry in self._cached_index()
+        ]
+
     def for_period(self, period: int) -> MutualAidPolicy:
         """The version in force on 1 January of the period's year (the newest knows the year)."""
         try:
