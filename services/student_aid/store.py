@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from pymongo import ReturnDocument
+from pymongo import ReturnDocument, UpdateOne
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
@@ -13,7 +14,7 @@ from shared.consumer import record_dossier_head
 from shared.crypto import vault_of
 from shared.events import Event, now_shanghai
 from shared.identity import mask_id_number, mask_name
-from shared.outbox import update_with_events
+from shared.outbox import insert_with_events, update_with_events
 
 # The statuses of a head's row in the read model of dossier heads.
 OPEN = "open"
@@ -109,8 +110,13 @@ class StudentAidStore:
 
     # ---- applications ----------------------------------------------------------------------
 
-    def add_application(self, application: dict[str, Any], clear: dict[str, str]) -> None:
-        """Insert a decided application. ``clear`` holds the student's and the
+    def add_application(
+        self,
+        application: dict[str, Any],
+        clear: dict[str, str],
+        events: Iterable[Event] = (),
+    ) -> None:
+        """Insert a decided application with its events. ``clear`` holds the student's and the
         parent's ID numbers and the student's name: stored sealed, hashed and masked only.
         Raises DuplicateApplication naming the earlier one for the same student and campaign."""
         doc = {
@@ -126,7 +132,7 @@ class StudentAidStore:
             "received_at": now_text(),
         }
         try:
-            self.applications.insert_one(doc)
+            self.applications.insert_one(insert_with_events(doc, events))
         except DuplicateKeyError:
             existing = self.applications.find_one(
                 {"campaign": doc["campaign"], "student_id_hash": doc["student_id_hash"]}, {"_id": 1}
@@ -158,12 +164,14 @@ class StudentAidStore:
             )
         )
 
-    def redecide(self, application_id: str, decision: dict[str, Any]) -> bool:
+    def redecide(
+        self, application_id: str, decision: dict[str, Any], events: Iterable[Event] = ()
+    ) -> bool:
         """A refused application decided again on a dossier event, only while it is still
         refused for want of a dossier: a redelivered event finds it decided and changes nothing."""
         result = self.applications.update_one(
             {"_id": application_id, "status": "ineligible", "reason_code": "not_hardship"},
-            {"$set": {**decision, "redecided_at": now_text()}},
+            update_with_events({"$set": {**decision, "redecided_at": now_text()}}, events),
         )
         return result.modified_count == 1
 
@@ -231,19 +239,50 @@ class StudentAidStore:
         return list(
             self.applications.find(
                 {"campaign": year, "status": {"$in": ["eligible", "waitlisted"]}},
-                {"path": 1, "applied_on": 1, "received": 1, "amount_fen": 1},
+                {
+                    "path": 1,
+                    "applied_on": 1,
+                    "received": 1,
+                    "amount_fen": 1,
+                    "parent_id_hash": 1,
+                    "org": 1,
+                    "campaign": 1,
+                },
             )
         )
 
-    def rank_applications(self, approved: list[str], waitlisted: list[str], by: str) -> None:
-        """Record a run of the approvals; only applications still awaiting approval move."""
+    def rank_applications(
+        self,
+        approved: list[str],
+        waitlisted: list[str],
+        by: str,
+        approval_events: Mapping[str, Event] | None = None,
+    ) -> None:
+        """Record a run of the approvals; only applications still awaiting approval move. An
+        approved one carries its event (``approval_events`` by id) in the same write: one
+        round trip for all of them."""
         at = now_text()
-        for ids, status in ((approved, "approved"), (waitlisted, "waitlisted")):
-            if ids:
-                self.applications.update_many(
-                    {"_id": {"$in": ids}, "status": {"$in": ["eligible", "waitlisted"]}},
-                    {"$set": {"status": status, "ranked_at": at, "ranked_by": by}},
-                )
+        awaiting = {"$in": ["eligible", "waitlisted"]}
+        if approved:
+            events = approval_events or {}
+            self.applications.bulk_write(
+                [
+                    UpdateOne(
+                        {"_id": application_id, "status": awaiting},
+                        update_with_events(
+                            {"$set": {"status": "approved", "ranked_at": at, "ranked_by": by}},
+                            [events[application_id]] if application_id in events else [],
+                        ),
+                    )
+                    for application_id in approved
+                ],
+                ordered=False,
+            )
+        if waitlisted:
+            self.applications.update_many(
+                {"_id": {"$in": waitlisted}, "status": awaiting},
+                {"$set": {"status": "waitlisted", "ranked_at": at, "ranked_by": by}},
+            )
 
     def publish_notice(self, year: int, notice: dict[str, Any]) -> bool:
         """Publish the campaign's notice; False when it has one already."""

@@ -7,15 +7,19 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from nameko.standalone.rpc import ClusterRpcProxy
+from kombu import Connection, Queue
+from nameko.standalone.rpc import ClusterRpcProxy, ServiceRpcProxy
 from nameko.testing.services import entrypoint_waiter
 
+from services.dossiers.service import DossiersService
 from services.notifications.channels import FAIL_SWITCH
 from services.notifications.service import NotificationsService
 from shared.crypto import PiiVault
 from shared.errors import ApiError
 from shared.events import make_event
+from shared.publisher import exchange_for
 from shared.runner import nameko_config
+from tests.integration.test_dossiers_service import household
 from tests.support.client import new_id_number
 from tests.support.principals import staff
 from tests.support.waiting import wait_until
@@ -316,3 +320,51 @@ def test_contacts_are_masked_in_every_answer_sealed_at_rest_and_each_lookup_audi
     assert status_of(lambda: service.contacts(CITY, {"id_number": new_id_number()})) == 404
     bad = {"id_number": id_number, "mobile": "1380000123", "wechat_openid": None}
     assert status_of(lambda: service.set_contacts(CITY, bad)) == 400
+
+
+def test_the_phone_taken_at_dossier_intake_reaches_notifications_sealed_and_is_used(
+    run_service, service, settings, amqp_uri, vault, notifications_db
+):
+    """Dossier intake keeps the phone sealed; its dossier_established carries it sealed
+    (``mobile_encrypted``, never in clear on the bus); notifications binds it and the first
+    message about the dossier goes by SMS to it."""
+    replica = type(
+        "DossiersReplica", (DossiersService,), {"name": f"dossiers_it_{uuid.uuid4().hex[:8]}"}
+    )
+    run_service(replica)
+    tap = Queue(
+        f"it-dossier-tap-{uuid.uuid4().hex[:8]}",
+        exchange=exchange_for("dossiers"),
+        routing_key="dossier_established",
+        auto_delete=True,
+    )
+    body = {**household(), "phone": "13800001234"}
+    with Connection(amqp_uri) as connection:
+        tap(connection.default_channel).declare()
+        with ServiceRpcProxy(replica.name, nameko_config(settings)) as dossiers:
+            proposal = dossiers.submit(CITY, body)
+            dossiers.confirm(CITY, proposal["dossier_id"], {"tier": proposal["proposed_tier"]})
+
+        def tapped():
+            message = tap(connection.default_channel).get(no_ack=True)
+            return None if message is None else message.body
+
+        raw = wait_until(tapped, lambda m: m is not None, what="dossier_established on the bus")
+    text = raw.decode() if isinstance(raw, bytes) else str(raw)
+    assert "13800001234" not in text and "mobile_encrypted" in text
+
+    recipient = vault.lookup_hash(body["head_id_number"])
+    contact = wait_until(
+        lambda: notifications_db["contacts"].find_one({"_id": recipient}),
+        what="the intake phone bound in notifications",
+    )
+    assert contact["mobile_masked"] == "138****1234" and "13800001234" not in str(contact)
+    rows = wait_until(
+        lambda: list(notifications_db["deliveries"].find({"ref": proposal["dossier_id"]})),
+        lambda r: ("sms", "sent") in [(d["channel"], d["status"]) for d in r],
+        what="the dossier_established message sent by SMS",
+    )
+    sms = notifications_db["sms_sink"].find_one(
+        {"_id": next(d["_id"] for d in rows if d["channel"] == "sms")}
+    )
+    assert sms["to_masked"] == "138****1234" and "服务登记" in sms["text"]

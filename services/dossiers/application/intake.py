@@ -161,6 +161,9 @@ def confirm(
                 "tier": tier,
                 "org": dossier["org"],
                 "established_on": today,
+                # The phone taken at intake, still sealed: notifications binds it as the
+                # worker's mobile (it is never on the bus or in a log in clear).
+                "mobile_encrypted": dossier.get("phone_enc"),
             },
             correlation_id,
         )

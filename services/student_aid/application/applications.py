@@ -19,7 +19,8 @@ from shared.auth import StaffPrincipal
 from shared.business_dates import BusinessDate, business_date
 from shared.domain_errors import Conflict, RuleViolation
 from shared.errors import ApiError
-from shared.events import now_shanghai
+from shared.events import Event, make_event, now_shanghai
+from shared.logs import get_correlation_id
 
 # What the request says of the people, kept sealed by the store and never in the record clear.
 CLEAR_FIELDS = ("student_id_number", "student_name", "parent_id_number")
@@ -174,7 +175,7 @@ def accept_application(
     application.update(_decision_fields(decision), parent_id_hash=parent_hash)
     application["received"] = store.next_received(campaign["_id"])
     try:
-        store.add_application(application, clear)
+        store.add_application(application, clear, [eligibility_event(application)])
     except DuplicateApplication:
         raise Conflict(
             f"this student has applied in the {campaign['_id']} campaign already",
@@ -185,6 +186,31 @@ def accept_application(
         # application to decide again: look once more, now that the application is stored.
         redecide_on_dossier(store, policy_dir, parent_hash)
     return store.application(application["_id"])
+
+
+def eligibility_event(application: dict) -> Event:
+    """The decision for the parent's notice: eligible or not, never why (the reason code may
+    tell the household's hardship) nor the amount."""
+    return student_aid_event(
+        "eligibility_decided",
+        {
+            "application_id": application["_id"],
+            "campaign": application["campaign"],
+            "parent_id_hash": application["parent_id_hash"],
+            "org": application["org"],
+            "status": application["status"],
+        },
+    )
+
+
+def student_aid_event(event_type: str, payload: dict) -> Event:
+    """An event of this service, under the running request's correlation id."""
+    return make_event(
+        event_type,
+        payload,
+        producer="student_aid",
+        correlation_id=get_correlation_id() or f"student_aid-{uuid.uuid4().hex}",
+    )
 
 
 def redecide_on_dossier(store: StudentAidStore, policy_dir: str, head_id_hash: str) -> int:
@@ -206,7 +232,8 @@ def redecide_on_dossier(store: StudentAidStore, policy_dir: str, head_id_hash: s
         if decision.reason_code == NOT_HARDSHIP:
             continue  # still no path (a grassroots-tier dossier alone is not one)
         fields = {**_decision_fields(decision), "org": dossier["county"]}
-        changed += store.redecide(application["_id"], fields)
+        told = eligibility_event({**application, **fields})
+        changed += store.redecide(application["_id"], fields, [told])
     return changed
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
+from services.student_aid.application.applications import student_aid_event
 from services.student_aid.application.campaigns import policy_of
 from services.student_aid.domain.notice import notice_ends_on
 from services.student_aid.domain.ranking import Candidate, rank_for_approval
@@ -41,6 +42,7 @@ def run_approvals(store: StudentAidStore, year: int, by: str) -> dict:
     if not store.claim_approvals_run(year, campaign.get("approvals_revision", 0)):
         raise Conflict("the approvals of this campaign are running already: try again")
     _, committed, _ = store.award_counts(year)
+    awaiting = store.awaiting_approval(year)
     ranking = rank_for_approval(
         (
             Candidate(
@@ -50,12 +52,25 @@ def run_approvals(store: StudentAidStore, year: int, by: str) -> dict:
                 received=row["received"],
                 amount=row["amount_fen"],
             )
-            for row in store.awaiting_approval(year)
+            for row in awaiting
         ),
         campaign["budget_fen"] - committed,
     )
     approved = [c.application_id for c in ranking.approved]
-    store.rank_applications(approved, [c.application_id for c in ranking.waitlisted], by)
+    rows = {row["_id"]: row for row in awaiting}
+    told = {
+        application_id: student_aid_event(
+            "award_approved",
+            {
+                "application_id": application_id,
+                "campaign": year,
+                "parent_id_hash": rows[application_id]["parent_id_hash"],
+                "org": rows[application_id]["org"],
+            },
+        )
+        for application_id in approved
+    }
+    store.rank_applications(approved, [c.application_id for c in ranking.waitlisted], by, told)
     summary = approvals_summary(store, year)
     store.append_audit(
         {
