@@ -220,6 +220,7 @@ class Environment:
         self.gateway_port = 0
         self.settings: Settings | None = None
         self.counts_dir = self.tmp / "mongo-counts"
+        self.notifications_clock = str(self.tmp / "notifications.clock")
 
     def start(self) -> None:
         nx_port = free_port()
@@ -246,6 +247,9 @@ class Environment:
             "RATE_LIMIT_REQUESTS": "1000000/second",
             # Every service process counts its MongoDB commands here (commands_per_bill).
             "MONGO_COMMAND_COUNTS_DIR": str(self.counts_dir),
+            # The notifications service's test clock (empty: the wall clock); notify_fanout
+            # holds it at noon so quiet hours never defer what it measures.
+            "NOTIFICATIONS_CLOCK_FILE": self.notifications_clock,
         }
         # What the services will read: our variables over the caller's environment.
         self.settings = load_settings({**os.environ, **env})

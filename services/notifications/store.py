@@ -72,11 +72,20 @@ class NotificationStore:
         return self.contacts.find_one({"_id": recipient})
 
     def reach(self, recipient: str) -> Reach:
+        return self.reach_and_address(recipient, None)[0]
+
+    def reach_and_address(self, recipient: str, channel: str | None) -> tuple[Reach, str | None]:
+        """What the worker can be reached on, and the sealed address of ``channel`` (one read)."""
         doc = self.contacts.find_one(
             {"_id": recipient}, {"mobile_sealed": 1, "wechat_sealed": 1, "preferences": 1}
         )
         if doc is None:
-            return Reach()
+            return Reach(), None
+        address = doc.get(f"{_POINT[channel]}_sealed") if channel else None
+        return self._reach_of(doc), address
+
+    @staticmethod
+    def _reach_of(doc: dict) -> Reach:
         preferences = doc.get("preferences") or {}
         return Reach(
             mobile=bool(doc.get("mobile_sealed")),
@@ -84,10 +93,6 @@ class NotificationStore:
             sms_on=preferences.get("sms", True),
             wechat_on=preferences.get("wechat", True),
         )
-
-    def sealed_address(self, recipient: str, channel: str) -> str | None:
-        doc = self.contacts.find_one({"_id": recipient}, {f"{_POINT[channel]}_sealed": 1})
-        return None if doc is None else doc.get(f"{_POINT[channel]}_sealed")
 
     def replace_contacts(
         self,
