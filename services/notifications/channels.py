@@ -11,8 +11,9 @@ ignored with ``APP_ENV=production``."""
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
@@ -145,8 +146,9 @@ class Channels(DependencyProvider):
 
 
 class Clock:
-    """The service's "now" in Asia/Shanghai. ``file`` (tests only) holds an ISO-8601 time read
-    at every call; while it is missing or empty the wall clock answers."""
+    """The service's "now" in Asia/Shanghai. ``file`` (tests only) is read at every call: an
+    ISO-8601 time is "now" held still; followed by `` running`` it is the time the file was
+    written, running on from there; missing or empty, the wall clock answers."""
 
     def __init__(self, file: str | None = None):
         self.file = Path(file) if file else None
@@ -155,10 +157,15 @@ class Clock:
         if self.file is not None:
             try:
                 text = self.file.read_text(encoding="utf-8").strip()
+                written = self.file.stat().st_mtime
             except OSError:
                 text = ""
             if text:
-                return datetime.fromisoformat(text).astimezone(SHANGHAI)
+                stated, _, mode = text.partition(" ")
+                moment = datetime.fromisoformat(stated).astimezone(SHANGHAI)
+                if mode == "running":
+                    moment += timedelta(seconds=max(0.0, time.time() - written))
+                return moment
         return now_shanghai()
 
 

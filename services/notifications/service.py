@@ -125,6 +125,34 @@ class NotificationsService(Heartbeat, DeadLetterRpc):
     def on_award_disbursed(self, event: Event) -> None:
         self._notify(event)
 
+    @event_handler("jobs", "seeker_registered")
+    def on_seeker_registered(self, event: Event) -> None:
+        """Nothing to tell: the seeker's phone, sealed, becomes their mobile."""
+        contacts.bind_from_event(
+            self.store,
+            self.vault,
+            event.payload["id_hash"],
+            event.payload.get("mobile_encrypted"),
+            _occurred(event),
+            "jobs.seeker_registration",
+        )
+
+    @event_handler("jobs", "fair_registered")
+    def on_fair_registered(self, event: Event) -> None:
+        self._notify(event)
+
+    @event_handler("jobs", "intent_recorded")
+    def on_intent_recorded(self, event: Event) -> None:
+        self._notify(event)
+
+    @event_handler("jobs", "seeker_hired")
+    def on_seeker_hired(self, event: Event) -> None:
+        self._notify(event)
+
+    @event_handler("jobs", "follow_up_due")
+    def on_follow_up_due(self, event: Event) -> None:
+        self._notify(event)
+
     @leased_timer(interval=RELEASE_SECONDS)
     def release(self) -> None:
         """Send what is due: safe on several replicas at once (each row claimed by one)."""

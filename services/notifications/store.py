@@ -365,6 +365,7 @@ class NotificationStore:
                 "status": d["status"],
                 "updated_at": d["updated_at"],
                 "history": d.get("history", []),
+                "recipient": d["recipient"],  # for the audit log; never answered
             }
             for d in self.deliveries.find({"ref": ref, **orgs.scope_filter(within)}).sort("_id", 1)
         ]
@@ -405,10 +406,12 @@ class NotificationStore:
         member_id_hash: str,
         messages: int,
         action: str = "inbox_lookup",
+        ref: str | None = None,
     ) -> None:
         """Append one entry per lookup; the log is insert-only (nothing updates it)."""
         self.inbox_audit.insert_one(
             {
+                **({"ref": ref} if ref is not None else {}),
                 "_id": uuid.uuid4().hex,
                 "action": action,
                 "by": by,

@@ -112,7 +112,18 @@ def inbox_after(gateway, id_number, count=1):
     )
 
 
-def test_signed_bill_is_accepted_decided_and_notified(gateway, hospital):
+@pytest.fixture
+def daytime(stack):
+    """The notifications service's test clock runs from noon today: quiet hours never defer
+    the SMS this test waits for, whatever the hour it runs."""
+    clock = Path(stack.env["NOTIFICATIONS_CLOCK_FILE"])
+    noon = datetime.now(SHANGHAI).replace(hour=12, minute=0, second=0, microsecond=0)
+    clock.write_text(f"{noon.isoformat()} running", encoding="utf-8")
+    yield
+    clock.write_text("", encoding="utf-8")
+
+
+def test_signed_bill_is_accepted_decided_and_notified(gateway, hospital, daytime):
     id_number = new_id_number()
     enrol(gateway, id_number)
     bind_mobile(gateway, id_number)

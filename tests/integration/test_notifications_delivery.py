@@ -377,3 +377,44 @@ def test_figures_count_by_event_type_channel_and_status_in_the_callers_scope(
     assert by[("claim_decided", "wechat", "sent")] >= 1
     assert figures["fell_back"] >= 1 and figures["failed_at_least_once"] >= 1
     assert store.figures(DAY.date(), DAY.date(), "LY-YD")["rows"] == []
+
+
+def test_a_seekers_sealed_mobile_is_bound_and_each_jobs_step_is_told(store, outlets, vault, db):
+    id_number = new_id_number()
+    id_hash = vault.lookup_hash(id_number)
+    seeker = {"seeker_id": uuid.uuid4().hex, "id_hash": id_hash, "county": "LY-XL"}
+    registered = make_event(
+        "seeker_registered",
+        {**seeker, "mobile_encrypted": vault.encrypt(MOBILE)},
+        producer="jobs",
+        correlation_id="it",
+    )
+    assert contacts.bind_from_event(
+        store,
+        vault,
+        id_hash,
+        registered.payload["mobile_encrypted"],
+        datetime.fromisoformat(registered.occurred_at),
+        "jobs.seeker_registration",
+    )
+    intent = uuid.uuid4().hex
+    steps = [
+        (
+            "fair_registered",
+            {"fair_id": uuid.uuid4().hex, "fair_name": "春风行动招聘会", "fair_date": "2018-03-02"},
+        ),
+        ("intent_recorded", {"intent_id": intent, "vacancy_id": "v1", "agreed_on": "2018-03-02"}),
+        ("seeker_hired", {"intent_id": intent, "vacancy_id": "v1", "hired_on": "2018-03-10"}),
+        ("follow_up_due", {"intent_id": intent, "day": 30, "due_on": "2018-04-09"}),
+    ]
+    for event_type, payload in steps:
+        notify(
+            store,
+            outlets,
+            make_event(event_type, {**seeker, **payload}, producer="jobs", correlation_id="it"),
+        )
+    texts = [s["text"] for s in sent(db, "sms")]
+    assert len(texts) == 4 and all(s["to_masked"] == "138****1234" for s in sent(db, "sms"))
+    inbox = store.messages_for(id_hash, "LY-XL", 10)
+    assert sorted(m["event_type"] for m in inbox) == sorted(t for t, _ in steps)
+    assert store.messages_for(id_hash, "LY-YD", 10) == []

@@ -5,6 +5,7 @@ audited, and delivery ids are opaque while a redelivered event still notifies on
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 import pytest
 from kombu import Connection, Queue
@@ -12,11 +13,11 @@ from nameko.standalone.rpc import ClusterRpcProxy, ServiceRpcProxy
 from nameko.testing.services import entrypoint_waiter
 
 from services.dossiers.service import DossiersService
-from services.notifications.channels import FAIL_SWITCH
+from services.notifications.channels import CLOCK_FILE, FAIL_SWITCH
 from services.notifications.service import NotificationsService
 from shared.crypto import PiiVault
 from shared.errors import ApiError
-from shared.events import make_event
+from shared.events import SHANGHAI, make_event
 from shared.publisher import exchange_for
 from shared.runner import nameko_config
 from tests.integration.test_dossiers_service import household
@@ -27,6 +28,16 @@ from tests.support.waiting import wait_until
 pytestmark = pytest.mark.integration
 
 CITY = staff("city_admin", "LY")
+
+
+@pytest.fixture(autouse=True)
+def daytime(monkeypatch, tmp_path):
+    """The service's test clock runs from noon today, so quiet hours never defer what these
+    tests wait for, whatever the hour they run (set before the service starts)."""
+    clock = tmp_path / "notifications.clock"
+    noon = datetime.now(SHANGHAI).replace(hour=12, minute=0, second=0, microsecond=0)
+    clock.write_text(f"{noon.isoformat()} running", encoding="utf-8")
+    monkeypatch.setenv(CLOCK_FILE, str(clock))
 
 
 @pytest.fixture
@@ -158,11 +169,14 @@ def test_every_inbox_lookup_is_audited_with_who_and_how_many(
     service.inbox(staff("county_staff", "LY-XL", "clerk-xl"), id_number)
 
     entries = service.inbox_lookups(staff("auditor"), id_number)["entries"]
-    assert [(e["by"], e["role"], e["org"], e["messages"]) for e in entries] == [
+    inbox_lookups = [e for e in entries if e["action"] == "inbox_lookup"]
+    assert [(e["by"], e["role"], e["org"], e["messages"]) for e in inbox_lookups] == [
         ("it-city_admin", "city_admin", "LY", 1),
         ("clerk-yd", "county_staff", "LY-YD", 0),
         ("clerk-xl", "county_staff", "LY-XL", 1),
     ]
+    # The delivery log is audited the same way: notified() read it while waiting.
+    assert {(e["action"], e["by"]) for e in entries} >= {("deliveries_lookup", "it-city_admin")}
     raw = notifications_db["inbox_audit"].find_one({"by": "clerk-yd"})
     assert raw["member_id_hash"] == vault.lookup_hash(id_number) and raw["at"]
     assert id_number not in str(raw)
@@ -170,6 +184,10 @@ def test_every_inbox_lookup_is_audited_with_who_and_how_many(
     county = service.inbox_lookups(staff("auditor", "LY-XL"), id_number)["entries"]
     assert [e["by"] for e in county] == ["clerk-xl"]
     assert status_of(lambda: service.inbox_lookups(staff("county_staff"), id_number)) == 403
+    # A delivery-log read outside the caller's scope is audited too (nobody's: a 404).
+    status_of(lambda: service.deliveries(staff("county_staff", "LY-YD", "clerk-yd"), "no-such-ref"))
+    missed = notifications_db["inbox_audit"].find_one({"ref": "no-such-ref", "by": "clerk-yd"})
+    assert missed["action"] == "deliveries_lookup" and missed["messages"] == 0
 
 
 def test_notice_without_a_member_org_is_visible_at_city_level_only(service, publisher, vault):

@@ -4,6 +4,7 @@ Plain Python over the store (no nameko)."""
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date, datetime
 
 from services.notifications.store import NotificationStore
@@ -34,8 +35,20 @@ def inbox_messages(store: NotificationStore, staff: StaffPrincipal, id_number: s
 
 
 def deliveries_about(store: NotificationStore, staff: StaffPrincipal, ref: str) -> list[dict]:
-    """Deliveries about one business object, in the caller's org scope (else 404)."""
+    """Deliveries about one business object, in the caller's org scope (else 404). Audited as
+    an inbox lookup is: one entry per worker the answer is about, or one saying none was."""
     rows = store.deliveries_for(ref, staff.org)
+    per_worker = Counter(row.pop("recipient") for row in rows) or Counter({None: 0})
+    for recipient, count in sorted(per_worker.items(), key=lambda item: str(item[0])):
+        store.audit_inbox_lookup(
+            by=staff.sub,
+            role=staff.role,
+            org=staff.org,
+            member_id_hash=recipient,
+            messages=count,
+            action="deliveries_lookup",
+            ref=ref,
+        )
     if not rows:
         raise not_found("a delivery about this object in your org scope")
     return rows

@@ -116,7 +116,9 @@ def release_due(store: NotificationStore, outlets: Outlets, limit: int = RELEASE
 def _send(store: NotificationStore, outlets: Outlets, row: dict, now: datetime) -> bool:
     channel = row["channel"]
     reach, sealed = store.reach_and_address(row["recipient"], channel)
-    if not reach.can(channel) or sealed is None:  # unbound or turned off since the message was queued
+    if (
+        not reach.can(channel) or sealed is None
+    ):  # unbound or turned off since the message was queued
         _fall_back(store, outlets, row, now, "no contact point or channel turned off")
         return False
     try:

@@ -1,7 +1,8 @@
 """The development sinks' failure switches and the test clock are set by tests only, never
 honoured in production."""
 
-from datetime import datetime
+import os
+from datetime import datetime, timedelta
 
 from services.notifications.channels import (
     CLOCK_FILE,
@@ -40,3 +41,13 @@ def test_the_test_clock_file_is_ignored_in_production(tmp_path):
     assert before <= clock.now() <= datetime.now(SHANGHAI)  # no file: the wall clock
     path.write_text("2018-05-10T23:00:00+08:00")
     assert clock.now() == datetime(2018, 5, 10, 23, tzinfo=SHANGHAI)
+
+
+def test_a_running_test_clock_runs_on_from_the_time_written(tmp_path):
+    path = tmp_path / "clock"
+    path.write_text("2018-05-10T23:00:00+08:00 running")
+    start = datetime(2018, 5, 10, 23, tzinfo=SHANGHAI)
+    first = Clock(str(path)).now()
+    assert first >= start
+    os.utime(path, (path.stat().st_atime, path.stat().st_mtime - 3600))  # written an hour ago
+    assert Clock(str(path)).now() >= start + timedelta(hours=1)
