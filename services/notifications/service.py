@@ -14,7 +14,12 @@ from services.notifications.application.inbox import (
     mark_read,
     own_messages,
 )
-from services.notifications.application.notices import Outlets, notify, release_due
+from services.notifications.application.notices import (
+    Outlets,
+    notify,
+    notify_each,
+    release_due,
+)
 from services.notifications.channels import Channels, Clock, ClockProvider
 from services.notifications.domain.policy import SERVICE, NotificationsPolicy
 from services.notifications.store import NotificationStore
@@ -117,9 +122,11 @@ class NotificationsService(Heartbeat, DeadLetterRpc):
     def on_eligibility_decided(self, event: Event) -> None:
         self._notify(event)
 
-    @event_handler("student_aid", "award_approved")
-    def on_award_approved(self, event: Event) -> None:
-        self._notify(event)
+    @event_handler("student_aid", "awards_approved")
+    def on_awards_approved(self, event: Event) -> None:
+        """One event per approvals run: each award is told as its own ``award_approved``
+        notice (exactly once per award, parent and channel, however often it arrives)."""
+        notify_each(self.store, self._outlets(), event, "award_approved", "awards")
 
     @event_handler("student_aid", "award_disbursed")
     def on_award_disbursed(self, event: Event) -> None:

@@ -55,7 +55,7 @@ class StudentAidService(Heartbeat, DeadLetterRpc):
 
     store: StudentAidStore = Store(StudentAidStore)
     # award_disbursed (disbursement, to come) leaves from the applications.
-    outbox_relay = OutboxRelayRunner("applications")
+    outbox_relay = OutboxRelayRunner("applications", "campaigns")
     settings = SettingsProvider()
     correlation_id = Correlation()
 

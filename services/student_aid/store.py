@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any
 
-from pymongo import ReturnDocument, UpdateOne
+from pymongo import ReturnDocument
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
@@ -226,12 +226,16 @@ class StudentAidStore:
         waitlisted = by_status.get("waitlisted", {}).get("n", 0)
         return sum(r["n"] for r in awarded), sum(r["fen"] for r in awarded), waitlisted
 
-    def claim_approvals_run(self, year: int, revision: int) -> bool:
-        """Take the campaign's approvals for one run: False when another run took them since
-        ``revision`` was read (two runs at once could spend the budget twice)."""
+    def claim_approvals_run(self, year: int, revision: int, events: Iterable[Event] = ()) -> bool:
+        """Take the campaign's approvals for one run, with the run's events: False when another
+        run took them since ``revision`` was read (two runs at once could spend the budget
+        twice)."""
         result = self.campaigns.update_one(
             {"_id": year, "approvals_revision": revision or {"$exists": False}},
-            {"$inc": {"approvals_revision": 1}, "$set": {"approvals_run_at": now_text()}},
+            update_with_events(
+                {"$inc": {"approvals_revision": 1}, "$set": {"approvals_run_at": now_text()}},
+                events,
+            ),
         )
         return result.modified_count == 1
 
@@ -251,38 +255,15 @@ class StudentAidStore:
             )
         )
 
-    def rank_applications(
-        self,
-        approved: list[str],
-        waitlisted: list[str],
-        by: str,
-        approval_events: Mapping[str, Event] | None = None,
-    ) -> None:
-        """Record a run of the approvals; only applications still awaiting approval move. An
-        approved one carries its event (``approval_events`` by id) in the same write: one
-        round trip for all of them."""
+    def rank_applications(self, approved: list[str], waitlisted: list[str], by: str) -> None:
+        """Record a run of the approvals; only applications still awaiting approval move."""
         at = now_text()
-        awaiting = {"$in": ["eligible", "waitlisted"]}
-        if approved:
-            events = approval_events or {}
-            self.applications.bulk_write(
-                [
-                    UpdateOne(
-                        {"_id": application_id, "status": awaiting},
-                        update_with_events(
-                            {"$set": {"status": "approved", "ranked_at": at, "ranked_by": by}},
-                            [events[application_id]] if application_id in events else [],
-                        ),
-                    )
-                    for application_id in approved
-                ],
-                ordered=False,
-            )
-        if waitlisted:
-            self.applications.update_many(
-                {"_id": {"$in": waitlisted}, "status": awaiting},
-                {"$set": {"status": "waitlisted", "ranked_at": at, "ranked_by": by}},
-            )
+        for ids, status in ((approved, "approved"), (waitlisted, "waitlisted")):
+            if ids:
+                self.applications.update_many(
+                    {"_id": {"$in": ids}, "status": {"$in": ["eligible", "waitlisted"]}},
+                    {"$set": {"status": status, "ranked_at": at, "ranked_by": by}},
+                )
 
     def publish_notice(self, year: int, notice: dict[str, Any]) -> bool:
         """Publish the campaign's notice; False when it has one already."""

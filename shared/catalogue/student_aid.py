@@ -40,11 +40,18 @@ class EligibilityDecidedV1(Payload):
     status = fields.String(required=True, validate=validate.OneOf(["eligible", "ineligible"]))
 
 
-@register("award_approved", 1)
-class AwardApprovedV1(Payload):
-    """The city's approvals run took this application within the budget."""
-
+class ApprovedAward(Payload):
     application_id = fields.String(required=True)
-    campaign = fields.Integer(required=True)
     parent_id_hash = fields.String(required=True)
     org = fields.String(required=True)
+
+
+@register("awards_approved", 1)
+class AwardsApprovedV1(Payload):
+    """A run of the city's approvals took these applications within the budget: one event
+    per run (written with the run's claim, one write however many awards), which
+    notifications fans out to each parent. Never the amount."""
+
+    campaign = fields.Integer(required=True)
+    run = fields.Integer(required=True, validate=validate.Range(min=1))
+    awards = fields.List(fields.Nested(ApprovedAward), required=True)

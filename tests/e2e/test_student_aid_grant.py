@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.test_bill_to_notice import inbox, inbox_after
+from tests.e2e.test_bill_to_notice import inbox
 from tests.e2e.test_dossiers import DOSSIERS, household, new_id_number, open_dossier
 from tests.support.waiting import wait_until
 
@@ -91,8 +91,20 @@ def test_portal_application_to_paid_award_is_a_grant_on_the_dossier_and_a_messag
     # Confirming again pays nobody twice, so the ledger keeps one grant.
     assert gateway.staff("POST", confirm, role="finance", sub="fin-2").status_code == 200
 
-    messages = inbox_after(gateway, parent)
+    # The parent hears of each step (dossier, eligibility, approval, payment): the payment once.
+    def paid_notices():
+        return [m for m in inbox(gateway, parent) if m["event_type"] == "award_disbursed"]
+
+    messages = wait_until(paid_notices, what="the payment told to the parent")
     assert len(messages) == 1
+    wait_until(
+        lambda: {m["event_type"] for m in inbox(gateway, parent)},
+        lambda told: (
+            told
+            == {"dossier_established", "eligibility_decided", "award_approved", "award_disbursed"}
+        ),
+        what="each step told to the parent",
+    )
     text = messages[0]["text"]
     assert "金秋助学" in text and "发放" in text
     assert "5000" not in text and "5,000" not in text and "困难" not in text
@@ -104,7 +116,7 @@ def test_portal_application_to_paid_award_is_a_grant_on_the_dossier_and_a_messag
         org=body["county"],
     )
     assert in_county.status_code == 200, in_county.text
-    assert inbox(gateway, parent) == messages
+    assert paid_notices() == messages
     elsewhere = gateway.staff(
         "POST",
         "/api/v1/notifications/inbox/query",

@@ -1,5 +1,6 @@
 """Student aid tells the parent of each step through notifications: ``eligibility_decided``
-when the application is taken and ``award_approved`` when the approvals take it, published
+when the application is taken and ``awards_approved`` (one per approvals run) when the
+approvals take it, published
 through the outbox with the parent's hash and org only (never why, never the amount); the
 notifications service puts each in the parent's inbox."""
 
@@ -42,7 +43,7 @@ def test_the_parent_is_told_of_eligibility_and_approval_and_the_events_say_no_mo
         f"it-student-aid-tap-{uuid.uuid4().hex[:8]}",
         bindings=[
             binding(exchange, routing_key="eligibility_decided"),
-            binding(exchange, routing_key="award_approved"),
+            binding(exchange, routing_key="awards_approved"),
         ],
         auto_delete=True,
     )
@@ -94,19 +95,23 @@ def test_the_parent_is_told_of_eligibility_and_approval_and_the_events_say_no_mo
         wait_until(tapped, lambda s: len(s) == 3, what="three student-aid events on the bus")
     by_type = sorted((e["event_type"], e["payload"].get("status")) for e in seen)
     assert by_type == [
-        ("award_approved", None),
+        ("awards_approved", None),
         ("eligibility_decided", "eligible"),
         ("eligibility_decided", "ineligible"),
     ]
+    hashes = {vault.lookup_hash(parent)}
     for event in seen:
-        assert set(event["payload"]) <= {
-            "application_id",
-            "campaign",
-            "parent_id_hash",
-            "org",
-            "status",
-        }
-        assert event["payload"]["parent_id_hash"] == vault.lookup_hash(parent)
+        payload = event["payload"]
+        if event["event_type"] == "awards_approved":
+            assert set(payload) == {"campaign", "run", "awards"}
+            assert [a["application_id"] for a in payload["awards"]] == [taken["application_id"]]
+            assert {a["parent_id_hash"] for a in payload["awards"]} == hashes
+            assert all(
+                set(a) == {"application_id", "parent_id_hash", "org"} for a in payload["awards"]
+            )
+        else:
+            assert set(payload) == {"application_id", "campaign", "parent_id_hash", "org", "status"}
+            assert payload["parent_id_hash"] in hashes
     texts = sorted(m["text"] for m in messages)
     assert any("已通过资格审核" in t for t in texts)
     assert any("未通过资格审核" in t for t in texts)

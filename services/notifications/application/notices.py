@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from services.notifications.channels import Clock, Provider, ProviderError
@@ -96,6 +96,23 @@ def notify(store: NotificationStore, outlets: Outlets, event: Event) -> int:
         },
     )
     return sent
+
+
+def notify_each(
+    store: NotificationStore, outlets: Outlets, event: Event, event_type: str, items: str
+) -> int:
+    """An event about many workers (an approvals run): each item of ``payload[items]``, with
+    the event's other fields, told as its own ``event_type`` notice under the event's id, so
+    each (event, recipient, channel) is still one message however often the event arrives."""
+    common = {k: v for k, v in event.payload.items() if k != items}
+    return sum(
+        notify(
+            store,
+            outlets,
+            replace(event, event_type=event_type, payload={**common, **item}),
+        )
+        for item in event.payload[items]
+    )
 
 
 def dispatch(store: NotificationStore, outlets: Outlets, key: str) -> bool:

@@ -39,8 +39,8 @@ def run_approvals(store: StudentAidStore, year: int, by: str) -> dict:
     what the budget has left; the rest wait. Running again changes nothing until the budget
     grows, an award is rejected, or new eligible applications arrive. Audited."""
     campaign = _campaign(store, year)
-    if not store.claim_approvals_run(year, campaign.get("approvals_revision", 0)):
-        raise Conflict("the approvals of this campaign are running already: try again")
+    revision = campaign.get("approvals_revision", 0)
+    # Read before the run is claimed: a run claimed meanwhile makes our claim fail below.
     _, committed, _ = store.award_counts(year)
     awaiting = store.awaiting_approval(year)
     ranking = rank_for_approval(
@@ -58,19 +58,28 @@ def run_approvals(store: StudentAidStore, year: int, by: str) -> dict:
     )
     approved = [c.application_id for c in ranking.approved]
     rows = {row["_id"]: row for row in awaiting}
-    told = {
-        application_id: student_aid_event(
-            "award_approved",
+    # One event for the run's new awards (notifications tells each parent), carried by the
+    # write that claims the run: one write whatever the number of awards.
+    told = [
+        student_aid_event(
+            "awards_approved",
             {
-                "application_id": application_id,
                 "campaign": year,
-                "parent_id_hash": rows[application_id]["parent_id_hash"],
-                "org": rows[application_id]["org"],
+                "run": revision + 1,
+                "awards": [
+                    {
+                        "application_id": application_id,
+                        "parent_id_hash": rows[application_id]["parent_id_hash"],
+                        "org": rows[application_id]["org"],
+                    }
+                    for application_id in approved
+                ],
             },
         )
-        for application_id in approved
-    }
-    store.rank_applications(approved, [c.application_id for c in ranking.waitlisted], by, told)
+    ][: 1 if approved else 0]
+    if not store.claim_approvals_run(year, revision, told):
+        raise Conflict("the approvals of this campaign are running already: try again")
+    store.rank_applications(approved, [c.application_id for c in ranking.waitlisted], by)
     summary = approvals_summary(store, year)
     store.append_audit(
         {
