@@ -93,14 +93,8 @@ def test_a_hardship_referral_is_one_request_in_its_countys_queue_closed_into_the
 
 
 # jobs writes seeker_hired and dossier_holder_hired on the intent in that order, and its relay
-# stops at the first event it cannot route (publisher confirms, ``mandatory``): until a service
-# reads jobs.intent_recorded and jobs.seeker_hired, they stay pending on the intent and hold
-# dossier_holder_hired behind them. With a queue bound to every jobs event the task appears at
-# once (tried by hand). Strict: the day a reader exists this passes and the mark must go.
-@pytest.mark.xfail(
-    strict=True,
-    reason="jobs' relay holds dossier_holder_hired behind seeker_hired, which no service reads",
-)
+# stops at the first event it cannot route: notifications reads jobs.intent_recorded and
+# jobs.seeker_hired, so dossier_holder_hired follows them out.
 def test_an_unemployed_dossier_heads_hire_is_a_re_evaluation_task_for_the_county(gateway):
     body = household(county="LY-XL", causes=("unemployment",))
     dossier_id = open_dossier(gateway, body)
