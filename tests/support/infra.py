@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import pwd
+import shutil
 import subprocess
+import tempfile
 import uuid
 from pathlib import Path
 
@@ -13,11 +17,20 @@ class NxServer:
     def __init__(self, data_dir: Path):
         self.data_dir = data_dir
         self.process = None
+        self.port: int | None = None
+        self.starts = 0
 
     def start(self) -> str:
-        port = free_port()
-        self.process = start_nx(self.data_dir / "data", port, self.data_dir / "log")
-        return f"mongodb://127.0.0.1:{port}"
+        """Start on a free port the first time, on the same port (and data) after a stop."""
+        self.port = self.port or free_port()
+        self.starts += 1
+        log_dir = self.data_dir / f"log-{self.starts}"  # a fresh pid file each start
+        self.process = start_nx(self.data_dir / "data", self.port, log_dir)
+        return f"mongodb://127.0.0.1:{self.port}"
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
 
     def stop(self) -> None:
         if self.process is not None:
@@ -25,9 +38,15 @@ class NxServer:
             self.process.wait(15)
 
 
-def rabbitmqctl(*args: str) -> str:
+def rabbitmqctl(*args: str, node: str | None = None) -> str:
+    """rabbitmqctl against the machine's broker, or against ``node`` (a PrivateBroker's)."""
+    target = ["-n", node] if node else []
     done = subprocess.run(
-        ["rabbitmqctl", "-q", *args], check=True, capture_output=True, text=True, timeout=60
+        ["rabbitmqctl", "-q", *target, *args],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     return done.stdout
 
@@ -82,3 +101,77 @@ def crash_queue(amqp_uri: str, queue: str) -> None:
         "eval",
         f"{{ok, Q}} = rabbit_amqqueue:lookup({name}), exit(amqqueue:get_pid(Q), kill), ok.",
     )
+
+
+class PrivateBroker:
+    """A RabbitMQ node of a test's own (its own ports, data and logs; no plugins), for tests
+    that restart the broker: the machine's broker is shared by everything else running."""
+
+    def __init__(self):
+        # Not under pytest's tmp_path: as root the node runs as the rabbitmq user, who cannot
+        # enter root's private pytest directory.
+        self.base_dir = Path(tempfile.mkdtemp(prefix="unionhub-rabbit-"))
+        self.node = f"unionhub-{uuid.uuid4().hex[:8]}@localhost"
+        self.port = free_port()
+        self.dist_port = free_port()
+        self.pid_file = self.base_dir / "rabbit.pid"
+
+    @property
+    def amqp_uri(self) -> str:
+        return f"pyamqp://guest:guest@127.0.0.1:{self.port}//"
+
+    def start(self) -> str:
+        self.base_dir.mkdir(parents=True, exist_ok=True)
+        (self.base_dir / "plugins").write_text("[].\n")
+        (self.base_dir / "rabbitmq.conf").write_text(
+            f"listeners.tcp.default = 127.0.0.1:{self.port}\n"
+        )
+        if os.geteuid() == 0 and shutil.which("rabbitmq-server"):
+            # As root, rabbitmq-server runs the node as the rabbitmq user: let it write here.
+            for path in [self.base_dir, *self.base_dir.rglob("*")]:
+                shutil.chown(path, "rabbitmq", "rabbitmq")
+        env = {
+            "PATH": os.environ["PATH"],
+            "HOME": self._home(),
+            # Not the machine's rabbitmq-env.conf: it names the machine's own node.
+            "RABBITMQ_CONF_ENV_FILE": "/dev/null",
+            "RABBITMQ_CONFIG_FILE": str(self.base_dir / "rabbitmq.conf"),
+            "RABBITMQ_NODENAME": self.node,
+            "RABBITMQ_DIST_PORT": str(self.dist_port),
+            "RABBITMQ_MNESIA_BASE": str(self.base_dir / "mnesia"),
+            "RABBITMQ_LOG_BASE": str(self.base_dir / "log"),
+            "RABBITMQ_ENABLED_PLUGINS_FILE": str(self.base_dir / "plugins"),
+            "RABBITMQ_PID_FILE": str(self.pid_file),
+        }
+        subprocess.run(["rabbitmq-server", "-detached"], env=env, check=True, timeout=60)
+        self._wait_running()
+        return self.amqp_uri
+
+    @staticmethod
+    def _home() -> str:
+        """Where the node's Erlang cookie lives: the rabbitmq user's home when we are root (the
+        CLI finds the same cookie there), else ours."""
+        if os.geteuid() == 0:
+            try:
+                return pwd.getpwnam("rabbitmq").pw_dir
+            except KeyError:
+                pass
+        return os.environ.get("HOME") or tempfile.gettempdir()
+
+    def _wait_running(self) -> None:
+        rabbitmqctl("wait", "--timeout", "90", str(self.pid_file), node=self.node)
+        rabbitmqctl("await_startup", node=self.node)
+
+    def restart(self) -> None:
+        """Stop the broker application (every connection dropped, unacknowledged messages
+        back in their queues) and start it again; durable queues and persistent messages stay."""
+        rabbitmqctl("stop_app", node=self.node)
+        rabbitmqctl("start_app", node=self.node)
+        rabbitmqctl("await_startup", node=self.node)
+
+    def stop(self) -> None:
+        try:
+            rabbitmqctl("stop", str(self.pid_file), node=self.node)
+        except subprocess.CalledProcessError:
+            pass  # not running
+        shutil.rmtree(self.base_dir, ignore_errors=True)

@@ -34,7 +34,7 @@ def wait_until(
         time.sleep(interval)
 
 
-def busy_queues(amqp_uri: str) -> dict[str, tuple[int, int]]:
+def busy_queues(amqp_uri: str, node: str | None = None) -> dict[str, tuple[int, int]]:
     """The queues of ``amqp_uri``'s virtual host with work left, as (ready, being handled):
     a message a consumer holds, one waiting for a consumer, or one waiting out a retry delay.
     Ready messages in a queue nobody consumes (its service stopped) will change nothing."""
@@ -50,6 +50,7 @@ def busy_queues(amqp_uri: str) -> dict[str, tuple[int, int]]:
         "messages_unacknowledged",
         "consumers",
         "arguments",
+        node=node,
     )
     busy = {}
     for row in rows.splitlines():
@@ -62,11 +63,11 @@ def busy_queues(amqp_uri: str) -> dict[str, tuple[int, int]]:
     return busy
 
 
-def wait_until_broker_idle(amqp_uri: str, timeout: float = 15.0) -> None:
+def wait_until_broker_idle(amqp_uri: str, timeout: float = 15.0, node: str | None = None) -> None:
     """Wait until no message is left to handle on the broker: after what a test waited for
     has happened, nothing else is on its way either."""
     wait_until(
-        lambda: busy_queues(amqp_uri),
+        lambda: busy_queues(amqp_uri, node),
         lambda busy: not busy,
         timeout,
         what="every consumed queue and retry queue empty",
