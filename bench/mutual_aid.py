@@ -310,8 +310,14 @@ def commands_per_bill(ctx: Context) -> Result:
     total = sum(sum(c.values()) for c in used.values())
     idle_share = idle_per_s * window
     per_bill = (total - idle_share) / COUNT_BILLS
+    # Each service's share, less its own idle rate over the window (relay polls, timers).
     per_service = {
-        service: round(sum(counts.values()) / COUNT_BILLS, 2) for service, counts in used.items()
+        service: round(
+            (sum(counts.values()) - sum(idle.get(service, {}).values()) / idle_seconds * window)
+            / COUNT_BILLS,
+            2,
+        )
+        for service, counts in used.items()
     }
     progress(
         f"commands_per_bill: {total} commands in {window:.1f} s for {COUNT_BILLS} bills, idle"

@@ -18,11 +18,14 @@ from shared.crypto import vault_of
 from shared.logs import set_correlation_id
 from shared.mongo import get_database
 from shared.outbox import OutboxRelay, appended_events, forget_appended
-from shared.publisher import ConfirmedPublisher
+from shared.publisher import ConfirmedPublisher, PublisherPool
 
 log = logging.getLogger(__name__)
 
 SETTINGS_KEY = "UNIONHUB_SETTINGS"
+# Broker connections of an EventPublisher: confirms awaited at once (the gateway runs up to
+# nameko's max_workers, 20, requests at a time).
+PUBLISHER_CONNECTIONS = 8
 
 
 def settings_of(container) -> Settings:
@@ -135,10 +138,13 @@ class EventPublisher(DependencyProvider):
     """Injects the process's confirmed publisher (persistent, publisher confirms, ``mandatory``)
     for a service that publishes an event at once instead of through an outbox: the gateway,
     which keeps no state of its own for what it hands on. A publish returns only once the
-    broker has the message; a failure raises, and the caller answers accordingly."""
+    broker has the message; a failure raises, and the caller answers accordingly. Concurrent
+    workers publish over ``PUBLISHER_CONNECTIONS`` connections, their confirms awaited at once."""
 
     def setup(self):
-        self.publisher = ConfirmedPublisher(settings_of(self.container).amqp_uri)
+        self.publisher = PublisherPool(
+            settings_of(self.container).amqp_uri, size=PUBLISHER_CONNECTIONS
+        )
 
     def stop(self):
         self.publisher.close()

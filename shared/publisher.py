@@ -7,6 +7,7 @@ import logging
 import uuid
 from collections.abc import Sequence
 
+from eventlet.queue import LightQueue
 from eventlet.semaphore import Semaphore
 from kombu import Connection, Exchange, Queue
 
@@ -109,3 +110,27 @@ class ConfirmedPublisher:
             self._connection.release()
         except Exception:  # noqa: BLE001 - closing a broken connection must not mask the cause
             log.debug("closing a broken broker connection failed", exc_info=True)
+
+
+class PublisherPool:
+    """Several :class:`ConfirmedPublisher` connections for concurrent callers (the gateway's
+    HTTP workers): each publish still returns only once the broker confirmed it, but up to
+    ``size`` confirms are awaited at once instead of one after another, so the broker writes
+    them to disk together rather than paying a disk sync per message in turn."""
+
+    def __init__(self, amqp_uri: str, size: int):
+        self._all = [ConfirmedPublisher(amqp_uri) for _ in range(size)]
+        self._idle: LightQueue = LightQueue()
+        for publisher in self._all:
+            self._idle.put(publisher)
+
+    def publish(self, event: Event) -> None:
+        publisher = self._idle.get()
+        try:
+            publisher.publish(event)
+        finally:
+            self._idle.put(publisher)
+
+    def close(self) -> None:
+        for publisher in self._all:
+            publisher.close()
