@@ -41,7 +41,7 @@ class MatchIndexProvider(DependencyProvider):
     def _run(self):
         while self.running:
             try:
-                changed = self.feed.refresh()
+                changed = self.feed.refresh(pause=lambda: eventlet.sleep(0))
                 if changed:
                     log.debug("match index refreshed", extra={"changed": changed})
             except PyMongoError:

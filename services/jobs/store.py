@@ -20,6 +20,8 @@ from shared.outbox import insert_with_events, update_with_events
 OPEN = "open"
 EXITED = "exited"
 SEQ = "seq"
+# The change number a record was inserted with: equal match scores rank the earlier first.
+ORDER = "order"
 # What the match index reads of each side (services/jobs/application/matching.py).
 VACANCY_FIELDS = {
     "county": 1,
@@ -34,6 +36,7 @@ VACANCY_FIELDS = {
     "open_headcount": 1,
     "valid_until": 1,
     SEQ: 1,
+    ORDER: 1,
 }
 SEEKER_FIELDS = {
     "county": 1,
@@ -47,6 +50,7 @@ SEEKER_FIELDS = {
     "hardship": 1,
     "status": 1,
     SEQ: 1,
+    ORDER: 1,
 }
 _HIDDEN = {"outbox": 0, "applied_events": 0}
 
@@ -127,8 +131,9 @@ class JobsStore:
     # ---- vacancies -------------------------------------------------------------------------
 
     def add_vacancy(self, vacancy: dict[str, Any]) -> None:
+        seq = self.next_seq("vacancies")
         self.vacancies.insert_one(
-            {**vacancy, SEQ: self.next_seq("vacancies"), "hires": {}, "created_at": now_text()}
+            {**vacancy, SEQ: seq, ORDER: seq, "hires": {}, "created_at": now_text()}
         )
 
     def add_vacancies(self, vacancies: list[dict[str, Any]]) -> None:
@@ -137,7 +142,10 @@ class JobsStore:
         first = last - len(vacancies) + 1
         at = now_text()
         self.vacancies.insert_many(
-            [{**v, SEQ: first + n, "hires": {}, "created_at": at} for n, v in enumerate(vacancies)]
+            [
+                {**v, SEQ: first + n, ORDER: first + n, "hires": {}, "created_at": at}
+                for n, v in enumerate(vacancies)
+            ]
         )
 
     def vacancy(self, vacancy_id: str) -> dict | None:
@@ -188,7 +196,7 @@ class JobsStore:
         """Insert a seeker, its ID number, name and phone sealed, hashed and masked; raises
         Duplicate naming the seeker already registered with the ID number."""
         doc = self.sealed_seeker(seeker, clear)
-        doc[SEQ] = self.next_seq("seekers")
+        doc[SEQ] = doc[ORDER] = self.next_seq("seekers")
         try:
             self.seekers.insert_one(insert_with_events(doc, events))
         except DuplicateKeyError:
@@ -215,7 +223,9 @@ class JobsStore:
         """A block of sealed seekers (the bench's generator) in one write."""
         last = self.next_seq("seekers", len(docs))
         first = last - len(docs) + 1
-        self.seekers.insert_many([{**d, SEQ: first + n} for n, d in enumerate(docs)])
+        self.seekers.insert_many(
+            [{**d, SEQ: first + n, ORDER: first + n} for n, d in enumerate(docs)]
+        )
 
     def seeker(self, seeker_id: str) -> dict | None:
         return self.seekers.find_one({"_id": seeker_id}, _HIDDEN)

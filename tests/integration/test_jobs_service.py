@@ -148,7 +148,7 @@ def seeker_body(id_number=None, **overrides) -> dict:
 
 
 def matches_of(service, seeker_id, principal=XL):
-    return service.seeker_matches(principal, seeker_id, {"limit": "20"})
+    return service.seeker_matches(principal, seeker_id, {"limit": "100"})
 
 
 def dossier_event(vault, id_number, kind="dossier_established", revision=1, dossier_id=None):
@@ -248,7 +248,7 @@ def test_matches_both_ways_within_a_second_of_the_write_with_normalised_names(se
     )
     row = next(r for r in found if r["id"] == vacancy_id)
     assert row["reasons"][:2] == ["skills 1/2", "occupation 电焊工"]
-    back = service.vacancy_matches(XL, vacancy_id, {"limit": "20"})
+    back = service.vacancy_matches(XL, vacancy_id, {"limit": "100"})
     assert seeker_id in [r["id"] for r in back]
     assert [r["score"] for r in back] == sorted((r["score"] for r in back), reverse=True)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Iterator
 from datetime import date
 
 from services.jobs.domain.index import MatchIndex
@@ -26,7 +27,7 @@ log = logging.getLogger(__name__)
 
 REFRESH_SECONDS = 0.5
 GAP_SECONDS = 10.0
-BATCH = 5000
+BATCH = 2000
 
 
 def vacancy_profile(doc: dict, policy: JobsPolicy) -> VacancyProfile:
@@ -44,6 +45,7 @@ def vacancy_profile(doc: dict, policy: JobsPolicy) -> VacancyProfile:
         open=doc["status"] == "open" and doc["open_headcount"] > 0,
         valid_until=date.fromisoformat(doc["valid_until"]).toordinal(),
         seq=doc.get("seq", 0),
+        order=doc.get("order", 0),
     )
 
 
@@ -63,6 +65,7 @@ def seeker_profile(doc: dict, policy: JobsPolicy) -> SeekerProfile:
         hardship=bool(doc.get("hardship")),
         active=active,
         seq=doc.get("seq", 0),
+        order=doc.get("order", 0),
     )
 
 
@@ -78,17 +81,18 @@ class _Feed:
         self.high = 0
         self.gaps: dict[int, float] = {}
 
-    def pull(self) -> list[dict]:
+    def pull(self) -> Iterator[list[dict]]:
+        """The changed records since the last pull, in batches of the store's change order."""
         now = time.monotonic()
-        docs = []
         if self.gaps:
             found = self.at(sorted(self.gaps))
-            docs.extend(found)
             for doc in found:
                 self.gaps.pop(doc["seq"], None)
             for seq, since in list(self.gaps.items()):
                 if now - since > GAP_SECONDS:
                     del self.gaps[seq]
+            if found:
+                yield found
         # The first pull builds the index from everything stored: numbers missing below what
         # it finds are records written again since, not writes still in flight.
         building = self.high == 0
@@ -100,9 +104,10 @@ class _Feed:
                     for missing in range(self.high + 1, seq):
                         self.gaps.setdefault(missing, now)
                 self.high = max(self.high, seq)
-            docs.extend(batch)
+            if batch:
+                yield batch
             if len(batch) < BATCH:
-                return docs
+                return
 
 
 class MatchFeed:
@@ -115,12 +120,16 @@ class MatchFeed:
         self.vacancies = _Feed(store.vacancy_changes, store.vacancies_at)
         self.seekers = _Feed(store.seeker_changes, store.seekers_at)
 
-    def refresh(self) -> int:
+    def refresh(self, pause: Callable[[], None] = lambda: None) -> int:
+        """One poll of both sides; ``pause`` runs between batches (the service yields to its
+        other green threads there: a rebuild of 120,000 records takes seconds)."""
         changed = 0
-        for doc in self.vacancies.pull():
-            changed += self.index.put_vacancy(vacancy_profile(doc, self.policy))
-        for doc in self.seekers.pull():
-            changed += self.index.put_seeker(seeker_profile(doc, self.policy))
+        for batch in self.vacancies.pull():
+            changed += self.index.put_vacancies(vacancy_profile(d, self.policy) for d in batch)
+            pause()
+        for batch in self.seekers.pull():
+            changed += self.index.put_seekers(seeker_profile(d, self.policy) for d in batch)
+            pause()
         return changed
 
 

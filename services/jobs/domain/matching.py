@@ -30,6 +30,7 @@ class VacancyProfile:
     open: bool  # status open and headcount left
     valid_until: int  # date ordinal, the last day it matches
     seq: int = 0  # the store's change sequence of the version this is
+    order: int = 0  # the order it was registered in: equal scores rank the earlier first
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +47,7 @@ class SeekerProfile:
     hardship: bool  # heads an open dossier, from the dossiers read model
     active: bool  # complete (a referral's seeker matches once staff complete it)
     seq: int = 0
+    order: int = 0
 
 
 def passes(seeker: SeekerProfile, vacancy: VacancyProfile, today: date) -> bool:
@@ -63,33 +65,63 @@ def passes(seeker: SeekerProfile, vacancy: VacancyProfile, today: date) -> bool:
     )
 
 
+def points(
+    shared: int,
+    asked: int,
+    same_occupation: bool,
+    seeker_years: int,
+    asked_years: int,
+    hardship: bool,
+    migrant: bool,
+    policy: JobsPolicy,
+) -> float:
+    """The score of a pair from what decides it: skills shared of those asked, the occupation,
+    the seeker's years against the years asked, and the boosts. The index ranks whole classes of
+    candidates by this same function, so a class and each of its members score alike."""
+    total = 0.0
+    if asked and shared:
+        total += policy.skills_weight * shared / asked
+    if same_occupation:
+        total += policy.occupation_weight
+    if asked_years == 0:
+        total += policy.experience_weight
+    elif seeker_years:
+        total += policy.experience_weight * min(1.0, seeker_years / asked_years)
+    if hardship:
+        total += policy.hardship_boost
+    if migrant:
+        total += policy.migrant_boost
+    return round(total, 2)
+
+
 def score(
     seeker: SeekerProfile, vacancy: VacancyProfile, policy: JobsPolicy
 ) -> tuple[float, list[str]]:
     """Points for a pair that passed the filters, and the reasons, strongest first."""
-    points = 0.0
+    shared = len(set(seeker.skills).intersection(vacancy.skills)) if vacancy.skills else 0
+    same_occupation = bool(seeker.occupation) and seeker.occupation == vacancy.occupation
     reasons: list[str] = []
-    if vacancy.skills:
-        have = len(set(seeker.skills).intersection(vacancy.skills))
-        if have:
-            points += policy.skills_weight * have / len(vacancy.skills)
-            reasons.append(f"skills {have}/{len(vacancy.skills)}")
-    if seeker.occupation and seeker.occupation == vacancy.occupation:
-        points += policy.occupation_weight
+    if shared:
+        reasons.append(f"skills {shared}/{len(vacancy.skills)}")
+    if same_occupation:
         reasons.append(f"occupation {vacancy.occupation}")
-    if vacancy.experience_years == 0:
-        points += policy.experience_weight
-    elif seeker.experience_years:
-        met = min(1.0, seeker.experience_years / vacancy.experience_years)
-        points += policy.experience_weight * met
+    if vacancy.experience_years and seeker.experience_years:
         reasons.append(f"experience {seeker.experience_years}/{vacancy.experience_years} years")
     if seeker.hardship:
-        points += policy.hardship_boost
         reasons.append("hardship priority")
     if seeker.migrant_worker:
-        points += policy.migrant_boost
         reasons.append("migrant worker priority")
-    return round(points, 2), reasons
+    total = points(
+        shared,
+        len(vacancy.skills),
+        same_occupation,
+        seeker.experience_years,
+        vacancy.experience_years,
+        seeker.hardship,
+        seeker.migrant_worker,
+        policy,
+    )
+    return total, reasons
 
 
 def shares_a_term(seeker: SeekerProfile, vacancy: VacancyProfile) -> bool:
