@@ -113,6 +113,11 @@ class JobsStore:
         )
         return counter["value"]
 
+    def last_seq(self, side: str) -> int:
+        """The last change number ``side`` handed out (0 before any)."""
+        counter = self.counters.find_one({"_id": side})
+        return counter["value"] if counter else 0
+
     # ---- employers -------------------------------------------------------------------------
 
     def add_employer(self, employer: dict[str, Any]) -> None:
@@ -258,6 +263,8 @@ class JobsStore:
 
     def set_hardship(self, id_hash: str, hardship: bool) -> bool:
         """The seeker's priority follows the read model; a change is a change the index sees."""
+        if self.seekers.count_documents({"id_hash": id_hash, "hardship": {"$ne": hardship}}) == 0:
+            return False  # no seeker, or no change: no change number spent
         result = self.seekers.update_one(
             {"id_hash": id_hash, "hardship": {"$ne": hardship}},
             {"$set": {"hardship": hardship, SEQ: self.next_seq("seekers")}},

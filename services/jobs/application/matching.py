@@ -74,12 +74,17 @@ def _names(names: list[str], synonyms) -> tuple[str, ...]:
 
 
 class _Feed:
-    """One side's change feed: the highest number seen, and the gaps below it."""
+    """One side's change feed: the highest number seen, and the gaps below it. Each poll first
+    reads the side's counter (one lookup by key): with nothing new, no query runs. A number
+    taken by a write that never landed keeps the counter above what was seen; the feed asks for
+    it for ``GAP_SECONDS``, then waits for the counter to move again."""
 
-    def __init__(self, changes, at):
-        self.changes, self.at = changes, at
+    def __init__(self, changes, at, top):
+        self.changes, self.at, self.top = changes, at, top
         self.high = 0
         self.gaps: dict[int, float] = {}
+        self.asked_top = 0
+        self.asked_since = 0.0
 
     def pull(self) -> Iterator[list[dict]]:
         """The changed records since the last pull, in batches of the store's change order."""
@@ -93,6 +98,13 @@ class _Feed:
                     del self.gaps[seq]
             if found:
                 yield found
+        top = self.top()
+        if top <= self.high:
+            return
+        if top != self.asked_top:
+            self.asked_top, self.asked_since = top, now
+        elif now - self.asked_since > GAP_SECONDS:
+            return
         # The first pull builds the index from everything stored: numbers missing below what
         # it finds are records written again since, not writes still in flight.
         building = self.high == 0
@@ -117,8 +129,12 @@ class MatchFeed:
         self.store = store
         self.policy = policy
         self.index = MatchIndex(sorted(orgs.tree().counties))
-        self.vacancies = _Feed(store.vacancy_changes, store.vacancies_at)
-        self.seekers = _Feed(store.seeker_changes, store.seekers_at)
+        self.vacancies = _Feed(
+            store.vacancy_changes, store.vacancies_at, lambda: store.last_seq("vacancies")
+        )
+        self.seekers = _Feed(
+            store.seeker_changes, store.seekers_at, lambda: store.last_seq("seekers")
+        )
 
     def refresh(self, pause: Callable[[], None] = lambda: None) -> int:
         """One poll of both sides; ``pause`` runs between batches (the service yields to its
