@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Iterator
 from datetime import date, datetime
 
-from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo import DESCENDING, ReturnDocument
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
@@ -72,17 +72,17 @@ class NotificationStore:
         return self.contacts.find_one({"_id": recipient})
 
     def reach(self, recipient: str) -> Reach:
-        return self.reach_and_address(recipient, None)[0]
+        return self.reach_and_addresses(recipient)[0]
 
-    def reach_and_address(self, recipient: str, channel: str | None) -> tuple[Reach, str | None]:
-        """What the worker can be reached on, and the sealed address of ``channel`` (one read)."""
+    def reach_and_addresses(self, recipient: str) -> tuple[Reach, dict[str, str | None]]:
+        """What the worker can be reached on, and the sealed address by channel (one read)."""
         doc = self.contacts.find_one(
             {"_id": recipient}, {"mobile_sealed": 1, "wechat_sealed": 1, "preferences": 1}
         )
         if doc is None:
-            return Reach(), None
-        address = doc.get(f"{_POINT[channel]}_sealed") if channel else None
-        return self._reach_of(doc), address
+            return Reach(), {}
+        addresses = {channel: doc.get(f"{_POINT[channel]}_sealed") for channel in ("sms", "wechat")}
+        return self._reach_of(doc), addresses
 
     @staticmethod
     def _reach_of(doc: dict) -> Reach:
@@ -245,30 +245,33 @@ class NotificationStore:
         due_at: datetime,
         at: datetime,
         detail: str | None = None,
-    ) -> bool:
-        """One row per (event, recipient, channel); False when it exists (nothing changes)."""
+        lease_until: datetime | None = None,
+    ) -> dict | None:
+        """One row per (event, recipient, channel), returned as written; None when it exists
+        (nothing changes). With ``lease_until`` the row is written claimed by the caller, who
+        sends it now: no second write to claim it, and no timer tick takes it meanwhile."""
         entry = {"status": status, "at": stamp(at)}
         if detail:
             entry["detail"] = detail
         history = [entry] if status != "sent" else [{"status": "queued", "at": stamp(at)}, entry]
+        row = {
+            "_id": key,
+            **fields,
+            "status": status,
+            "history": history,
+            "due_at": stamp(due_at),
+            "attempts": 0,
+            "lease_until": NEVER if lease_until is None else stamp(lease_until),
+            "lease": None if lease_until is None else uuid.uuid4().hex,
+            "created_at": stamp(at),
+            "created_on": at.date().isoformat(),
+            "updated_at": stamp(at),
+        }
         try:
-            self.deliveries.insert_one(
-                {
-                    "_id": key,
-                    **fields,
-                    "status": status,
-                    "history": history,
-                    "due_at": stamp(due_at),
-                    "attempts": 0,
-                    "lease_until": NEVER,
-                    "created_at": stamp(at),
-                    "created_on": at.date().isoformat(),
-                    "updated_at": stamp(at),
-                }
-            )
+            self.deliveries.insert_one(row)
         except DuplicateKeyError:
-            return False
-        return True
+            return None
+        return row
 
     def channels_of(self, event_id: str, recipient: str) -> set[str]:
         return {
@@ -284,7 +287,7 @@ class NotificationStore:
         return self._claim({"_id": key}, now, lease_until)
 
     def claim_due(self, now: datetime, lease_until: datetime, limit: int) -> Iterator[dict]:
-        """Take pending rows that are due, oldest due first, one guarded write each."""
+        """Take pending rows that are due, one guarded write each."""
         for _ in range(limit):
             row = self._claim({}, now, lease_until)
             if row is None:
@@ -292,6 +295,8 @@ class NotificationStore:
             yield row
 
     def _claim(self, extra: dict, now: datetime, lease_until: datetime) -> dict | None:
+        # The statuses as $in, not one at a time: nx-27017 answers an equality on status with
+        # a range on due_at (its status_due index) with nothing. No sort: any due row will do.
         return self.deliveries.find_one_and_update(
             {
                 **extra,
@@ -300,7 +305,6 @@ class NotificationStore:
                 "lease_until": {"$lte": stamp(now)},
             },
             {"$set": {"lease_until": stamp(lease_until), "lease": uuid.uuid4().hex}},
-            sort=[("due_at", ASCENDING)],
             return_document=ReturnDocument.AFTER,
         )
 

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 
 from services.notifications.channels import Clock, Provider, ProviderError
 from services.notifications.domain.policy import NotificationsPolicy
-from services.notifications.domain.routing import INBOX, fallback_after, push_channels
+from services.notifications.domain.routing import INBOX, Reach, fallback_after, push_channels
 from services.notifications.domain.templates import TemplateSet, current_templates
 from services.notifications.store import NotificationStore
 from shared import orgs
@@ -67,10 +67,12 @@ def notify(store: NotificationStore, outlets: Outlets, event: Event) -> int:
     store.deliver_inbox(**common, text=notice.inbox_text, at=now)
     send_at = outlets.policy.send_at(event_key, now)
     texts = {channel: notice.texts[channel] for channel in ("sms", "wechat")}
-    keys = []
-    for channel in push_channels(store.reach(notice.recipient)):
+    contact = store.reach_and_addresses(notice.recipient)
+    channels = push_channels(contact[0])
+    sent = 0
+    for channel in channels:
         key = store.delivery_id(event.event_id, notice.recipient, channel)
-        store.queue_delivery(
+        row = store.queue_delivery(
             key,
             {
                 **common,
@@ -83,14 +85,20 @@ def notify(store: NotificationStore, outlets: Outlets, event: Event) -> int:
             due_at=send_at or now,
             at=now,
             detail=None if send_at is None else "quiet hours",
+            # Sent now: written claimed by us, sent with the contact read above.
+            lease_until=None if send_at is not None else now + timedelta(seconds=LEASE_SECONDS),
         )
-        keys.append(key)
-    sent = sum(dispatch(store, outlets, key) for key in keys) if send_at is None else 0
+        if send_at is not None:
+            continue
+        if row is not None:
+            sent += _send(store, outlets, row, now, contact)
+        else:  # a redelivery: the row exists; send it if a crash left it pending
+            sent += dispatch(store, outlets, key)
     log.info(
         "notice delivered",
         extra={
             "ref": notice.ref,
-            "channels": len(keys),
+            "channels": len(channels),
             "sent_now": sent,
             "deferred": send_at is not None,
         },
@@ -130,12 +138,17 @@ def release_due(store: NotificationStore, outlets: Outlets, limit: int = RELEASE
     return sum(_send(store, outlets, row, now) for row in store.claim_due(now, lease_until, limit))
 
 
-def _send(store: NotificationStore, outlets: Outlets, row: dict, now: datetime) -> bool:
+def _send(
+    store: NotificationStore,
+    outlets: Outlets,
+    row: dict,
+    now: datetime,
+    contact: tuple[Reach, dict] | None = None,
+) -> bool:
     channel = row["channel"]
-    reach, sealed = store.reach_and_address(row["recipient"], channel)
-    if (
-        not reach.can(channel) or sealed is None
-    ):  # unbound or turned off since the message was queued
+    reach, addresses = contact or store.reach_and_addresses(row["recipient"])
+    sealed = addresses.get(channel)
+    if not reach.can(channel) or sealed is None:  # unbound or turned off since it was queued
         _fall_back(store, outlets, row, now, "no contact point or channel turned off")
         return False
     try:
