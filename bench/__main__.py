@@ -8,7 +8,7 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bench import baselines, dossiers, jobs, mutual_aid, notifications, student_aid
+from bench import baselines, console, dossiers, jobs, mutual_aid, notifications, student_aid
 from bench.harness import Context, Environment, HarnessError, Result, progress, render_table
 
 
@@ -31,6 +31,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "payout_batch": Benchmark(mutual_aid.payout_batch, needs=("raw_store",)),
     "dossier_batches": Benchmark(dossiers.dossier_batches, needs=("raw_store",)),
     "student_aid_ranking": Benchmark(student_aid.student_aid_ranking, needs=("raw_store",)),
+    "console_pages": Benchmark(console.console_pages),
     "notify_fanout": Benchmark(notifications.notify_fanout, needs=("raw_store",)),
     # Last: it leaves 120,000 records in the jobs index, which the memory figure must not see.
     "matching": Benchmark(jobs.matching),

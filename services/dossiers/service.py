@@ -28,11 +28,13 @@ from shared import orgs
 from shared.auth import StaffPrincipal, authorized, authorized_partner
 from shared.business_dates import BusinessDate, business_date
 from shared.contracts.dossiers import (
+    LIST_LIMIT,
     CampaignRequestSchema,
     CondolenceBatchRequestSchema,
     CondolenceBatchSchema,
     ConfirmSchema,
     DossierFilterSchema,
+    DossierListQuerySchema,
     DossierRequestSchema,
     ExitSchema,
     FundRequestSchema,
@@ -145,10 +147,15 @@ class DossiersService(Heartbeat, DeadLetterRpc):
         county: str | None = None,
         status: str | None = None,
         tier: str | None = None,
+        limit: int = LIST_LIMIT,
+        offset: int = 0,
     ) -> dict:
         staff = authorized(principal, "dossiers.read")
         filters = self._filters(staff, county, status, tier)
-        return views.list_dossiers(self.store, self.vault, staff, filters)
+        page = validated(DossierListQuerySchema(), {"limit": limit, "offset": offset})
+        return views.list_dossiers(
+            self.store, self.vault, staff, filters, page["limit"], page["offset"]
+        )
 
     @rpc
     @answering

@@ -187,11 +187,15 @@ class DossierStore:
     def dossier(self, dossier_id: str) -> dict | None:
         return self.dossiers.find_one({"_id": dossier_id}, {"outbox": 0})
 
-    def list_dossiers(self, org: str, filters: dict[str, str | None], limit: int) -> list[dict]:
-        """The dossiers in ``org``'s scope matching ``filters`` (county, status, tier)."""
+    def list_dossiers(
+        self, org: str, filters: dict[str, str | None], limit: int, offset: int = 0
+    ) -> list[dict]:
+        """The dossiers in ``org``'s scope matching ``filters`` (county, status, tier), in id
+        order, ``limit`` of them after the first ``offset``."""
         return list(
             self.dossiers.find(self._scoped(org, filters), {"outbox": 0, "ledger": 0, "visits": 0})
             .sort("_id", 1)
+            .skip(offset)
             .limit(limit)
         )
 

@@ -53,6 +53,17 @@ class DossierFilterSchema(Strict):
     tier = fields.String(load_default=None, validate=validate.OneOf(TIERS))
 
 
+LIST_LIMIT = 500  # the most dossiers one list answer holds
+
+
+class DossierListQuerySchema(DossierFilterSchema):
+    """A list page: the filters, how many (1..500, default 500) and how many to skip, in
+    dossier id order, so a client pages through its scope without taking 500 at a time."""
+
+    limit = fields.Integer(load_default=LIST_LIMIT, validate=validate.Range(min=1, max=LIST_LIMIT))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=1_000_000))
+
+
 class RevealQuerySchema(Strict):
     """?reveal=ids shows a dossier's full ID numbers (audited)."""
 

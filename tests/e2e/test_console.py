@@ -375,9 +375,26 @@ def test_operations_page_shows_health_and_dead_letters(person):
     assert person.driver.find_element("css selector", "[data-testid=dead-letters]")
     person.shot("operations")
     person.go("/?year=2018")
+    assert "在档" in person.text("[data-testid=households]")  # fetched after first paint
     person.shot("dashboard-city-admin")
     person.go("/student-aid?year=2018")
     person.shot("student-aid")
+
+
+def test_the_dossier_list_is_paged_by_the_api(gateway, clerk_dossier):
+    """The console's list pages take 26 dossiers at a time (limit, offset), never 500."""
+    everything = gateway.staff("GET", "/api/v1/dossiers?limit=500")
+    assert everything.status_code == 200, everything.text
+    ids = [d["dossier_id"] for d in everything.json()["dossiers"]]
+    assert clerk_dossier["dossier_id"] in ids and ids == sorted(ids)
+    first = gateway.staff("GET", "/api/v1/dossiers?limit=1")
+    second = gateway.staff("GET", "/api/v1/dossiers?limit=1&offset=1")
+    assert [d["dossier_id"] for d in first.json()["dossiers"]] == ids[:1]
+    assert [d["dossier_id"] for d in second.json()["dossiers"]] == ids[1:2]
+    for bad in ("limit=0", "limit=501", "offset=-1"):
+        refused = gateway.staff("GET", f"/api/v1/dossiers?{bad}")
+        assert refused.status_code == 400, bad
+        assert set(refused.json()["error"]["fields"]) == {bad.split("=")[0]}
 
 
 def test_signing_out_forgets_the_session(person):

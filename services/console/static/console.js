@@ -3,7 +3,8 @@
 (function () {
   function draw() {
     if (typeof echarts === "undefined") return;
-    document.querySelectorAll("[data-chart]").forEach(function (el) {
+    document.querySelectorAll("[data-chart]:not([data-drawn])").forEach(function (el) {
+      el.setAttribute("data-drawn", "1");
       var option = JSON.parse(el.getAttribute("data-chart") || "{}");
       if (!option.series) return;
       option.animation = false;
@@ -14,4 +15,6 @@
   }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", draw);
   else draw();
+  // Panels fetched after first paint (htmx) bring charts of their own.
+  document.addEventListener("htmx:afterSettle", draw);
 })();

@@ -19,6 +19,7 @@ from shared.contracts.dossiers import (
     ConfirmSchema,
     CountyQuerySchema,
     DossierFilterSchema,
+    DossierListQuerySchema,
     DossierListSchema,
     DossierRequestSchema,
     DossierSchema,
@@ -75,13 +76,14 @@ class DossierRoutes(Edge):
     @api(
         "GET",
         "/api/v1/dossiers",
-        summary="Dossiers in your org scope, filtered by county, status and tier.",
-        query=DossierFilterSchema,
+        summary="Dossiers in your org scope, filtered by county, status and tier, in id order;"
+        " ?limit= (at most 500, the default) and ?offset= page through them.",
+        query=DossierListQuerySchema,
         responses={200: DossierListSchema},
     )
     def list_dossiers(self, request):
         principal = self._staff(request)
-        filters = read_query(request, DossierFilterSchema)
+        filters = read_query(request, DossierListQuerySchema)
         return json_response(200, self._call("dossiers", "list_dossiers", principal, **filters))
 
     @api(

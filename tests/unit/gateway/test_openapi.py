@@ -106,8 +106,9 @@ def test_path_integers_are_published_with_the_range_the_route_accepts(spec):
 def test_dossier_filters_are_published_as_query_parameters(spec):
     listed = spec["paths"]["/api/v1/dossiers"]["get"]["parameters"]
     published = {p["name"]: p["schema"] for p in listed}
-    assert set(published) == {"county", "status", "tier"}
+    assert set(published) == {"county", "status", "tier", "limit", "offset"}
     assert {"proposed", "open", "declined", "closed"} <= set(published["status"]["enum"])
+    assert (published["limit"]["minimum"], published["limit"]["maximum"]) == (1, 500)
     one = spec["paths"]["/api/v1/dossiers/{dossier_id}"]["get"]["parameters"]
     assert "ids" in [p["schema"] for p in one if p["name"] == "reveal"][0]["enum"]
 
