@@ -30,7 +30,9 @@ pytestmark = pytest.mark.e2e
 
 HOSPITAL = {"code": "HNIGHT1", "kind": "hospital", "name": "夜班医院", "level": 3}
 BILLS = f"/api/v1/hospitals/{HOSPITAL['code']}/discharge-bills"
-PRODUCERS = ("mutual_aid",)  # whose events the bill's path carries
+# Whose events the bill's path carries: the gateway's bill_submitted (the bill queued for
+# mutual_aid), then mutual_aid's claim_decided.
+PRODUCERS = ("gateway", "mutual_aid")
 TAP = "test-bad-night-tap"  # a copy of every event, to deliver each a second time
 BILL_COUNT = 30
 
@@ -170,5 +172,5 @@ def test_a_bad_night_loses_nothing_and_repeats_nothing(night):
             f"twice: {counts}"
         )
         assert len(claims) == BILL_COUNT
-        assert delivered_again >= 2 * BILL_COUNT  # received and decided, at least, per bill
+        assert delivered_again >= 2 * BILL_COUNT  # submitted and decided, at least, per bill
         assert counts == {"lost": 0, "stuck": 0, "unnotified": 0, "duplicated": 0}
