@@ -199,6 +199,7 @@ class Console:
                 Rule("/claims/<claim_id>/review", endpoint="claim_review", methods=["POST"]),
                 Rule("/dossiers", endpoint="dossiers"),
                 Rule("/dossiers/new", endpoint="dossier_new", methods=["GET", "POST"]),
+                Rule("/dossiers/preview", endpoint="dossier_preview", methods=["POST"]),
                 Rule("/dossiers/<dossier_id>", endpoint="dossier"),
                 Rule("/dossiers/<dossier_id>/<action>", endpoint="dossier_act", methods=["POST"]),
                 Rule(
@@ -528,6 +529,18 @@ class Console:
                 "dossier_new.html", status=answer.status, form=form, errors=errors, **intake_vocab()
             )
         return answer
+
+    def page_dossier_preview(self, page: Page) -> Response:
+        """The proposed tier and its trace as staff type (htmx posts the form on change)."""
+        answer = page.api(
+            "POST", "/api/v1/dossiers/proposals/preview", json=intake_body(page.request.form)
+        )
+        return page.render(
+            "dossier_preview.html",
+            preview=answer.body if answer.ok else None,
+            missing=sorted(answer.fields) if answer.status == 400 else [],
+            error=None if answer.ok or answer.status == 400 else answer.message,
+        )
 
     def page_dossier(self, page: Page, dossier_id: str, errors=None, flash=None) -> Response:
         reveal = page.request.args.get("reveal") == "ids"

@@ -114,6 +114,17 @@ class DossiersService(Heartbeat, DeadLetterRpc):
 
     @rpc
     @answering
+    def preview(self, principal: str, request: dict) -> dict:
+        """What intake would propose for this household; nothing is stored or audited."""
+        staff = authorized(principal, "dossiers.casework")
+        data = validated(DossierRequestSchema(), request)
+        if not staff.can_see(data["org"]):
+            raise ApiError(403, "forbidden", "org is outside your org unit")
+        stated = self._business_date(staff, data, "intake_date")
+        return intake.preview(self.settings.policy_dir, data, stated)
+
+    @rpc
+    @answering
     def confirm(self, principal: str, dossier_id: str, request: dict) -> dict:
         staff = authorized(principal, "dossiers.casework")
         data = validated(ConfirmSchema(), request)

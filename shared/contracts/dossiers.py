@@ -149,6 +149,14 @@ class ProposalSchema(Schema):
     trace = fields.List(fields.String(), required=True)
 
 
+class ProposalPreviewSchema(Schema):
+    """The tier the rules would propose for a household as staff type it: nothing stored."""
+
+    proposed_tier = fields.String(required=True, allow_none=True)
+    trace = fields.List(fields.String(), required=True)
+    policy_version = fields.String(required=True)
+
+
 class ConfirmSchema(Strict):
     tier = fields.String(required=True, allow_none=True, validate=validate.OneOf(TIERS))
 

@@ -119,6 +119,13 @@ class Person:
                 f"no {selector} on {self.driver.current_url}:\n{self.body()[:1500]}"
             ) from None
 
+    def wait_for(self, selector: str) -> str:
+        """The text of an element a page fetches after first paint (htmx), once it is there."""
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        WebDriverWait(self.driver, 30).until(lambda d: d.find_elements("css selector", selector))
+        return self.text(selector)
+
     def body(self) -> str:
         from selenium.webdriver.common.by import By
 
@@ -164,9 +171,12 @@ def clerk_dossier(person):
     person.driver.find_element("css selector", "input[name=causes][value=illness]").click()
     person.fill("address", "新罗区东城街道1号")
     person.fill("phone", "13800000000")
+    # The proposed tier and its trace appear as the clerk types (htmx, nothing stored yet).
+    previewed = person.wait_for("[data-testid=preview-tier]")
     person.shot("dossier-intake-form")
     person.press("提交并查看建议档级")
     assert person.text("[data-testid=dossier-status]") == "待确认", person.body()[:1500]
+    assert person.text("[data-testid=proposed-tier]") == previewed
     dossier_id = re.search(r"/dossiers/([^/?]+)", person.driver.current_url).group(1)
     return {"dossier_id": dossier_id, "head": head}
 
@@ -375,7 +385,7 @@ def test_operations_page_shows_health_and_dead_letters(person):
     assert person.driver.find_element("css selector", "[data-testid=dead-letters]")
     person.shot("operations")
     person.go("/?year=2018")
-    assert "在档" in person.text("[data-testid=households]")  # fetched after first paint
+    assert "在档" in person.wait_for("[data-testid=households]")  # fetched after first paint
     person.shot("dashboard-city-admin")
     person.go("/student-aid?year=2018")
     person.shot("student-aid")

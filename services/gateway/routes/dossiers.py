@@ -34,6 +34,7 @@ from shared.contracts.dossiers import (
     IntakeRequestListSchema,
     IntakeRequestSchema,
     OverdueSchema,
+    ProposalPreviewSchema,
     ProposalSchema,
     ReevaluationTaskFilterSchema,
     ReevaluationTaskListSchema,
@@ -60,6 +61,18 @@ class DossierRoutes(Edge):
     def submit_dossier(self, request):
         principal = self._staff(request)
         return json_response(201, self._call("dossiers", "submit", principal, read_json(request)))
+
+    @api(
+        "POST",
+        "/api/v1/dossiers/proposals/preview",
+        summary="The tier and rule trace intake would propose for this household, stored"
+        " nowhere (the intake form shows them as staff type).",
+        request=DossierRequestSchema,
+        responses={200: ProposalPreviewSchema},
+    )
+    def preview_dossier(self, request):
+        principal = self._staff(request)
+        return json_response(200, self._call("dossiers", "preview", principal, read_json(request)))
 
     @api(
         "POST",
