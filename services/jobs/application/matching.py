@@ -85,6 +85,7 @@ class _Feed:
         self.gaps: dict[int, float] = {}
         self.asked_top = 0
         self.asked_since = 0.0
+        self.built = False
 
     def pull(self) -> Iterator[list[dict]]:
         """The changed records since the last pull, in batches of the store's change order."""
@@ -99,15 +100,15 @@ class _Feed:
             if found:
                 yield found
         top = self.top()
+        # The first pull builds the index from everything stored: numbers missing below what
+        # it finds are records written again since, not writes still in flight.
+        building, self.built = not self.built, True
         if top <= self.high:
             return
         if top != self.asked_top:
             self.asked_top, self.asked_since = top, now
         elif now - self.asked_since > GAP_SECONDS:
             return
-        # The first pull builds the index from everything stored: numbers missing below what
-        # it finds are records written again since, not writes still in flight.
-        building = self.high == 0
         while True:
             batch = self.changes(self.high, BATCH)
             for doc in batch:
