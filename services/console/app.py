@@ -86,6 +86,15 @@ LEVEL_NAMES = {
     "senior_high": "普通高中",
 }
 MEMBER_ROWS = 4
+AID_VOCAB = {
+    "levels": ["undergraduate", "junior_college", "vocational", "senior_high"],
+    "school_kinds": {
+        "regular": "普通院校",
+        "military": "军事院校",
+        "free_normal": "公费师范",
+        "directed": "定向培养",
+    },
+}
 
 
 def mask_name(name: str | None) -> str:
@@ -213,6 +222,11 @@ class Console:
                     "/student-aid/<int:year>/<action>", endpoint="student_aid_act", methods=["POST"]
                 ),
                 Rule("/student-aid/lookup", endpoint="application_lookup"),
+                Rule(
+                    "/student-aid/applications/new",
+                    endpoint="application_new",
+                    methods=["GET", "POST"],
+                ),
                 Rule("/student-aid/applications/<application_id>", endpoint="application"),
                 Rule(
                     "/student-aid/applications/<application_id>/<action>",
@@ -686,6 +700,41 @@ class Console:
             page.request.args = page.request.args.copy()
             page.request.args = type(page.request.args)({"year": str(year)})
             return self.page_student_aid(page, errors=errors, status=answer.status)
+        return answer
+
+    def page_application_new(self, page: Page) -> Response:
+        """A staff member takes a student's application (API.md: staff and the city portal
+        end in the same record); the answer shows eligibility and its trace at once."""
+        form = page.request.form
+        if page.request.method == "GET":
+            return page.render(
+                "application_new.html", form={"campaign": today()[:4]}, errors={}, **AID_VOCAB
+            )
+        body = {
+            "campaign": to_int(form.get("campaign")),
+            "student_id_number": form.get("student_id_number", "").strip(),
+            "student_name": form.get("student_name", "").strip(),
+            "parent_id_number": form.get("parent_id_number", "").strip(),
+            "education_level": form.get("education_level", ""),
+            "school": form.get("school", "").strip(),
+            "school_kind": form.get("school_kind", ""),
+            "aided_elsewhere": form.get("aided_elsewhere") == "on",
+            "migrant_hardship_certified_by": form.get("migrant_hardship_certified_by", "").strip()
+            or None,
+        }
+        if form.get("applied_on", "").strip():
+            body["applied_on"] = form["applied_on"].strip()
+        answer = page.api("POST", "/api/v1/student-aid/applications", json=body)
+        if answer.ok:
+            return redirect(
+                f"/student-aid/applications/{answer.body['application_id']}?done=submitted"
+            )
+        if answer.status in (400, 403, 409, 422):
+            errors = answer.fields
+            errors.setdefault("_", answer.message)
+            return page.render(
+                "application_new.html", status=answer.status, form=form, errors=errors, **AID_VOCAB
+            )
         return answer
 
     def page_application_lookup(self, page: Page) -> Response:

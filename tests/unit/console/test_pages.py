@@ -152,3 +152,21 @@ def test_the_intake_form_becomes_the_api_body():
         "non_work_vehicle": False,
     }  # fmt: skip
     assert len(body["members"]) == 1 and "intake_date" not in body
+
+
+def test_a_student_aid_application_refused_by_the_api_shows_beside_its_fields(client, gateway):
+    gateway.answers[("POST", "/api/v1/student-aid/applications")] = Answer(
+        422,
+        {"error": {"code": "outside_window", "message": "outside the window", "fields": {"applied_on": ["after 2018-08-31"]}}},
+    )  # fmt: skip
+    token = sign_in(client, role="county_staff")
+    assert client.get("/student-aid/applications/new").status_code == 200
+    response = client.post(
+        "/student-aid/applications/new",
+        data={"csrf_token": token, "campaign": "2018", "student_name": "陈小红", "applied_on": "2018-09-03"},
+    )  # fmt: skip
+    assert response.status_code == 422
+    assert 'id="err-applied_on"' in response.text and "after 2018-08-31" in response.text
+    sent = [c for c in gateway.calls if c[0] == "POST"][-1][3]["json"]
+    assert sent["campaign"] == 2018 and sent["aided_elsewhere"] is False
+    assert sent["migrant_hardship_certified_by"] is None
