@@ -17,10 +17,9 @@ import uuid
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from bench.harness import Context, HarnessError, Result, at_least_ratio, progress, wait_for
-from services.notifications.application.contacts import set_by_staff
+from bench.harness import Context, Result, at_least_ratio, progress, wait_for
+from services.notifications.domain.contacts import mask_mobile
 from services.notifications.store import NotificationStore
-from shared.auth import StaffPrincipal
 from shared.crypto import vault_of
 from shared.events import SHANGHAI, make_event
 from shared.identity import make_id_number
@@ -30,7 +29,6 @@ from shared.publisher import ConfirmedPublisher
 EVENTS = 10_000
 GOAL_RATIO = 0.25  # messages/s >= 0.25 x raw_store inserts/s (two messages per event)
 DRAIN_TIMEOUT_SECONDS = 600.0
-BENCH_STAFF = StaffPrincipal("bench", "city_admin", "LY")
 
 
 def notify_fanout(ctx: Context) -> Result:
@@ -48,19 +46,16 @@ def notify_fanout(ctx: Context) -> Result:
         workers = []
         for n in range(EVENTS):
             id_number = make_id_number("350802", born + timedelta(days=n // 1000), n % 1000)
-            set_by_staff(
-                store,
-                vault,
-                BENCH_STAFF,
-                {
-                    "id_number": id_number,
-                    "mobile": f"138{n:08d}",
-                    "wechat_openid": None,
-                    "preferences": {"sms": True, "wechat": True},
-                },
-                noon,
+            recipient = vault.lookup_hash(id_number)
+            mobile = f"138{n:08d}"
+            store.replace_contacts(
+                recipient,
+                points={"mobile": (vault.encrypt(mobile), mask_mobile(mobile)), "wechat": None},
+                preferences={"sms": True, "wechat": True},
+                at=noon,
+                source="bench",
             )
-            workers.append(vault.lookup_hash(id_number))
+            workers.append(recipient)
         progress(
             f"notify_fanout: seeded {EVENTS} contacts in {time.perf_counter() - started:.1f} s"
         )
@@ -110,9 +105,9 @@ def notify_fanout(ctx: Context) -> Result:
         }
     finally:
         clock.write_text("", encoding="utf-8")
-    if not done:
-        raise HarnessError(f"notify_fanout: only {by_channel} sent in {seconds:.0f} s")
     messages = sum(by_channel.values())
+    if not done:  # reported, not hidden: the rate of what went out, marked failed
+        progress(f"notify_fanout: only {by_channel} sent in {seconds:.0f} s")
     rate = messages / seconds if seconds > 0 else math.nan
     progress(
         f"notify_fanout: {messages} messages ({by_channel}) in {seconds:.1f} s = {rate:.0f}/s; "
@@ -129,14 +124,16 @@ def notify_fanout(ctx: Context) -> Result:
             GOAL_RATIO,
         )
     ]
+    result.rows[0].ok = result.rows[0].ok and done
     result.details = {
         "events": EVENTS,
+        "finished": done,
         "messages": by_channel,
         "seconds": round(seconds, 3),
         "publish_seconds": round(published, 3),
         "events_per_s": round(EVENTS / seconds, 1),
         "raw_store_inserts_per_s": round(store_rate, 1),
-        "seeding": "NotificationStore via set_by_staff (see docstring)",
+        "seeding": "NotificationStore.replace_contacts (see docstring)",
     }
     result.metrics = {"messages_per_s": rate}
     return result
