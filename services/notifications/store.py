@@ -284,26 +284,35 @@ class NotificationStore:
     def claim(self, key: str, now: datetime, lease_until: datetime) -> dict | None:
         """Take one pending row that is due, if nobody holds it: a guarded write, so two
         replicas or two ticks never both send it."""
-        return self._claim({"_id": key}, now, lease_until)
+        return self._take(self.deliveries.find_one({"_id": key}), now, lease_until)
 
     def claim_due(self, now: datetime, lease_until: datetime, limit: int) -> Iterator[dict]:
         """Take pending rows that are due, one guarded write each."""
-        for _ in range(limit):
-            row = self._claim({}, now, lease_until)
-            if row is None:
+        candidates = self.deliveries.find(
+            {"status": {"$in": list(PENDING)}}, {"texts": 0, "history": 0}
+        ).limit(limit * 4)
+        taken = 0
+        for candidate in list(candidates):
+            if taken >= limit:
                 return
-            yield row
+            row = self._take(candidate, now, lease_until)
+            if row is not None:
+                taken += 1
+                yield row
 
-    def _claim(self, extra: dict, now: datetime, lease_until: datetime) -> dict | None:
-        # The statuses as $in, not one at a time: nx-27017 answers an equality on status with
-        # a range on due_at (its status_due index) with nothing. No sort: any due row will do.
+    def _take(self, row: dict | None, now: datetime, lease_until: datetime) -> dict | None:
+        """Compare and set: the row is ours if its status and lease are still what we read.
+        Equalities only, on the id: nx-27017 answers a range in such a filter by scanning the
+        collection (and an equality beside a range on an indexed field with nothing)."""
+        if (
+            row is None
+            or row["status"] not in PENDING
+            or row["due_at"] > stamp(now)
+            or row["lease_until"] > stamp(now)
+        ):
+            return None
         return self.deliveries.find_one_and_update(
-            {
-                **extra,
-                "status": {"$in": list(PENDING)},
-                "due_at": {"$lte": stamp(now)},
-                "lease_until": {"$lte": stamp(now)},
-            },
+            {"_id": row["_id"], "status": row["status"], "lease_until": row["lease_until"]},
             {"$set": {"lease_until": stamp(lease_until), "lease": uuid.uuid4().hex}},
             return_document=ReturnDocument.AFTER,
         )

@@ -374,12 +374,14 @@ def test_the_phone_taken_at_dossier_intake_reaches_notifications_sealed_and_is_u
     recipient = vault.lookup_hash(body["head_id_number"])
     contact = wait_until(
         lambda: notifications_db["contacts"].find_one({"_id": recipient}),
+        timeout=30,
         what="the intake phone bound in notifications",
     )
     assert contact["mobile_masked"] == "138****1234" and "13800001234" not in str(contact)
     rows = wait_until(
         lambda: list(notifications_db["deliveries"].find({"ref": proposal["dossier_id"]})),
         lambda r: ("sms", "sent") in [(d["channel"], d["status"]) for d in r],
+        timeout=30,
         what="the dossier_established message sent by SMS",
     )
     sms = notifications_db["sms_sink"].find_one(
