@@ -511,3 +511,27 @@ def test_figures_count_fairs_positions_intents_hires_and_retention_by_county_and
         staff("county_staff", "LY-SH", "sh-2"), {"from": "2017-02-01", "to": "2017-02-28"}
     )
     assert sh["hires"] == 0 and "LY-XL" not in sh["by_county"]
+
+
+def test_two_replicas_each_answer_from_an_index_that_follows_the_store(run_service, service):
+    """A second process of jobs (its own index, built from the store on start): calls alternate
+    between the two, and both come to list a vacancy posted through either."""
+    run_service(JobsService)
+    employer_id = employer(service)
+    seeker_id = service.register_seeker(XL, seeker_body())["seeker_id"]
+    vacancy_id = service.post_vacancy(XL, vacancy_body(employer_id))["vacancy_id"]
+
+    def six_answers_in_a_row():
+        return [vacancy_id in [r["id"] for r in matches_of(service, seeker_id)] for _ in range(6)]
+
+    wait_until(six_answers_in_a_row, all, timeout=10, what="both replicas listing the vacancy")
+    # Filled through one replica: both drop it.
+    seekers = [service.register_seeker(XL, seeker_body())["seeker_id"] for _ in range(2)]
+    for other in seekers:
+        service.hire(XL, intent(service, other, vacancy_id), {"hired_on": "2018-06-10"})
+    wait_until(
+        six_answers_in_a_row,
+        lambda seen: not any(seen),
+        timeout=10,
+        what="both replicas dropping the filled vacancy",
+    )
