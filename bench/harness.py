@@ -248,7 +248,7 @@ class Environment:
             # Every service process counts its MongoDB commands here (commands_per_bill).
             "MONGO_COMMAND_COUNTS_DIR": str(self.counts_dir),
             # The notifications service's test clock (empty: the wall clock); notify_fanout
-            # holds it at noon so quiet hours never defer what it measures.
+            # runs it from noon so quiet hours never defer what it measures.
             "NOTIFICATIONS_CLOCK_FILE": self.notifications_clock,
         }
         # What the services will read: our variables over the caller's environment.
