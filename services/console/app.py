@@ -24,8 +24,9 @@ from services.console.config import ConsoleSettings
 from services.console.identity import FieldErrors, Sessions, SignInRefused, Staff
 from services.console.oidc import OidcClient
 from shared import orgs
+from shared.auth import may
 from shared.contracts.dossiers import CATEGORIES, CAUSES, RELATIONS, STAFF_EXIT_REASONS, TIERS
-from shared.contracts.roles import ROLES, ROLES_OF
+from shared.contracts.roles import ROLES
 
 HERE = Path(__file__).resolve().parent
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -129,8 +130,11 @@ class Page:
         )
         return answer
 
-    def may(self, action: str) -> bool:
-        return bool(self.staff) and self.staff.role in ROLES_OF[action]
+    def offers(self, action: str) -> bool:
+        """Whether the page shows the controls of ``action`` to this staff member, read from the
+        one role table (shared.auth.may). Only a courtesy: the service owning the action judges
+        every call the console makes on the caller's token, as it judges any client's."""
+        return bool(self.staff) and may(self.staff.role, action)
 
     def render(self, template: str, status: int = 200, **context) -> Response:
         body = self.console.templates.get_template(template).render(
@@ -402,10 +406,10 @@ class Console:
         year_text = page.request.args.get("year") or today()[:4]
         year = int(year_text) if year_text.isdigit() and 2000 <= int(year_text) <= 2100 else 2018
         panels: dict[str, dict] = {}
-        if page.may("mutual_aid.figures"):
+        if page.offers("mutual_aid.figures"):
             answer = page.api("GET", f"/api/v1/mutual-aid/periods/{year - FIRST_PERIOD_YEAR}/stats")
             panels["mutual_aid"] = {"answer": answer, "data": answer.body if answer.ok else None}
-        if page.may("student_aid.figures"):
+        if page.offers("student_aid.figures"):
             answer = page.api("GET", f"/api/v1/student-aid/campaigns/{year}/stats")
             campaign = page.api("GET", f"/api/v1/student-aid/campaigns/{year}")
             panels["student_aid"] = {
@@ -413,7 +417,7 @@ class Console:
                 "data": answer.body if answer.ok else None,
                 "campaign": campaign.body if campaign.ok else None,
             }
-        if page.may("jobs.figures"):
+        if page.offers("jobs.figures"):
             answer = page.api(
                 "GET", "/api/v1/jobs/stats", params={"from": f"{year}-01-01", "to": f"{year}-12-31"}
             )
@@ -460,12 +464,12 @@ class Console:
         if not answer.ok:
             return answer
         queued = None
-        if page.may("mutual_aid.review_queue"):
+        if page.offers("mutual_aid.review_queue"):
             queue = page.api("GET", "/api/v1/mutual-aid/review-queue")
             if queue.ok:
                 queued = next((c for c in queue.body["claims"] if c["claim_id"] == claim_id), None)
         audit = None
-        if page.may("mutual_aid.audit_log"):
+        if page.offers("mutual_aid.audit_log"):
             found = page.api("GET", f"/api/v1/mutual-aid/claims/{claim_id}/audit")
             audit = found.body["entries"] if found.ok else None
         return page.render(
@@ -655,7 +659,7 @@ class Console:
         campaign = page.api("GET", f"/api/v1/student-aid/campaigns/{year}")
         stats = (
             page.api("GET", f"/api/v1/student-aid/campaigns/{year}/stats")
-            if page.may("student_aid.figures")
+            if page.offers("student_aid.figures")
             else None
         )
         notice = page.api("GET", f"/api/v1/student-aid/campaigns/{year}/notice")
@@ -871,7 +875,7 @@ class Console:
             "due_before": args.get("due_before") or "",
         }
         stats, stats_error = None, None
-        if page.may("jobs.figures"):
+        if page.offers("jobs.figures"):
             answer = page.api(
                 "GET", "/api/v1/jobs/stats", params={"from": filters["from"], "to": filters["to"]}
             )
@@ -1014,7 +1018,7 @@ class Console:
         letter_status = args.get("status") or "parked"
         letters = None
         letters_error = None
-        if page.may("dead_letters.manage"):
+        if page.offers("dead_letters.manage"):
             answer = page.api(
                 "GET", "/api/v1/dead-letters", params={"service": service, "status": letter_status}
             )
@@ -1065,7 +1069,7 @@ class Console:
             for k in ("action", "target", "actor", "from", "to", "claim_id", "year")
         }
         entries, error, errors = None, None, {}
-        if page.may("dossiers.audit_log"):
+        if page.offers("dossiers.audit_log"):
             answer = page.api(
                 "GET",
                 "/api/v1/audit-log",
@@ -1076,14 +1080,14 @@ class Console:
             else:
                 error, errors = answer.message, answer.fields
         claim_audit, claim_error = None, None
-        if filters["claim_id"] and page.may("mutual_aid.audit_log"):
+        if filters["claim_id"] and page.offers("mutual_aid.audit_log"):
             answer = page.api("GET", f"/api/v1/mutual-aid/claims/{filters['claim_id']}/audit")
             if answer.ok:
                 claim_audit = [e for e in answer.body["entries"] if audit_match(e, filters)]
             else:
                 claim_error = answer.message
         campaign_audit, campaign_error = None, None
-        if filters["year"].isdigit() and page.may("student_aid.audit_log"):
+        if filters["year"].isdigit() and page.offers("student_aid.audit_log"):
             answer = page.api("GET", f"/api/v1/student-aid/campaigns/{filters['year']}/audit")
             if answer.ok:
                 campaign_audit = [e for e in answer.body["entries"] if audit_match(e, filters)]

@@ -149,11 +149,12 @@ def development_claims(settings: ConsoleSettings, form: dict) -> dict:
     """The staff a development sign-in speaks for; refused outright in production."""
     if not settings.is_development:
         raise SignInRefused("生产环境不提供开发登录，请使用统一身份认证登录。")
-    role = form.get("role") or ""
+    # A choice from the contract's list of roles (input validation, not a permission check).
+    chosen_role = form.get("role") or ""
     org = (form.get("org") or "").strip()
     name = (form.get("name") or "").strip()
     errors = {}
-    if role not in ROLES:
+    if chosen_role not in ROLES:
         errors["role"] = "请选择角色。"
     if not orgs.is_known(org):
         errors["org"] = "不是本市的组织代码（如 LY、LY-XL、LY-XL-0042）。"
@@ -161,7 +162,7 @@ def development_claims(settings: ConsoleSettings, form: dict) -> dict:
         errors["name"] = "请填写姓名或工号（不超过40字）。"
     if errors:
         raise FieldErrors(errors)
-    return {"sub": name, "name": name, "role": role, "org": org}
+    return {"sub": name, "name": name, "role": chosen_role, "org": org}
 
 
 class FieldErrors(Exception):
