@@ -16,7 +16,6 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from nameko.timer import Timer
-from pymongo import ReturnDocument
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
@@ -46,16 +45,17 @@ class Lease:
         ``holder`` holds it afterwards. Two replicas racing for a free lease: the upsert of one
         of them meets the other's ``_id`` and loses with a duplicate key."""
         now = now or datetime.now(UTC)
+        taken = {"$set": {"holder": holder, "expires_at": now + self.ttl, "taken_at": now}}
+        # Renew, or take over an expired lease: two guarded updates, never one filter with
+        # "$or" beside "_id" (on nx-27017 such a filter matched another document).
+        for guard in ({"holder": holder}, {"expires_at": {"$lte": now}}):
+            if self.leases.update_one({"_id": self.name, **guard}, taken).matched_count:
+                return True
         try:
-            held = self.leases.find_one_and_update(
-                {"_id": self.name, "$or": [{"expires_at": {"$lte": now}}, {"holder": holder}]},
-                {"$set": {"holder": holder, "expires_at": now + self.ttl, "taken_at": now}},
-                upsert=True,
-                return_document=ReturnDocument.AFTER,
-            )
+            self.leases.insert_one({"_id": self.name, **taken["$set"]})
         except DuplicateKeyError:
-            return False
-        return held is not None and held["holder"] == holder
+            return False  # held by another replica (or taken by one an instant ago)
+        return True
 
     def release(self, holder: str) -> None:
         """Give the lease up (on a clean stop), so another replica need not wait for ``ttl``."""

@@ -130,16 +130,13 @@ class NotificationStore:
             "updated_at": when,
             "updated_by": source,
         }
-        # Two steps, never an upsert with $or (nx-27017 matches it and writes nothing).
-        result = self.contacts.update_one(
-            {
-                "_id": recipient,
-                "$or": [{f"{point}_at": {"$exists": False}}, {f"{point}_at": {"$lt": when}}],
-            },
-            {"$set": fields},
-        )
-        if result.matched_count == 1:
-            return True
+        # Guarded updates, one condition each, then an insert: never "$or" beside "_id" (on
+        # nx-27017 that filter matched another worker's document and overwrote its phone).
+        for guard in ({f"{point}_at": {"$lt": when}}, {f"{point}_at": {"$exists": False}}):
+            if self.contacts.update_one(
+                {"_id": recipient, **guard}, {"$set": fields}
+            ).matched_count:
+                return True
         try:
             self.contacts.insert_one(
                 {"_id": recipient, **fields, "preferences": {"sms": True, "wechat": True}}

@@ -58,6 +58,15 @@ def test_leases_of_other_names_are_independent(db):
     assert Lease(db, "svc.two", TTL).acquire("b", now=T0)
 
 
+def test_an_expired_lease_of_another_name_is_not_taken_instead(db):
+    assert Lease(db, "svc.one", TTL).acquire("a", now=T0)  # expires at T0 + 10 s
+    assert Lease(db, "svc.two", TTL).acquire("b", now=T0 + timedelta(seconds=5))  # T0 + 15 s
+
+    assert not Lease(db, "svc.two", TTL).acquire("c", now=T0 + timedelta(seconds=12))
+    assert Lease(db, "svc.one", TTL).acquire("c", now=T0 + timedelta(seconds=12))
+    assert not Lease(db, "svc.one", TTL).acquire("a", now=T0 + timedelta(seconds=13))
+
+
 def test_many_replicas_racing_for_a_free_lease_one_wins(db):
     start = threading.Barrier(8)
     won: list[str] = []

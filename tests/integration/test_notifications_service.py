@@ -340,12 +340,6 @@ def test_contacts_are_masked_in_every_answer_sealed_at_rest_and_each_lookup_audi
     assert status_of(lambda: service.set_contacts(CITY, bad)) == 400
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="open defect: passes run alone, but after any other test of this module the "
-    "dossier_established notice is delivered and the sealed intake phone is not found bound "
-    "(closing note, issue 11); under investigation",
-)
 def test_the_phone_taken_at_dossier_intake_reaches_notifications_sealed_and_is_used(
     run_service, service, settings, amqp_uri, vault, notifications_db
 ):
