@@ -8,9 +8,13 @@ from datetime import date
 
 from services.mutual_aid.application.policies import PolicyBook
 from services.mutual_aid.store import MutualAidStore
-from shared.contracts.mutual_aid import DischargeBillSchema
+from shared.contracts.mutual_aid import (
+    DischargeBillSchema,
+    check_hospital_level,
+    submission_date,
+)
 from shared.errors import ApiError, validated, validation_error
-from shared.events import make_event, today_shanghai
+from shared.events import make_event
 
 SERVICE = "mutual_aid"
 
@@ -30,36 +34,6 @@ def check_single_disease(policies: PolicyBook, code: str | None, discharge_date:
                 ]
             }
         )
-
-
-def check_hospital_level(partner: dict, stated: int) -> None:
-    """The level is the one registered for the partner; a hospital changes it by re-registering."""
-    if stated != partner["level"]:
-        raise ApiError(
-            422,
-            "hospital_level_mismatch",
-            f"hospital {partner['code']} is registered at level {partner['level']}; "
-            f"the bill states level {stated}",
-            {
-                "hospital_level": [
-                    f"must be {partner['level']}, the level registered for the hospital"
-                ]
-            },
-        )
-
-
-def submission_date(stated: date | None, discharge_date: date, allow_backdated: bool) -> date:
-    """The day we received the bill (Asia/Shanghai). A stated ``submitted_on`` is honoured only
-    when the platform replays past input; otherwise it is ignored, as the contract lets a
-    hospital send it."""
-    if allow_backdated and stated is not None:
-        return stated
-    received = today_shanghai()
-    if discharge_date > received:
-        raise validation_error(
-            {"discharge_date": [f"must not be after the day the bill is received ({received})"]}
-        )
-    return received
 
 
 def accept_bill(
