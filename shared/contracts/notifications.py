@@ -101,7 +101,7 @@ class ContactsRequestSchema(Schema):
 class ContactsSchema(Schema):
     """A worker's contact points as staff see them: masked."""
 
-    id_number = IdNumber()
+    id_number = fields.String(metadata={"description": "masked", "example": "350881********0007"})
     mobile = fields.String(allow_none=True, metadata={"example": "138****0000"})
     wechat_openid = fields.String(allow_none=True)
     preferences = fields.Nested(PreferencesSchema)

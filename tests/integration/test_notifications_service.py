@@ -322,6 +322,7 @@ def test_contacts_are_masked_in_every_answer_sealed_at_rest_and_each_lookup_audi
     )
     shown = service.contacts(staff("county_staff", "LY-XL"), {"id_number": id_number})
     assert shown["mobile"] == "138****1234"
+    assert shown["id_number"] == id_number[:6] + "********" + id_number[-4:]  # not in clear
     assert shown["wechat_openid"] == "oWx_****FgHi"
     assert shown["preferences"] == {"sms": False, "wechat": True}
     kept = notifications_db["contacts"].find_one({"_id": vault.lookup_hash(id_number)})

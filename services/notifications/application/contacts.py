@@ -13,6 +13,7 @@ from services.notifications.store import NotificationStore
 from shared.auth import StaffPrincipal
 from shared.crypto import PiiDecryptionError, PiiVault
 from shared.errors import not_found
+from shared.identity import mask_id_number
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +66,7 @@ def contacts_of(store: NotificationStore, staff: StaffPrincipal, id_number: str)
     if doc is None:
         raise not_found("contact points for this worker")
     return {
-        "id_number": id_number,
+        "id_number": mask_id_number(id_number),  # masked before it leaves the service
         "mobile": doc.get("mobile_masked"),
         "wechat_openid": doc.get("wechat_masked"),
         "preferences": {**DEFAULT_PREFERENCES, **(doc.get("preferences") or {})},
