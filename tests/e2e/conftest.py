@@ -1,5 +1,6 @@
 """End-to-end fixtures: the platform started as `make run` starts it, on this run's servers."""
 
+import os
 from contextlib import closing, contextmanager
 from pathlib import Path
 
@@ -7,7 +8,7 @@ import pytest
 
 from scripts.devstack import Stack, free_port
 from tests.support.client import Gateway
-from tests.support.infra import RabbitVhost
+from tests.support.infra import NxServer, RabbitVhost
 
 JWT_SECRET = "e2e-staff-jwt-secret-at-least-32-bytes!"
 
@@ -50,8 +51,21 @@ def stack_amqp_uri():
 
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory, mongo_uri, stack_amqp_uri):
-    env = stack_env(mongo_uri, stack_amqp_uri)
+def stack_mongo_uri(tmp_path_factory):
+    """An nx-27017 of the stack's own. The integration tier starts services of the same names
+    on the suite's store; sharing it, the stack's outbox relays (still running, the stack is
+    session-wide) claimed the integration services' outbox rows and published their events on
+    the stack's vhost, where the integration tests never saw them."""
+    if os.environ.get("TEST_MONGO_URI"):
+        pytest.skip("the stack needs a store of its own; TEST_MONGO_URI names a shared one")
+    server = NxServer(tmp_path_factory.mktemp("stack-nx"))
+    yield server.start()
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory, stack_mongo_uri, stack_amqp_uri):
+    env = stack_env(stack_mongo_uri, stack_amqp_uri)
     var_dir = tmp_path_factory.mktemp("stack")
     # The notifications service's test clock (services/notifications/channels.py): empty or
     # missing, the wall clock; tests/e2e/test_notification_delivery.py writes a time in it.

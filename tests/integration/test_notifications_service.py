@@ -269,12 +269,6 @@ def refusing_sms(monkeypatch):
     monkeypatch.setenv(FAIL_SWITCH, "1")
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="open defect: passes alone and with its module; in the full suite the retried SMS "
-    "was once sent instead of refused again, as if the sink's failure switch went unseen "
-    "(closing note, issue 11)",
-)
 def test_an_sms_the_provider_keeps_refusing_is_retried_with_backoff_then_falls_back(
     refusing_sms, service, publisher, vault, notifications_db
 ):

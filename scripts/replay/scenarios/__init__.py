@@ -1,0 +1,1 @@
+"""One module per part of the year; each exposes ``SCENARIO`` (see ``scripts.replay.model``)."""
