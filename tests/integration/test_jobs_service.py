@@ -358,6 +358,20 @@ def test_hire_lowers_the_headcount_and_the_last_closes_the_vacancy(service):
     assert (error.status, error.code) == (409, "vacancy_filled")
 
 
+def test_a_hire_dated_before_the_intent_was_agreed_is_a_422_and_takes_no_place(service):
+    employer_id = employer(service)
+    vacancy_id = service.post_vacancy(XL, vacancy_body(employer_id, headcount=1))["vacancy_id"]
+    seeker_id = service.register_seeker(XL, seeker_body())["seeker_id"]
+    intent_id = intent(service, seeker_id, vacancy_id, agreed_on="2018-06-01")
+    error = refusal(lambda: service.hire(XL, intent_id, {"hired_on": "2018-05-31"}))
+    assert (error.status, error.code) == (422, "rule_violation")
+    assert "agreed_on (2018-06-01)" in error.fields["hired_on"][0]
+    shown = service.get_vacancy(XL, vacancy_id)
+    assert (shown["open_headcount"], shown["status"]) == (1, "open")
+    # The day it was agreed is a valid hiring day.
+    assert service.hire(XL, intent_id, {"hired_on": "2018-06-01"})["status"] == "hired"
+
+
 def test_follow_ups_fall_due_and_are_recorded_once(service, jobs_events):
     employer_id = employer(service)
     vacancy_id = service.post_vacancy(XL, vacancy_body(employer_id))["vacancy_id"]
