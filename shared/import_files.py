@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import csv
+import json
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 
@@ -107,3 +108,29 @@ def progress(done: int, total: int) -> None:
     filled = width * done // total if total else width
     sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} rows")
     sys.stderr.flush()
+
+
+def report_errors(
+    errors: Sequence[Mapping], *, key: str, column: str, path: str | None, status: bool = True
+) -> None:
+    """Say every rejected row on stderr (``line 4 (<the row's key>): <field: reasons>``) and,
+    when ``path`` names a file, write them as CSV for staff to fix and import again: ``line``,
+    ``column`` (the row's ``key`` value, masked by the caller where it is personal), ``status``
+    (unless ``status`` is false) and ``error`` (the fields' reasons as JSON, or the message).
+    Each error is a mapping with ``line``, ``key``, ``message``, ``fields`` and ``status``."""
+    for error in errors:
+        fields = error.get("fields") or {}
+        reasons = "; ".join(f"{name}: {' '.join(map(str, v))}" for name, v in fields.items())
+        code = f"{error['status']} " if status else ""
+        sys.stderr.write(
+            f"line {error['line']} ({error[key]}): {code}{reasons or error['message']}\n"
+        )
+    if not path:
+        return
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(("line", column, *(("status",) if status else ()), "error"))
+        for error in errors:
+            detail = json.dumps(error.get("fields") or error["message"], ensure_ascii=False)
+            codes = (error["status"],) if status else ()
+            writer.writerow((error["line"], error[key], *codes, detail))

@@ -60,6 +60,16 @@ def json_response(status: int, body: Any, headers: dict | None = None) -> Respon
     )
 
 
+def csv_attachment(text: str, filename: str) -> Response:
+    """A CSV file for the browser to save (a bank file, a notice, an export)."""
+    return Response(
+        text,
+        status=200,
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
 def error_response(exc: Exception) -> Response:
     if isinstance(exc, RateLimited):
         return json_response(429, exc.body(), {"Retry-After": str(exc.retry_after)})

@@ -19,7 +19,6 @@ never stops the import; the running service's index picks the vacancies up withi
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import re
@@ -176,25 +175,7 @@ def import_vacancies_command(args: argparse.Namespace) -> int:
         import_files.progress(done, len(rows))
     sys.stderr.write("\n")
     counts["rejected"] = len(errors)
-    for error in errors:
-        fields = "; ".join(f"{k}: {' '.join(map(str, v))}" for k, v in error["fields"].items())
-        sys.stderr.write(
-            f"line {error['line']} ({error['credit_code']}): {error['status']} "
-            f"{fields or error['message']}\n"
-        )
-    if args.report:
-        with open(args.report, "w", encoding="utf-8", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(("line", "credit_code", "status", "error"))
-            for error in errors:
-                writer.writerow(
-                    (
-                        error["line"],
-                        error["credit_code"],
-                        error["status"],
-                        json.dumps(error["fields"] or error["message"], ensure_ascii=False),
-                    )
-                )
+    import_files.report_errors(errors, key="credit_code", column="credit_code", path=args.report)
     print(json.dumps(counts))
     return 1 if errors else 0
 

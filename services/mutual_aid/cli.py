@@ -17,7 +17,6 @@ the running service's outbox relay. Row errors never print an ID number in clear
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import sys
@@ -149,25 +148,9 @@ def enroll_command(args: argparse.Namespace) -> int:
             errors.append({"line": line, "id_number": _safe_id(row), **rejected["error"]})
         import_files.progress(start + len(chunk), len(rows))
     sys.stderr.write("\n")
-    for error in errors:
-        fields = "; ".join(
-            f"{k}: {' '.join(map(str, v))}" for k, v in error.get("fields", {}).items()
-        )
-        sys.stderr.write(
-            f"line {error['line']} ({error['id_number']}): {fields or error['message']}\n"
-        )
-    if args.report:
-        with open(args.report, "w", encoding="utf-8", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(("line", "id_number_masked", "error"))
-            for error in errors:
-                writer.writerow(
-                    (
-                        error["line"],
-                        error["id_number"],
-                        json.dumps(error.get("fields"), ensure_ascii=False),
-                    )
-                )
+    import_files.report_errors(
+        errors, key="id_number", column="id_number_masked", path=args.report, status=False
+    )
     summary = {
         "rows": len(rows),
         "enrolled": enrolled,

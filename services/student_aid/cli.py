@@ -16,7 +16,6 @@ leave through the running service's outbox relay.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import sys
@@ -145,25 +144,9 @@ def import_command(args: argparse.Namespace) -> int:
         import_files.progress(done, len(rows))
     sys.stderr.write("\n")
     counts["rejected"] = len(errors)
-    for error in errors:
-        fields = "; ".join(f"{k}: {' '.join(map(str, v))}" for k, v in error["fields"].items())
-        sys.stderr.write(
-            f"line {error['line']} ({error['id_number']}): {error['status']} "
-            f"{fields or error['message']}\n"
-        )
-    if args.report:
-        with open(args.report, "w", encoding="utf-8", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(("line", "student_id_number_masked", "status", "error"))
-            for error in errors:
-                writer.writerow(
-                    (
-                        error["line"],
-                        error["id_number"],
-                        error["status"],
-                        json.dumps(error["fields"] or error["message"], ensure_ascii=False),
-                    )
-                )
+    import_files.report_errors(
+        errors, key="id_number", column="student_id_number_masked", path=args.report
+    )
     print(json.dumps(counts))
     return 1 if errors else 0
 

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from nameko.rpc import RpcProxy
-from werkzeug.wrappers import Response
 
 from services.gateway.edge import Edge
-from services.gateway.http import api, json_response, read_json, read_query
+from services.gateway.http import api, csv_attachment, json_response, read_json, read_query
 from shared.contracts.dossiers import (
     FUND_YEARS,
     AuditLogQuerySchema,
@@ -110,12 +109,7 @@ class DossierRoutes(Edge):
         principal = self._staff(request)
         filters = read_query(request, DossierFilterSchema)
         result = self._call("dossiers", "export", principal, timeout=60, **filters)
-        return Response(
-            result["csv"],
-            status=200,
-            mimetype="text/csv",
-            headers={"Content-Disposition": 'attachment; filename="dossiers.csv"'},
-        )
+        return csv_attachment(result["csv"], "dossiers.csv")
 
     @api(
         "GET",

@@ -7,10 +7,9 @@ import logging
 import time
 
 from nameko.rpc import RpcProxy
-from werkzeug.wrappers import Response
 
 from services.gateway.edge import Edge
-from services.gateway.http import api, json_response, read_json
+from services.gateway.http import api, csv_attachment, json_response, read_json
 from shared.auth import mint_partner_assertion
 from shared.contracts.mutual_aid import (
     PERIODS,
@@ -215,12 +214,7 @@ class MutualAidRoutes(Edge):
     def payout_file(self, request, batch_id):
         principal = self._staff(request)
         text = self._call("mutual_aid", "payout_file", principal, batch_id, timeout=60)
-        return Response(
-            text,
-            status=200,
-            mimetype="text/csv",
-            headers={"Content-Disposition": f'attachment; filename="{batch_id}.csv"'},
-        )
+        return csv_attachment(text, f"{batch_id}.csv")
 
     @api(
         "GET",

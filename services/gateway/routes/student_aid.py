@@ -7,10 +7,9 @@ import csv
 import io
 
 from nameko.rpc import RpcProxy
-from werkzeug.wrappers import Response
 
 from services.gateway.edge import Edge
-from services.gateway.http import PARTNER_HEADER, api, json_response, read_json
+from services.gateway.http import PARTNER_HEADER, api, csv_attachment, json_response, read_json
 from shared.auth import mint_partner_assertion
 from shared.contracts.student_aid import (
     YEARS,
@@ -170,12 +169,7 @@ class StudentAidRoutes(Edge):
         writer = csv.DictWriter(out, columns, lineterminator="\r\n")
         writer.writeheader()
         writer.writerows(notice["entries"])
-        return Response(
-            out.getvalue(),
-            status=200,
-            mimetype="text/csv",
-            headers={"Content-Disposition": f'attachment; filename="notice-{year}.csv"'},
-        )
+        return csv_attachment(out.getvalue(), f"notice-{year}.csv")
 
     @api(
         "POST",
@@ -239,12 +233,7 @@ class StudentAidRoutes(Edge):
     def disbursement_file(self, request, batch_id):
         principal = self._staff(request)
         text = self._call("student_aid", "disbursement_file", principal, batch_id, timeout=60)
-        return Response(
-            text,
-            status=200,
-            mimetype="text/csv",
-            headers={"Content-Disposition": f'attachment; filename="{batch_id}.csv"'},
-        )
+        return csv_attachment(text, f"{batch_id}.csv")
 
     @api(
         "POST",
