@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 NX_VENV := var/nx-venv
 
-.PHONY: run stop test test-unit test-integration test-e2e bench lint install console-assets browser
+.PHONY: run stop test test-unit test-integration test-e2e bench lint install console-assets browser replay
 
 install: $(VENV)/.installed $(NX_VENV)/.installed
 
@@ -48,6 +48,13 @@ run: install console-assets  # make run REPLICAS=2: two processes of every servi
 
 stop:
 	@$(PYTHON) scripts/devstack.py stop
+
+# The 2018 year replayed through the edge (scripts/replay): `make replay SCALE=0.05` for a
+# proportional sample; FRESH=1 starts the year over. On its own platform unless GATEWAY_URL.
+SCALE ?= 1
+
+replay: install console-assets
+	$(VENV)/bin/python -m scripts.replay --scale $(SCALE) $(if $(FRESH),--fresh)
 
 test: install console-assets browser
 	$(VENV)/bin/python -m pytest

@@ -10,58 +10,12 @@ import tempfile
 import uuid
 from pathlib import Path
 
-from scripts.devstack import free_port, start_nx
+from scripts.devstack import free_port
 
+# Moved to scripts/ (the year replay starts its stack on them too); imported from here still.
+from scripts.servers import NxServer, RabbitVhost, rabbitmqctl
 
-class NxServer:
-    def __init__(self, data_dir: Path):
-        self.data_dir = data_dir
-        self.process = None
-        self.port: int | None = None
-        self.starts = 0
-
-    def start(self) -> str:
-        """Start on a free port the first time, on the same port (and data) after a stop."""
-        self.port = self.port or free_port()
-        self.starts += 1
-        log_dir = self.data_dir / f"log-{self.starts}"  # a fresh pid file each start
-        self.process = start_nx(self.data_dir / "data", self.port, log_dir)
-        return f"mongodb://127.0.0.1:{self.port}"
-
-    def restart(self) -> None:
-        self.stop()
-        self.start()
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(15)
-
-
-def rabbitmqctl(*args: str, node: str | None = None) -> str:
-    """rabbitmqctl against the machine's broker, or against ``node`` (a PrivateBroker's)."""
-    target = ["-n", node] if node else []
-    done = subprocess.run(
-        ["rabbitmqctl", "-q", *target, *args],
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    return done.stdout
-
-
-class RabbitVhost:
-    def __init__(self):
-        self.name = f"unionhub-test-{uuid.uuid4().hex[:8]}"
-
-    def create(self) -> str:
-        rabbitmqctl("add_vhost", self.name)
-        rabbitmqctl("set_permissions", "-p", self.name, "guest", ".*", ".*", ".*")
-        return f"pyamqp://guest:guest@127.0.0.1:5672/{self.name}"
-
-    def delete(self) -> None:
-        rabbitmqctl("delete_vhost", self.name)
+__all__ = ["NxServer", "RabbitVhost", "rabbitmqctl"]
 
 
 def vhost_of(amqp_uri: str) -> str:
