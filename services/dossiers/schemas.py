@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from shared.contracts.dossiers import Strict
+from shared.contracts.dossiers import AUDIT_ACTOR_MAX, Strict
 
 
 class AuditFilterSchema(Strict):
@@ -13,3 +13,6 @@ class AuditFilterSchema(Strict):
     action = fields.String(load_default=None, validate=validate.Regexp(r"^[a-z_]{1,40}$"))
     target = fields.String(load_default=None, validate=validate.Length(min=1, max=200))
     limit = fields.Integer(load_default=100, strict=False)
+    actor = fields.String(load_default=None, validate=validate.Length(min=1, max=AUDIT_ACTOR_MAX))
+    date_from = fields.Date(load_default=None)
+    date_to = fields.Date(load_default=None)

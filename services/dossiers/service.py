@@ -386,10 +386,21 @@ class DossiersService(Heartbeat, DeadLetterRpc):
         action: str | None = None,
         target: str | None = None,
         limit: int = 100,
+        actor: str | None = None,
+        date_from: str | None = None,
+        date_to: str | None = None,
     ) -> dict:
         staff = authorized(principal, "dossiers.audit_log")
         filters = validated(
-            AuditFilterSchema(), {"action": action, "target": target, "limit": limit}
+            AuditFilterSchema(),
+            {
+                "action": action,
+                "target": target,
+                "limit": limit,
+                "actor": actor,
+                "date_from": date_from,
+                "date_to": date_to,
+            },
         )
         return views.audit_log(self.store, staff, filters)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Iterator
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from pymongo import DESCENDING, ReturnDocument, UpdateOne
@@ -16,7 +16,7 @@ from services.dossiers.domain.verification import ProposalExpiry
 from shared import orgs
 from shared.config import Settings
 from shared.crypto import vault_of
-from shared.events import Event, now_shanghai
+from shared.events import SHANGHAI, Event, now_shanghai
 from shared.outbox import insert_with_events, update_with_events
 
 DUPLICATE_KEY = 11000
@@ -37,6 +37,11 @@ class MemberAlreadyInDossier(Exception):
 
 def now_iso() -> str:
     return now_shanghai().isoformat(timespec="milliseconds")
+
+
+def start_of_day_iso(day: date) -> str:
+    """The first instant of ``day`` in Asia/Shanghai, shaped as ``now_iso`` shapes times."""
+    return datetime.combine(day, time(), SHANGHAI).isoformat(timespec="milliseconds")
 
 
 def iso_seconds_ago(seconds: float) -> str:
@@ -81,6 +86,7 @@ class DossierStore:
         self.tasks.create_index([("dossier_id", 1)], name="dossier_id_idx")
         self.audit_log.create_index([("at", DESCENDING)], name="at_idx")
         self.audit_log.create_index([("action", 1), ("at", DESCENDING)], name="action_at_idx")
+        self.audit_log.create_index([("actor", 1), ("at", DESCENDING)], name="actor_at_idx")
         # One intake request per 12345 case, however often or concurrently it is forwarded.
         self.intake_requests.create_index([("case_no", 1)], name="case_no_idx", unique=True)
         self.intake_requests.create_index(
@@ -704,8 +710,32 @@ class DossierStore:
             }
         )
 
-    def audit_entries(self, action: str | None, target: str | None, limit: int) -> list[dict]:
-        """The newest ``limit`` entries, of ``action`` and on ``target`` when named."""
-        named = {"action": action, "target": target}
+    def audit_entries(
+        self,
+        action: str | None,
+        target: str | None,
+        limit: int,
+        *,
+        actor: str | None = None,
+        date_from: date | None = None,
+        date_to: date | None = None,
+        scope: str | None = None,
+    ) -> list[dict]:
+        """The newest ``limit`` entries, of ``action``, on ``target`` and by ``actor`` when
+        named, on the days ``date_from`` to ``date_to`` (both kept), about an org in ``scope``
+        when named (an entry with no org only for the city root)."""
+        named = {"action": action, "target": target, "actor": actor}
         query = {key: value for key, value in named.items() if value}
+        # Every ``at`` is written by now_iso(): bounds in that very shape (a day's first
+        # instant in Asia/Shanghai) order the same compared as strings (MongoDB) or as
+        # instants (nx-27017 reads ISO strings as dates).
+        at: dict[str, str] = {}
+        if date_from:
+            at["$gte"] = start_of_day_iso(date_from)
+        if date_to:
+            at["$lt"] = start_of_day_iso(date_to + timedelta(days=1))
+        if at:
+            query["at"] = at
+        if scope is not None:
+            query.update(orgs.scope_filter(scope))
         return list(self.audit_log.find(query).sort("at", DESCENDING).limit(limit))

@@ -38,6 +38,7 @@ FUND_YEARS = validate.Range(min=2000, max=2100)
 FESTIVAL = re.compile(r"^(20[0-9][0-9]|2100)-(spring|new_year)$")
 FUND = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 AUDIT_LOG_MAX_LIMIT = 1000  # the most audit entries the service answers at once
+AUDIT_ACTOR_MAX = 64  # the longest staff id (a token's sub) the audit log is searched by
 
 
 class Strict(Schema):
@@ -75,11 +76,20 @@ class CountyQuerySchema(Strict):
 
 
 class AuditLogQuerySchema(Schema):
-    """The query string of the audit log: filters and a page size."""
+    """The query string of the audit log: filters and a page size. ``actor`` is the staff id
+    (the token's ``sub``) exactly; ``from`` and ``to`` are days (Asia/Shanghai), both kept."""
 
     action = fields.String(validate=validate.Length(min=1, max=100))
     target = fields.String(validate=validate.Length(min=1, max=200))
+    actor = fields.String(validate=validate.Length(min=1, max=AUDIT_ACTOR_MAX))
+    from_ = fields.Date(data_key="from")
+    to = fields.Date()
     limit = fields.Integer(validate=validate.Range(min=1, max=AUDIT_LOG_MAX_LIMIT))
+
+    @validates_schema
+    def in_order(self, data, **kwargs):
+        if data.get("from_") and data.get("to") and data["to"] < data["from_"]:
+            raise ValidationError({"to": ["must not be before from"]})
 
 
 class MemberSchema(Strict):

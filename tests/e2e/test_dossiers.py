@@ -5,8 +5,10 @@ from __future__ import annotations
 import csv
 import io
 import secrets
+import uuid
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -215,6 +217,36 @@ def test_full_id_view_and_exports_are_in_the_audit_log_for_the_auditor_only(gate
     gateway.staff("GET", f"{DOSSIERS}/export?county=LY-XL", role="county_staff", org="LY-XL")
     exports = gateway.staff("GET", "/api/v1/audit-log?action=export", role="auditor").json()
     assert any(e["actor"] == "test-county_staff" for e in exports["entries"])
+
+
+def test_the_audit_log_is_narrowed_by_actor_and_days_and_refuses_a_bad_filter(gateway):
+    dossier_id = open_dossier(gateway)
+    first, second = (f"e2e-{uuid.uuid4().hex[:8]}" for _ in range(2))
+    for sub in (first, second, first):
+        revealed = gateway.staff("GET", f"{DOSSIERS}/{dossier_id}?reveal=ids", sub=sub)
+        assert revealed.status_code == 200, revealed.text
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    log = "/api/v1/audit-log?action=view_full_id&target=" + dossier_id
+
+    def actors(query: str) -> list[str]:
+        answer = gateway.staff("GET", log + query, role="auditor")
+        assert answer.status_code == 200, answer.text
+        return [e["actor"] for e in answer.json()["entries"]]
+
+    assert sorted(actors("")) == sorted([first, second, first])
+    assert actors(f"&actor={first}") == [first, first]
+    assert actors(f"&actor={first}&from={today}&to={today}") == [first, first]
+    assert actors(f"&actor={first}&from={today + timedelta(days=1)}") == []
+    assert actors(f"&actor={first}&to={today - timedelta(days=1)}") == []
+    for query, field in (("from=2018-13-01", "from"), ("to=yesterday", "to"),
+                         ("from=2018-06-02&to=2018-06-01", "to"), ("actor=", "actor"),
+                         ("who=x", "who")):  # fmt: skip
+        refused = gateway.staff("GET", f"/api/v1/audit-log?{query}", role="auditor")
+        assert refused.status_code == 400, (query, refused.text)
+        assert list(refused.json()["error"]["fields"]) == [field], query
+    published = gateway.http.get(gateway.base_url + "/openapi.json").json()
+    parameters = published["paths"]["/api/v1/audit-log"]["get"]["parameters"]
+    assert {"actor", "from", "to"} <= {p["name"] for p in parameters if p["in"] == "query"}
 
 
 def test_grants_never_overdraw_their_fund_even_at_the_same_moment(gateway):

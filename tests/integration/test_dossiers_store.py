@@ -326,6 +326,39 @@ def test_audit_log_is_append_only_entries(store):
     assert (entry["actor"], entry["org"], entry["detail"]) == ("it-finance", "LY-XL", {"rows": 3})
 
 
+def test_audit_log_narrows_by_actor_days_and_scope(store):
+    """Days are Asia/Shanghai business days, both ends kept; the scope is part of the query, so
+    the limit counts only entries the caller may see."""
+
+    def written(at: str, actor: str, org: str | None) -> None:
+        store.audit_log.insert_one(
+            {"_id": uuid.uuid4().hex, "at": at, "actor": actor, "role": "county_staff",
+             "actor_org": "LY-XL", "action": "view_full_id", "target": "d1", "org": org,
+             "detail": {}}
+        )  # fmt: skip
+
+    written("2018-05-31T00:00:00.000+08:00", "chenli", "LY-XL-0042")
+    written("2018-05-31T23:59:59.999+08:00", "chenli", "LY-XL")
+    written("2018-06-01T00:00:00.000+08:00", "chenli", "LY-XL")
+    written("2018-05-31T12:00:00.000+08:00", "lintao", "LY-SH")
+    written("2018-05-30T23:59:59.999+08:00", "chenli", None)
+
+    def ats(**filters) -> list[str]:
+        return [e["at"][:19] for e in store.audit_entries(None, None, 10, **filters)]
+
+    may_31 = {"date_from": date(2018, 5, 31), "date_to": date(2018, 5, 31)}
+    assert ats(actor="chenli", **may_31) == ["2018-05-31T23:59:59", "2018-05-31T00:00:00"]
+    assert ats(actor="lintao") == ["2018-05-31T12:00:00"]
+    assert ats(actor="chen") == []  # the staff id exactly, never a part of it
+    assert ats(date_from=date(2018, 6, 1)) == ["2018-06-01T00:00:00"]
+    assert ats(date_to=date(2018, 5, 30)) == ["2018-05-30T23:59:59"]
+    assert len(ats(scope="LY")) == 5
+    assert ats(scope="LY-SH") == ["2018-05-31T12:00:00"]
+    assert ats(scope="LY-XL-0042") == ["2018-05-31T00:00:00"]
+    # Four entries of LY-XL's subtree hold the one of LY-SH: a limit of one still finds it.
+    assert [e["org"] for e in store.audit_entries(None, None, 1, scope="LY-SH")] == ["LY-SH"]
+
+
 def test_scope_filter_selects_the_org_subtree_and_nothing_for_an_unknown_org(db):
     """The store filter of shared.orgs, run by the database itself: segments, not prefixes."""
     units = db["scope_probe"]

@@ -8,7 +8,6 @@ import io
 
 from services.dossiers.application.dossiers import audit
 from services.dossiers.store import DossierStore
-from shared import orgs
 from shared.auth import StaffPrincipal
 from shared.contracts.dossiers import AUDIT_LOG_MAX_LIMIT, LIST_LIMIT, DossierSchema
 from shared.crypto import PiiVault
@@ -137,11 +136,16 @@ def overdue(
 def audit_log(store: DossierStore, staff: StaffPrincipal, filters: dict) -> dict:
     """The newest entries matching ``filters``, those of the caller's scope only."""
     limit = max(1, min(filters["limit"], AUDIT_LOG_MAX_LIMIT))
-    entries = [
-        e
-        for e in store.audit_entries(filters["action"], filters["target"], limit)
-        if orgs.is_city_root(staff.org) or (e.get("org") and staff.can_see(e["org"]))
-    ]
+    # The scope is part of the query, so ``limit`` counts entries the caller may see.
+    entries = store.audit_entries(
+        filters["action"],
+        filters["target"],
+        limit,
+        actor=filters["actor"],
+        date_from=filters["date_from"],
+        date_to=filters["date_to"],
+        scope=staff.org,
+    )
     return {
         "entries": [
             {

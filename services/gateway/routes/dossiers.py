@@ -317,11 +317,16 @@ class DossierRoutes(Edge):
     @api(
         "GET",
         "/api/v1/audit-log",
-        summary="The append-only audit log (auditor): full ID views, exports, exits, grants.",
+        summary="The append-only audit log (auditor): full ID views, exports, exits, grants; "
+        "newest first, narrowed by action, target, actor and days from/to (both kept).",
         query=AuditLogQuerySchema,
         responses={200: AuditLogSchema},
     )
     def audit_log(self, request):
         principal = self._staff(request)
         filters = read_query(request, AuditLogQuerySchema)
+        # Days travel as ISO strings: the RPC body is JSON.
+        for day, name in (("from_", "date_from"), ("to", "date_to")):
+            if day in filters:
+                filters[name] = filters.pop(day).isoformat()
         return json_response(200, self._call("dossiers", "audit_log", principal, **filters))

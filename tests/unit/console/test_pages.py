@@ -170,3 +170,21 @@ def test_a_student_aid_application_refused_by_the_api_shows_beside_its_fields(cl
     sent = [c for c in gateway.calls if c[0] == "POST"][-1][3]["json"]
     assert sent["campaign"] == 2018 and sent["aided_elsewhere"] is False
     assert sent["migrant_hardship_certified_by"] is None
+
+
+def test_the_audit_page_asks_the_api_for_its_filters_and_shows_a_refused_one_beside_it(
+    client, gateway
+):
+    sign_in(client, role="auditor", org="LY", name="孙审")
+    gateway.answers[("GET", "/api/v1/audit-log")] = Answer(
+        400, {"error": {"message": "bad", "fields": {"to": ["must not be before from"]}}}
+    )
+    response = client.get("/audit?actor=陈丽&action=view_full_id&from=2018-06-02&to=2018-06-01")
+    [(_, _, _, asked)] = [c for c in gateway.calls if c[1] == "/api/v1/audit-log"]
+    assert asked["params"] == {
+        "actor": "陈丽", "action": "view_full_id", "target": "", "from": "2018-06-02",
+        "to": "2018-06-01", "limit": 1000,
+    }  # fmt: skip
+    assert 'id="err-to"' in response.text and "must not be before from" in response.text
+    assert 'aria-describedby="err-to"' in response.text
+    assert 'value="2018-06-01"' in response.text  # the filters stay in the form (and the URL)
