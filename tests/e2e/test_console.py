@@ -96,7 +96,6 @@ class Person:
         from selenium.webdriver.common.by import By
 
         scope = f"//form[contains(@action, '{within}')]" if within else ""
-        from selenium.webdriver.support import expected_conditions
         from selenium.webdriver.support.ui import WebDriverWait
 
         button = self.driver.find_element(
@@ -105,7 +104,7 @@ class Person:
         page = self.driver.find_element(By.TAG_NAME, "html")
         button.click()
         # Every form here answers with a new page: wait for it before reading anything.
-        WebDriverWait(self.driver, 30).until(expected_conditions.staleness_of(page))
+        WebDriverWait(self.driver, 30).until(lambda _: is_gone(page))
 
     def text(self, selector: str) -> str:
         from selenium.common.exceptions import NoSuchElementException
@@ -135,6 +134,22 @@ class Person:
         path = SCREENSHOTS / f"{name}.png"
         self.driver.save_screenshot(str(path))
         return path
+
+
+def is_gone(element) -> bool:
+    """Whether ``element`` left the document (the page it was on was replaced). Chromium
+    sometimes says so with "does not belong to the document" rather than a stale reference."""
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
+
+    try:
+        element.is_enabled()
+    except StaleElementReferenceException:
+        return True
+    except WebDriverException as exc:
+        if "does not belong to the document" in (exc.msg or ""):
+            return True
+        raise
+    return False
 
 
 @pytest.fixture(scope="module")
