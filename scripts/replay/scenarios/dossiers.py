@@ -700,7 +700,9 @@ class Dossiers:
         tiers = Counter(d["tier"] for d in dossiers)
         assisted = condoled = 0
         assistance = condolence = Decimal(0)
-        for d in dossiers:
+        for listed in dossiers:
+            # A list leaves the ledgers out (they would make a page slow): one read each.
+            d = api.get(f"/api/v1/dossiers/{listed['dossier_id']}")
             ours = [g for g in d["ledger"] if g["fund"] == ASSISTANCE_FUND]
             comforts = [
                 g for g in d["ledger"] if g["fund"] == CONDOLENCE_FUND and g["type"] == "condolence"
