@@ -8,7 +8,16 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bench import baselines, console, dossiers, jobs, mutual_aid, notifications, student_aid
+from bench import (
+    baselines,
+    console,
+    dossiers,
+    jobs,
+    mutual_aid,
+    notifications,
+    replay,
+    student_aid,
+)
 from bench.harness import Context, Environment, HarnessError, Result, progress, render_table
 
 
@@ -33,6 +42,8 @@ BENCHMARKS: dict[str, Benchmark] = {
     "student_aid_ranking": Benchmark(student_aid.student_aid_ranking, needs=("raw_store",)),
     "console_pages": Benchmark(console.console_pages),
     "notify_fanout": Benchmark(notifications.notify_fanout, needs=("raw_store",)),
+    # On a platform of its own (the year's figures must count only the year).
+    "year_replay": Benchmark(replay.year_replay, needs=("raw_store",)),
     # Last: it leaves 120,000 records in the jobs index, which the memory figure must not see.
     "matching": Benchmark(jobs.matching),
 }

@@ -17,6 +17,14 @@ from scripts.devstack import ROOT
 from scripts.replay.model import Api, Chart, Figure
 
 ECHARTS = ROOT / "services" / "console" / "static" / "vendor" / "echarts.min.js"
+# The parts of the year as the union's report names them (the HTML's section rows).
+PART_TITLES = {
+    "partners": "合作医院与城市平台",
+    "dossiers": "困难职工帮扶",
+    "mutual_aid": "职工医疗互助",
+    "student_aid": "金秋助学",
+    "jobs": "就业服务",
+}
 
 
 @dataclass(frozen=True)
@@ -31,9 +39,10 @@ class Line:
     actual: int | str | None
     equal: bool
     how: str
+    part: str = ""  # the scenario that drew it
 
 
-def compare(figures: list[Figure], actual: dict[str, Any]) -> list[Line]:
+def compare(figures: list[Figure], actual: dict[str, Any], part: str = "") -> list[Line]:
     """Each figure beside its actual value; a figure nobody read back is not equal."""
     return [
         Line(
@@ -45,6 +54,7 @@ def compare(figures: list[Figure], actual: dict[str, Any]) -> list[Line]:
             actual=actual.get(f.name),
             equal=f.name in actual and actual[f.name] == f.expected,
             how=f.how,
+            part=part,
         )
         for f in figures
     ]
@@ -89,7 +99,7 @@ def collect(scenarios: list[Any], api: Api, scale: float) -> list[Line]:
     lines: list[Line] = []
     for scenario in scenarios:
         figures = scenario.figures(scale)
-        lines += compare(figures, scenario.actual(api) if figures else {})
+        lines += compare(figures, scenario.actual(api) if figures else {}, scenario.name)
     return lines
 
 
@@ -156,14 +166,14 @@ def write_json(path: Path, lines: list[Line], *, year: int, scale: float) -> Pat
 def chart_option(chart: Chart) -> dict[str, Any]:
     """The ECharts option of one chart: its categories along x, one series per entry."""
     return {
-        "title": {"text": chart.title, "left": "center", "textStyle": {"fontSize": 16}},
+        "title": {"text": chart.title, "left": "center", "top": 8, "textStyle": {"fontSize": 15}},
         "tooltip": {"trigger": "axis"},
-        "legend": {"top": 28},
-        "grid": {"top": 70, "left": 60, "right": 30, "bottom": 40},
+        "legend": {"top": 40},
+        "grid": {"top": 80, "left": 60, "right": 30, "bottom": 40},
         "xAxis": {"type": "category", "data": chart.categories},
         "yAxis": {"type": "value"},
         "series": [
-            {"name": name, "type": chart.kind, "data": values, "smooth": chart.kind == "line"}
+            {"name": name, "type": chart.kind, "data": values}
             for name, values in chart.series.items()
         ],
     }
@@ -172,6 +182,21 @@ def chart_option(chart: Chart) -> dict[str, Any]:
 def _script_json(value: Any) -> str:
     """JSON safe inside a <script> element (no "</script>" can close it early)."""
     return json.dumps(value, ensure_ascii=False).replace("</", "<\\/")
+
+
+def _row(line: Line) -> str:
+    return (
+        "<tr class='{cls}'><td>{label}</td><td class='n'>{source}</td><td class='n'>{expected}</td>"
+        "<td class='n'>{actual}</td><td class='mark'>{mark}</td><td class='how'>{how}</td></tr>"
+    ).format(
+        cls="ok" if line.equal else "bad",
+        label=html.escape(line.label + (f"（{line.unit}）" if line.unit else "")),
+        source=html.escape(_show(line.source)),
+        expected=html.escape(_show(line.expected)),
+        actual=html.escape(_show(line.actual)),
+        mark="✔ 一致" if line.equal else "✘ 不一致",
+        how=html.escape(line.how),
+    )
 
 
 def render_html(
@@ -183,19 +208,13 @@ def render_html(
         if lines and equal == len(lines)
         else f"{len(lines) - equal} 项指标与预期不一致（共 {len(lines)} 项）"
     )
-    rows = "\n".join(
-        "<tr class='{cls}'><td>{label}</td><td class='n'>{source}</td><td class='n'>{expected}</td>"
-        "<td class='n'>{actual}</td><td>{mark}</td><td class='how'>{how}</td></tr>".format(
-            cls="ok" if line.equal else "bad",
-            label=html.escape(line.label + (f"（{line.unit}）" if line.unit else "")),
-            source=html.escape(_show(line.source)),
-            expected=html.escape(_show(line.expected)),
-            actual=html.escape(_show(line.actual)),
-            mark="✔ 一致" if line.equal else "✘ 不一致",
-            how=html.escape(line.how),
-        )
-        for line in lines
-    )
+    rows = []
+    for line in lines:
+        if line.part and (not rows or line.part != rows[-1][0]):
+            title = html.escape(PART_TITLES.get(line.part, line.part))
+            rows.append((line.part, f"<tr class='part'><td colspan='6'>{title}</td></tr>"))
+        rows.append((line.part, _row(line)))
+    table_rows = "\n".join(row for _, row in rows)
     boxes = "\n".join(f"<div class='chart' id='chart-{i}'></div>" for i in range(len(charts)))
     options = _script_json([chart_option(chart) for chart in charts])
     scale_text = "全年" if scale == 1 else f"按 {scale:g} 比例抽样"
@@ -217,6 +236,8 @@ th, td {{ border: 1px solid #ddd; padding: .45em .6em; vertical-align: top; }}
 th {{ background: #b71c1c; color: #fff; text-align: left; }}
 td.n {{ text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }}
 td.how {{ color: #555; font-size: .9em; }}
+td.mark, th {{ white-space: nowrap; }}
+tr.part td {{ background: #fbe9e7; font-weight: bold; color: #b71c1c; }}
 tr.bad td {{ background: #ffebee; }}
 .charts {{ display: grid; grid-template-columns: 1fr 1fr; gap: 1.5em; }}
 .chart {{ height: 360px; border: 1px solid #eee; border-radius: 6px; }}
@@ -233,7 +254,7 @@ footer {{ color: #777; font-size: .85em; margin-top: 2em; }}
 <thead><tr><th>指标</th><th>工作报告数据</th><th>本次预期</th><th>平台实际</th><th>是否一致</th>
 <th>说明</th></tr></thead>
 <tbody>
-{rows}
+{table_rows}
 </tbody>
 </table>
 <h2>图表</h2>

@@ -29,6 +29,7 @@ class Journal:
         self.header = header
         self.sent: set[str] = set()
         self.saved: dict[str, Any] = {}
+        self._pending: dict[str, Any] = {}  # saved by the group under way
         self._lock = threading.Lock()
         path.parent.mkdir(parents=True, exist_ok=True)
         if fresh:
@@ -69,21 +70,29 @@ class Journal:
                 file.truncate(sum(len(line) + 1 for line in whole))
 
     def record(self, key: str, saved: dict[str, Any]) -> None:
-        """A step was answered as expected: remember its key and the values it saved."""
+        """A step was answered as expected: remember its key and the values it saved. The
+        values join ``saved`` when its group ends (``end_group``): a step may only use what an
+        earlier group saved, and never by the luck of which request of its own group came back
+        first."""
         line = json.dumps({"k": key, "s": saved} if saved else {"k": key}, ensure_ascii=False)
         with self._lock:
             self._file.write(line + "\n")
             self._file.flush()
             self.sent.add(key)
-            self.saved.update(saved)
+            self._pending.update(saved)
 
-    def sync(self) -> None:
+    def end_group(self) -> None:
+        """The group's saved values become visible; the log is synced to disk."""
         with self._lock:
+            self.saved.update(self._pending)
+            self._pending.clear()
             self._file.flush()
             os.fsync(self._file.fileno())
 
     def close(self) -> None:
         with self._lock:
+            self.saved.update(self._pending)
+            self._pending.clear()
             if not self._file.closed:
                 self._file.flush()
                 os.fsync(self._file.fileno())

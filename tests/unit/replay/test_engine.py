@@ -217,3 +217,21 @@ def test_the_scenario_list_skips_only_a_missing_module_still_in_progress(monkeyp
     assert warnings == ["scenario no_such_part is not written yet; the year runs without it"]
     with pytest.raises(ModuleNotFoundError):
         load_scenarios(["another_missing_part"], warn=warnings.append)
+
+
+def test_a_step_cannot_use_what_its_own_group_saves(tmp_path):
+    """Steps of one (on, wave) go together: an answer of the same group is never used, even
+    when it happens to come back first."""
+    year = ListScenario(
+        "year",
+        1,
+        [
+            step("make:1", D1, actor=Staff("city_admin"), path="/make", save={"t1": "id"}),
+            step("use:1", D1, actor=Staff("city_admin"), path="/use/{t1}"),
+        ],
+    )
+    journal = Journal(tmp_path / "state.jsonl", {"year": 2018})
+    with Recorder(lambda r: (201, {"id": "t0"})) as server:
+        with pytest.raises(ReplayError, match=r"step use:1 needs \{t1\}"):
+            replay([year], Edge(server.url, SECRET, journal.saved), journal, scale=1, workers=1)
+    journal.close()

@@ -78,6 +78,20 @@ def test_the_html_page_inlines_echarts_and_holds_the_table_and_every_chart(tmp_p
     assert 'id="chart-1"' in page or "id='chart-1'" in page
 
 
+def test_the_html_page_heads_each_part_of_the_year(tmp_path):
+    echarts = tmp_path / "echarts.min.js"
+    echarts.write_text("window.echarts={};")
+    lines = [
+        *report.compare(FIGURES[:2], {}, part="dossiers"),
+        *report.compare(FIGURES[2:], {}, part="mutual_aid"),
+    ]
+    page = report.write_html(
+        tmp_path / "p.html", lines, [], year=2018, scale=1, echarts=echarts
+    ).read_text()
+    assert page.count("<tr class='part'>") == 2
+    assert page.index("困难职工帮扶") < page.index("帮扶金额") < page.index("职工医疗互助")
+
+
 def test_reading_again_until_the_platform_settles():
     """The last bills are still being decided when the replay ends: read until equal."""
     readings = iter([{"stays": 528}, {"stays": 529}, {"stays": 530}, {"stays": 999}])
