@@ -78,6 +78,7 @@ class Gateway:
         json=None,
         params=None,
         request_id: str | None = None,
+        timeout: float | None = None,
     ) -> Answer:
         assert path.startswith("/api/v1/") or path in ("/health", "/alive"), path
         headers = {"Accept": "application/json"}
@@ -92,7 +93,7 @@ class Gateway:
                 json=json,
                 params={k: v for k, v in (params or {}).items() if v not in (None, "")},
                 headers=headers,
-                timeout=self.timeout,
+                timeout=timeout or self.timeout,
             )
         except requests.RequestException:
             return Answer(503, {"error": {"code": "unavailable", "message": "网关无法连接。"}})

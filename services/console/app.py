@@ -35,6 +35,10 @@ AUDIT_LOG_LIMIT = 1000  # the most entries the audit log answers at once (paged 
 DASHBOARD_DOSSIERS = 500  # the most one list answer holds (API.md has no dossier figures yet)
 # Mutual-aid periods are calendar years numbered from 2008 (DOMAIN.md: period 11 = 2018).
 FIRST_PERIOD_YEAR = 2007
+# A condolence batch pays thousands of households in one call (the gateway waits up to 120 s
+# for it); its progress is read meanwhile from GET /api/v1/condolence-batches/{festival}.
+CONDOLENCE_TIMEOUT_SECONDS = 150
+FESTIVAL = re.compile(r"^[0-9]{4}-(spring|new_year)$")
 SERVICES_WITH_DEAD_LETTERS = ("dossiers", "mutual_aid", "student_aid", "notifications")
 
 TIER_NAMES = {"national": "全国级", "local": "省市级", "grassroots": "基层级", None: "不建档"}
@@ -244,6 +248,8 @@ class Console:
                     endpoint="disbursement_confirm",
                     methods=["POST"],
                 ),
+                Rule("/condolence", endpoint="condolence", methods=["GET", "POST"]),
+                Rule("/condolence/progress", endpoint="condolence_progress"),
                 Rule("/finance", endpoint="finance", methods=["GET", "POST"]),
                 Rule("/finance/payouts/<batch_id>/file", endpoint="payout_file"),
                 Rule(
@@ -826,6 +832,73 @@ class Console:
                 "finance.html", status=answer.status, batch=None, errors=errors, month=month
             )
         return answer
+
+    def page_condolence(self, page: Page) -> Response:
+        """The festival condolence batch (两节慰问) of the caller's scope: run it, and watch it
+        pay (htmx polls its progress while the run's own request is under way)."""
+        fragment = bool(page.request.headers.get("HX-Request"))
+        if page.request.method == "GET":
+            festival = (page.request.args.get("festival") or "").strip()
+            batch, progress_error = None, None
+            if FESTIVAL.match(festival):
+                answer = page.api("GET", f"/api/v1/condolence-batches/{festival}")
+                if answer.ok:
+                    batch = answer.body
+                elif answer.status != 404:
+                    progress_error = answer.message
+            return page.render(
+                "condolence.html",
+                form={"festival": festival, "fund": ""},
+                errors={},
+                batch=batch,
+                progress_error=progress_error,
+                result=None,
+            )
+        form = {k: page.request.form.get(k, "").strip() for k in ("festival", "fund")}
+        answer = page.api(
+            "POST", "/api/v1/condolence-batches", json=form, timeout=CONDOLENCE_TIMEOUT_SECONDS
+        )
+        if not answer.ok and answer.status not in (400, 403, 409, 422):
+            return answer
+        errors = {}
+        if not answer.ok:
+            errors = answer.fields
+            errors.setdefault("_", answer.message)
+        context = {
+            "form": form,
+            "errors": errors,
+            "batch": answer.body if answer.ok else None,
+            "progress_error": None,
+            "result": answer.body if answer.ok else None,
+        }
+        status = 200 if answer.ok else answer.status
+        if fragment:
+            # htmx swaps only 2xx answers in: a refusal is answered 200 to be shown all the same.
+            response = page.render("condolence_work.html", **context)
+            if answer.ok:  # the batch's own address: a reload shows where it stands
+                response.headers["HX-Push-Url"] = page.url("/condolence", festival=form["festival"])
+            return response
+        return page.render("condolence.html", status=status, **context)
+
+    def page_condolence_progress(self, page: Page) -> Response:
+        """One poll of a batch's progress: polls again while it pays, stops once it is paid."""
+        festival = (page.request.args.get("festival") or "").strip()
+        batch, progress_error = None, None
+        if not FESTIVAL.match(festival):
+            progress_error = "请先填写节日（如 2019-spring）。"
+        else:
+            answer = page.api("GET", f"/api/v1/condolence-batches/{festival}")
+            if answer.ok:
+                batch = answer.body
+            elif answer.status != 404:  # 404: the run is still listing its households
+                progress_error = answer.message
+        return page.render(
+            "condolence_progress.html",
+            festival=festival,
+            batch=batch,
+            progress_error=progress_error,
+            waiting=batch is None and progress_error is None,
+        )
 
     def page_payout_file(self, page: Page, batch_id: str) -> Response:
         return self.download(page, f"/api/v1/mutual-aid/payout-batches/{batch_id}/file", batch_id)

@@ -30,6 +30,7 @@ from shared.business_dates import BusinessDate, business_date
 from shared.contracts.dossiers import (
     LIST_LIMIT,
     CampaignRequestSchema,
+    CondolenceBatchKeySchema,
     CondolenceBatchRequestSchema,
     CondolenceBatchSchema,
     ConfirmSchema,
@@ -336,6 +337,15 @@ class DossiersService(Heartbeat, DeadLetterRpc):
             self.store, staff, "grant", result["batch_id"], staff.org, {"condolence_batch": result}
         )
         return CondolenceBatchSchema().dump(result)
+
+    @rpc
+    @answering
+    def condolence_batch_progress(self, principal: str, festival: str) -> dict:
+        """The caller's scope's batch of ``festival``: polled while a run pays, read after."""
+        staff = authorized(principal, "dossiers.condolence")
+        data = validated(CondolenceBatchKeySchema(), {"festival": festival})
+        found = condolence.batch_progress(self.store, data["festival"], condolence.Scope(staff.org))
+        return CondolenceBatchSchema().dump(found)
 
     # ---- verification campaigns ----------------------------------------------------------------------------
 

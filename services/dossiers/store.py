@@ -596,6 +596,14 @@ class DossierStore:
     def batch(self, batch_id: str) -> dict | None:
         return self.batches.find_one({"_id": batch_id})
 
+    def batch_progress(self, batch_id: str) -> dict | None:
+        """The batch without its household list: what a progress poll reads."""
+        return self.batches.find_one({"_id": batch_id}, {"entries": 0})
+
+    def batch_went_through(self, batch_id: str, done: int) -> None:
+        """``done`` households of a paying batch are gone through (a progress poll reads it)."""
+        self.batches.update_one({"_id": batch_id, "status": "paying"}, {"$max": {"done": done}})
+
     def drop_batch(self, batch_id: str, status: str) -> None:
         """Forget a batch that paid nobody (refused), so it can be run again later."""
         self.batches.delete_one({"_id": batch_id, "status": status})

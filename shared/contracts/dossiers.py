@@ -369,23 +369,30 @@ class FundSchema(Schema):
     remaining = Money()
 
 
+FESTIVAL_ERROR = "must look like 2019-spring or 2019-new_year, a year from 2000 to 2100"
+
+
 class CondolenceBatchRequestSchema(Strict):
-    festival = fields.String(
-        required=True,
-        validate=WholeMatch(
-            FESTIVAL, error="must look like 2019-spring or 2019-new_year, a year from 2000 to 2100"
-        ),
-    )
+    festival = fields.String(required=True, validate=WholeMatch(FESTIVAL, error=FESTIVAL_ERROR))
     fund = fields.String(required=True, validate=WholeMatch(FUND))
+
+
+class CondolenceBatchKeySchema(Strict):
+    """A batch is the caller's scope's for a festival: the festival names it."""
+
+    festival = fields.String(required=True, validate=WholeMatch(FESTIVAL, error=FESTIVAL_ERROR))
 
 
 class CondolenceBatchSchema(Schema):
     batch_id = fields.String()
     festival = fields.String()
     fund = fields.String()
-    status = fields.String()
+    status = fields.String(metadata={"description": "reserving, paying or paid"})
     households = fields.Integer()
     total = Money()
+    done = fields.Integer(
+        metadata={"description": "households gone through so far (all of them once paid)"}
+    )
     paid_households = fields.Integer()
     paid_total = Money()
 

@@ -16,7 +16,7 @@ import pytest
 from scripts.devstack import ROOT, free_port
 from tests.e2e.conftest import JWT_SECRET
 from tests.e2e.test_bill_to_notice import BILLS, bill, decided
-from tests.e2e.test_dossiers import new_id_number
+from tests.e2e.test_dossiers import new_id_number, open_dossier
 from tests.e2e.test_jobs import VALID_UNTIL, credit_code
 from tests.support.waiting import wait_until
 
@@ -311,6 +311,43 @@ def test_finance_creates_and_a_second_finance_user_confirms_a_payout(person, cla
     person.press("确认拨付")
     assert "已确认拨付" in person.text("[data-testid=flash]")
     person.shot("payout-confirmed")
+
+
+def test_finance_runs_a_condolence_batch_and_watches_it_pay_to_the_end(person, gateway):
+    """The batch runs in one long call; the page polls its progress meanwhile and ends on
+    every household gone through, with what was paid beside it."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    for _ in range(3):
+        open_dossier(gateway)
+    year = 2030 + uuid.uuid4().int % 60
+    fund = {"fund": f"E2E-cond-{year}", "year": year, "budget": "1000000.00"}
+    funded = gateway.staff("POST", "/api/v1/assistance-funds", fund, role="finance")
+    assert funded.status_code == 200, funded.text
+    person.sign_in("赵敏", "finance", "LY")
+    person.go("/condolence")
+    person.fill("c-festival", f"{year}-spring")
+    person.fill("c-fund", "NO-SUCH-FUND")
+    person.field("condolence-form").find_element("css selector", "button").click()
+    error = WebDriverWait(person.driver, 30).until(lambda d: d.find_elements("id", "err-fund"))
+    assert error[0].text, "the API's refusal sits beside the fund field"
+    person.fill("c-fund", fund["fund"])
+    person.field("condolence-form").find_element("css selector", "button").click()
+    WebDriverWait(person.driver, 60).until(
+        lambda d: d.find_elements("css selector", "[data-testid=condolence-result]")
+    )
+    households = int(person.text("[data-testid=condolence-households]"))
+    assert households >= 3
+    assert int(person.text("[data-testid=condolence-paid-households]")) == households
+    done = person.text("[data-testid=condolence-done]")
+    assert done.startswith(f"已处理 {households} / {households} 户"), done
+    person.shot("condolence-batch-paid")
+    # The batch's address is in the URL: coming back to it shows where it stands.
+    assert f"festival={year}-spring" in person.driver.current_url
+    person.driver.refresh()
+    assert person.text("[data-testid=condolence-done]") == done
+    bar = person.driver.find_element("css selector", "[data-testid=condolence-progress] progress")
+    assert (bar.get_attribute("value"), bar.get_attribute("max")) == (str(households),) * 2
 
 
 def test_an_auditor_finds_both_approvals_in_the_audit_log(person, claim_12000, clerk_dossier):

@@ -283,14 +283,25 @@ def test_condolence_batch_pays_once_per_festival_and_is_refused_whole(gateway):
     fund = {"fund": "E2E-festival", "year": 2019, "budget": "8999.99"}
     gateway.staff("POST", "/api/v1/assistance-funds", fund, role="finance")
     batch = {"festival": "2019-spring", "fund": "E2E-festival"}
+    progress = "/api/v1/condolence-batches/2019-spring"
+    assert gateway.staff("GET", progress, **finance).status_code == 404  # not started
     refused = gateway.staff("POST", "/api/v1/condolence-batches", batch, **finance)
     assert refused.status_code == 422 and refused.json()["error"]["code"] == "fund_insufficient"
+    assert gateway.staff("GET", progress, **finance).status_code == 404  # refused whole
     gateway.staff("POST", "/api/v1/assistance-funds", {**fund, "budget": "9000.00"}, role="finance")
     first = gateway.staff("POST", "/api/v1/condolence-batches", batch, **finance)
     second = gateway.staff("POST", "/api/v1/condolence-batches", batch, **finance)
     assert first.status_code == second.status_code == 200, first.text
     assert first.json() == second.json()
     assert (first.json()["paid_households"], first.json()["paid_total"]) == (3, "9000.00")
+    # What a progress poll reads: the scope's batch of the festival, every household gone through.
+    polled = gateway.staff("GET", progress, **finance)
+    assert polled.status_code == 200 and polled.json() == first.json()
+    assert (polled.json()["status"], polled.json()["done"]) == ("paid", 3)
+    assert gateway.staff("GET", progress, role="finance", org="LY-SH").status_code == 404
+    assert gateway.staff("GET", progress, role="reviewer").status_code == 403
+    bad = gateway.staff("GET", "/api/v1/condolence-batches/2019-summer", **finance)
+    assert bad.status_code == 400 and list(bad.json()["error"]["fields"]) == ["festival"]
     for dossier_id in ids:
         ledger = gateway.staff("GET", f"{DOSSIERS}/{dossier_id}").json()["ledger"]
         assert [(g["type"], g["amount"]) for g in ledger] == [("condolence", "3000.00")]

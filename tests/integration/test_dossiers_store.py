@@ -12,7 +12,12 @@ from pathlib import Path
 import eventlet
 import pytest
 
-from services.dossiers.application.condolence import Scope, ledger_key_of, run_condolence_batch
+from services.dossiers.application.condolence import (
+    Scope,
+    batch_progress,
+    ledger_key_of,
+    run_condolence_batch,
+)
 from services.dossiers.domain.policy import DossierPolicy
 from services.dossiers.store import (
     ORPHAN_CLAIM_SECONDS,
@@ -23,7 +28,7 @@ from services.dossiers.store import (
 )
 from shared import orgs
 from shared.domain_errors import DomainError
-from shared.errors import answer
+from shared.errors import ApiError, answer
 from shared.identity import make_id_number
 from shared.policy import PolicyStore
 
@@ -206,6 +211,32 @@ def test_condolence_batch_pays_each_tier_its_amount_once_even_when_run_twice(sto
     assert sorted(amounts[i] for i in ids) == [100_000, 200_000, 300_000]
     assert all(len(d["ledger"]) == 1 and key in d["ledger"] for d in store.dossiers.find())
     assert all(len(d["outbox"]) == 1 for d in store.dossiers.find())  # one event each
+
+
+def test_a_paying_condolence_batch_tells_how_many_households_it_has_gone_through(store, policy):
+    """What a progress poll reads while the batch pays: ``done`` of ``households`` after each
+    chunk written, then every household once paid; nothing before the batch starts."""
+    seed_open(store, {"LY-XL": ["grassroots"] * 2100})
+    store.set_fund("F-progress", 2019, 2100 * 100_000)
+    scope = Scope("LY")
+    with pytest.raises(ApiError) as before:
+        batch_progress(store, "2019-spring", scope)
+    assert before.value.status == 404
+    seen = []
+
+    def polled(_done: int, _households: int) -> None:
+        now = batch_progress(store, "2019-spring", scope)
+        seen.append((now["status"], now["done"], now["households"]))
+
+    run_condolence_batch(
+        store, policy, festival="2019-spring", fund="F-progress", scope=scope, actor=ACTOR,
+        paid_on=date(2019, 1, 20), correlation_id="it", progress=polled,
+    )  # fmt: skip
+    assert seen == [("paying", 1000, 2100), ("paying", 2000, 2100), ("paying", 2100, 2100)]
+    after = batch_progress(store, "2019-spring", scope)
+    assert (after["status"], after["done"], after["paid_households"]) == ("paid", 2100, 2100)
+    with pytest.raises(ApiError):  # another scope's batch of the festival is not this one
+        batch_progress(store, "2019-spring", Scope("LY-XL"))
 
 
 def test_two_runs_of_one_batch_at_the_same_moment_pay_once(store, policy):

@@ -20,6 +20,7 @@ from services.dossiers.domain.errors import FundInsufficient
 from services.dossiers.domain.policy import SERVICE, DossierPolicy
 from services.dossiers.store import DossierStore, chunks, now_iso
 from shared.domain_errors import Conflict
+from shared.errors import not_found
 from shared.events import make_event
 from shared.money import format_fen
 
@@ -142,6 +143,7 @@ def _pay(store, batch, actor, paid_on, correlation_id, progress) -> None:
             writes.append((dossier_id, key, grant, event))
         store.record_grants(writes)
         done += len(part)
+        store.batch_went_through(batch["_id"], done)
         if progress:
             progress(done, batch["households"])
     # Exactly what this batch landed (households closed since the listing, or paid by another
@@ -159,6 +161,14 @@ def _pay(store, batch, actor, paid_on, correlation_id, progress) -> None:
     store.batch_paid(batch["_id"], paid_households, paid_fen)
 
 
+def batch_progress(store: DossierStore, festival: str, scope: Scope) -> dict:
+    """Where the scope's batch of ``festival`` stands (a run in progress or done)."""
+    batch = store.batch_progress(batch_id_of(festival, scope.org))
+    if batch is None:
+        raise not_found("condolence batch")
+    return summary(batch)
+
+
 def summary(batch: dict) -> dict:
     return {
         "batch_id": batch["_id"],
@@ -167,6 +177,7 @@ def summary(batch: dict) -> dict:
         "status": batch["status"],
         "households": batch["households"],
         "total": batch["total_fen"],
+        "done": batch["households"] if batch["status"] == "paid" else batch.get("done", 0),
         "paid_households": batch.get("paid_households", 0),
         "paid_total": batch.get("paid_fen", 0),
     }

@@ -269,6 +269,19 @@ class DossierRoutes(Edge):
         return json_response(200, result)
 
     @api(
+        "GET",
+        "/api/v1/condolence-batches/<festival>",
+        summary="Your scope's condolence batch of a festival: households gone through so far "
+        "(done) of all (households) while it pays, then what it paid; 404 before it starts.",
+        responses={200: CondolenceBatchSchema},
+    )
+    def condolence_batch_progress(self, request, festival):
+        principal = self._staff(request)
+        return json_response(
+            200, self._call("dossiers", "condolence_batch_progress", principal, festival)
+        )
+
+    @api(
         "POST",
         "/api/v1/verification-campaigns",
         summary="Open the verification campaign of a date (the scheduler does so on its days).",

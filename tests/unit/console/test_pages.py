@@ -188,3 +188,37 @@ def test_the_audit_page_asks_the_api_for_its_filters_and_shows_a_refused_one_bes
     assert 'id="err-to"' in response.text and "must not be before from" in response.text
     assert 'aria-describedby="err-to"' in response.text
     assert 'value="2018-06-01"' in response.text  # the filters stay in the form (and the URL)
+
+
+def test_a_condolence_batch_runs_with_its_progress_polled_until_it_is_paid(client, gateway):
+    sign_in(client, role="finance", org="LY", name="赵敏")
+    progress = "/api/v1/condolence-batches/2019-spring"
+    batch = {"batch_id": "2019-spring:LY", "festival": "2019-spring", "fund": "F1",
+             "households": 2100, "total": "2100000.00", "paid_households": 0, "paid_total": "0.00"}  # fmt: skip
+    gateway.answers[("GET", progress)] = Answer(200, {**batch, "status": "paying", "done": 1000})
+    polled = client.get("/condolence/progress?festival=2019-spring", headers={"HX-Request": "true"})
+    assert "已处理 1000 / 2100 户" in polled.text and 'value="1000"' in polled.text
+    assert 'hx-trigger="every 1s"' in polled.text  # still paying: it asks again
+    paid = {**batch, "status": "paid", "done": 2100, "paid_households": 2100}
+    gateway.answers[("GET", progress)] = Answer(200, paid)
+    polled = client.get("/condolence/progress?festival=2019-spring", headers={"HX-Request": "true"})
+    assert "已处理 2100 / 2100 户" in polled.text and "every 1s" not in polled.text
+    # Before the run has listed its households the API answers 404: wait and ask again.
+    gateway.answers[("GET", progress)] = Answer(404, {"error": {"message": "not yet"}})
+    polled = client.get("/condolence/progress?festival=2019-spring", headers={"HX-Request": "true"})
+    assert 'data-status="waiting"' in polled.text and "every 1s" in polled.text
+    # The run itself: its long call, and a refusal beside the field it names.
+    gateway.answers[("POST", "/api/v1/condolence-batches")] = Answer(
+        422, {"error": {"message": "基金余额不足", "fields": {"fund": ["余额不足"]}}}
+    )
+    token = csrf_of(client.get("/condolence"))
+    refused = client.post(
+        "/condolence",
+        data={"csrf_token": token, "festival": "2019-spring", "fund": "F1"},
+        headers={"HX-Request": "true"},
+    )
+    assert refused.status_code == 200  # htmx swaps in only a 2xx answer
+    assert 'id="err-fund"' in refused.text and "基金余额不足" in refused.text
+    [(_, _, _, asked)] = [c for c in gateway.calls if c[0] == "POST"]
+    assert asked["json"] == {"festival": "2019-spring", "fund": "F1"}
+    assert asked["timeout"] > 120  # longer than the gateway waits for the batch
