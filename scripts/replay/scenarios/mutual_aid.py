@@ -570,17 +570,16 @@ def draw_year(city: City, scale: float) -> Year:
     rng = city.rng("mutual_aid", "bills")
     ledger = _Stays()
     bills: list[Bill] = []
-    used = {"big": set(), "twice": set()}
+    big_members: set[int] = set()
     wait = timedelta(days=policy.waiting_days)
 
-    def covered_member(exclude_big: bool = True) -> Member:
+    def covered_member() -> Member:
+        """A member for one more stay: at most two each (so two ordinary subsidies stay under
+        plan A's cap), none for a member with a major claim (whose cap it would share)."""
         while True:
             member = members[rng.randrange(len(members))]
-            if exclude_big and member.index in used["big"]:
-                continue
-            if len(ledger.by_member[member.index]) >= 2:
-                continue
-            return member
+            if member.index not in big_members and len(ledger.by_member[member.index]) < 2:
+                return member
 
     def new_bill(kind, member, los, first, last_submit, diagnoses, major=False) -> Bill | None:
         hospital = _hospital(rng, member.unit[:5], major)
@@ -628,7 +627,7 @@ def draw_year(city: City, scale: float) -> Year:
         else:
             amount = rng.randint(policy.review_threshold, min(terms.cap, 25_000_00))
             bill.self_pay_in = self_pay_for(policy, amount, bill.level, member.plan)
-        used["big"].add(member.index)
+        big_members.add(member.index)
         fixed += amount
         big_bills.append(bill)
     bills += big_bills
