@@ -414,7 +414,9 @@ def _spread_amounts(rng, count: int, total: int) -> list[int]:
 
 @lru_cache(maxsize=8)
 def plan(city: City, scale: float) -> Plan:
-    """The year's households and grants at ``scale``: the same on every run of a seed."""
+    """The year's households and grants at ``scale``: the same on every run of a seed (and
+    for 1 and 1.0 alike: the draws are named by the float)."""
+    scale = float(scale)
     from scripts.replay.scenarios.student_aid import award_plan  # it reads these households
 
     aid = award_plan(scale, city.seed)

@@ -141,6 +141,7 @@ def _mix(count: int, target_yuan: int, amounts: dict[str, int]) -> dict[str, int
 
 @lru_cache(maxsize=8)
 def award_plan(scale: float, seed: int = 2018) -> AwardPlan:
+    scale = float(scale)  # 1 and 1.0 draw alike
     policy = policy_in_force("student_aid", date(YEAR, 1, 1))
     amounts = {level: fen(yuan) // 100 for level, yuan in policy["amount_yuan_by_level"].items()}
     window = policy["application_window"]
@@ -209,6 +210,7 @@ def _child(rng, ids: ChildIds, parent: Worker, level: str) -> Person:
 
 @lru_cache(maxsize=8)
 def applications(city: City, scale: float) -> tuple[Application, ...]:
+    scale = float(scale)  # 1 and 1.0 draw alike
     aid = award_plan(scale, city.seed)
     opens, closes = aid.window
     rng = city.rng("student_aid", "applications", scale)

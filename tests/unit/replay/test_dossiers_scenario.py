@@ -58,6 +58,8 @@ def service_policy(day: date) -> DossierPolicy:
 def test_same_seed_same_steps_and_another_seed_another_year():
     assert fresh_steps(0.01) == fresh_steps(0.01)
     assert fresh_steps(0.01, seed=7) != fresh_steps(0.01)
+    # The command line gives a float: 1 and 1.0 are the same year, whichever is drawn first.
+    assert fresh_steps(1) == fresh_steps(1.0)
 
 
 def test_keys_unique_steps_in_order_and_placeholders_saved_earlier(year):
