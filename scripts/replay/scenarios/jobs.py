@@ -354,6 +354,7 @@ def plan(seed: int, scale: float) -> Plan:
 
     # Seekers: drawn from the jobs pool, each registered at one fair, apportioned by size.
     count = scaled(SEEKERS, scale)
+    # City.draw's stream, by index only: 68,000 Workers are made one at a time, when sent.
     workers = city.rng("draw", "jobs", "seekers").sample(POOLS["jobs"], count)
     seeker_fair = [
         n for n, c in zip(numbers, apportion(count, weights, 1), strict=True) for _ in range(c)
@@ -746,7 +747,9 @@ class JobsScenario:
         want = expected(plan_)
         kinds = {f.kind for f in FAIRS}
         by_kind = {k: sum(f.kind == k for f in FAIRS) for k in kinds}
-        window = f"{FIGURES_FROM:%m月%d日}至{FIGURES_TO:%m月%d日}"
+        window = (
+            f"{FIGURES_FROM.month}月{FIGURES_FROM.day}日至{FIGURES_TO.month}月{FIGURES_TO.day}日"
+        )
         figures = [
             Figure(
                 "jobs.fairs",
