@@ -3,7 +3,8 @@
 Replays the year through the HTTP edge, then prints and writes its report (var/replay/). With
 GATEWAY_URL (and STAFF_JWT_SECRET) it replays against that platform; otherwise it starts the
 platform as `make run` does, on free ports, with its own nx-27017 data under
-var/replay/<year>/ and its own RabbitMQ virtual host, and stops it at the end. Both are kept
+var/replay/<year>/ and its own RabbitMQ virtual host (REPLAY_VHOST, by default
+unionhub-replay-<year>), and stops it at the end. Both are kept
 between runs, so an interrupted replay run again goes on where it stopped; --fresh wipes them
 and the replay's state and starts the year over. Exits 0 only when every figure is equal.
 """
@@ -122,7 +123,7 @@ def run(
     if "GATEWAY_URL" in os.environ:
         platform = given_platform()
     else:
-        vhost_name = vhost_name or f"unionhub-replay-{args.year}"
+        vhost_name = vhost_name or os.environ.get("REPLAY_VHOST") or f"unionhub-replay-{args.year}"
         platform = own_platform(args.out / str(args.year), vhost_name, args.fresh)
     with platform as target:
         header = {"year": args.year, "scale": args.scale, "platform": target.identity}

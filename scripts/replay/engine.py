@@ -36,9 +36,9 @@ from shared.webhooks import sign_webhook
 
 # Every part of the year, in one place: the modules of scripts/replay/scenarios.
 SCENARIOS = ("partners", "dossiers", "mutual_aid", "student_aid", "jobs")
-# Parts still being written on other branches: skipped with a warning while missing. Empty
-# this once they have all landed, so a missing one is an error again.
-IN_PROGRESS = frozenset({"dossiers", "mutual_aid", "student_aid"})
+# Parts still being written on other branches: skipped with a warning while missing (all have
+# landed: a missing one is an error). Name a new part here while it is being written.
+IN_PROGRESS: frozenset[str] = frozenset()
 
 # The city platform's routes name no partner in their path: the signer names itself here.
 PARTNER_HEADER = "X-Partner-Code"
@@ -79,9 +79,9 @@ def order_key(step: Step, priority: int, rank: int, seq: int) -> tuple:
     return (step.on, step.wave, priority, rank, seq)
 
 
-def _keyed(scenario: Any, rank: int, city: City, scale: float) -> Iterator[tuple[tuple, Step]]:
-    """A scenario's steps with their order keys, checking the scenario keeps (on, wave) order:
-    heapq.merge would otherwise send a late step early without a word."""
+def _keyed(scenario: Any, rank: int, city: City, scale: float) -> Iterator[tuple[tuple, str, Step]]:
+    """A scenario's steps with their order keys and its name, checking the scenario keeps
+    (on, wave) order: heapq.merge would otherwise send a late step early without a word."""
     last = None
     for seq, step in enumerate(scenario.steps(city, scale)):
         if last is not None and (step.on, step.wave) < last:
@@ -90,15 +90,12 @@ def _keyed(scenario: Any, rank: int, city: City, scale: float) -> Iterator[tuple
                 f"after one of {last}: a scenario must yield its steps in (on, wave) order"
             )
         last = (step.on, step.wave)
-        yield order_key(step, scenario.priority, rank, seq), step
+        yield order_key(step, scenario.priority, rank, seq), scenario.name, step
 
 
 def merged(scenarios: list[Any], city: City, scale: float) -> Iterator[tuple[str, Step]]:
     """Every step of the year as ``(scenario name, step)``, in sending order, lazily."""
-    streams = [
-        ((key, scenario.name, step) for key, step in _keyed(scenario, rank, city, scale))
-        for rank, scenario in enumerate(scenarios)
-    ]
+    streams = [_keyed(scenario, rank, city, scale) for rank, scenario in enumerate(scenarios)]
     for _, name, step in heapq.merge(*streams, key=lambda item: item[0]):
         yield name, step
 

@@ -41,6 +41,8 @@ def test_steps_go_by_date_then_wave_then_priority_then_each_scenarios_order():
         "early", 1, [step("e1", D1, wave=1), step("e2", D2), step("e3", D2, wave=1)]
     )
     assert keys([late, early]) == ["l1", "l2", "e1", "e2", "l3", "e3", "l4"]
+    names = [name for name, _ in merged([late, early], city=None, scale=1)]
+    assert names == ["late", "late", "early", "early", "late", "early", "late"]
 
 
 def test_two_scenarios_of_one_priority_go_in_the_listed_order():
