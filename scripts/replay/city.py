@@ -63,6 +63,11 @@ _SURNAMES = "陈林黄张李王吴刘蔡杨郑赖邱罗谢曾廖邓温钟游江�
 _GIVEN = "建华明丽芳伟强敏静军平燕勇杰娟涛霞秀英志红金福春荣水生兰玉梅文海德"
 
 
+_UNITS = {
+    county: [f"{county}-{n:04d}" for n in range(1, UNITS_PER_COUNTY + 1)] for county in COUNTIES
+}
+
+
 @dataclass(frozen=True)
 class Worker:
     index: int
@@ -83,7 +88,7 @@ class City:
         return list(COUNTIES)
 
     def units(self, county: str) -> list[str]:
-        return [f"{county}-{n:04d}" for n in range(1, UNITS_PER_COUNTY + 1)]
+        return _UNITS[county]
 
     def rng(self, *names: object) -> random.Random:
         """A random stream of its own for each purpose, so one scenario's draws never shift
@@ -99,7 +104,7 @@ class City:
         seq3 = (j // 12_000) * 2 + (index % 2)  # odd male, even female; unique per birth date
         rng = self.rng("worker", index)
         name = rng.choice(_SURNAMES) + "".join(rng.choices(_GIVEN, k=rng.choice((1, 2))))
-        unit = self.units(county)[rng.randrange(UNITS_PER_COUNTY)]
+        unit = _UNITS[county][rng.randrange(UNITS_PER_COUNTY)]
         return Worker(
             index=index,
             county=county,
