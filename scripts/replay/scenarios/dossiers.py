@@ -625,7 +625,7 @@ class Dossiers:
         )
         return [
             Figure(
-                "dossiers_open",
+                "dossiers.open",
                 "在档困难职工户数（年内建档）",
                 len(p.households),
                 None,
@@ -634,7 +634,7 @@ class Dossiers:
             ),
             *(
                 Figure(
-                    f"dossiers_{tier}",
+                    f"dossiers.{tier}",
                     f"其中{TIER_NAMES[tier]}",
                     tiers[tier],
                     None,
@@ -644,7 +644,7 @@ class Dossiers:
                 for tier in TIER_NAMES
             ),
             Figure(
-                "assisted_households",
+                "dossiers.assisted_households",
                 "依档帮扶困难职工户数",
                 p.assisted,
                 SOURCE_ASSISTED_HOUSEHOLDS,
@@ -652,7 +652,7 @@ class Dossiers:
                 "户",
             ),
             Figure(
-                "assistance_total",
+                "dossiers.assistance_total",
                 "发放帮扶资金",
                 money(p.assistance_yuan * 100),
                 money(SOURCE_ASSISTANCE_YUAN * 100),
@@ -661,7 +661,7 @@ class Dossiers:
                 "元",
             ),
             Figure(
-                "assistance_fund_spent",
+                "dossiers.assistance_fund_spent",
                 "专项帮扶资金年度支出",
                 money(p.assistance_yuan * 100),
                 None,
@@ -669,7 +669,7 @@ class Dossiers:
                 "元",
             ),
             Figure(
-                "condolence_households",
+                "dossiers.condolence_households",
                 "两节慰问在档困难职工户数",
                 p.condolence,
                 SOURCE_CONDOLENCE_HOUSEHOLDS,
@@ -677,7 +677,7 @@ class Dossiers:
                 "户",
             ),
             Figure(
-                "condolence_total",
+                "dossiers.condolence_total",
                 "两节慰问金",
                 money(p.condolence_yuan * 100),
                 money(SOURCE_CONDOLENCE_YUAN * 100),
@@ -715,13 +715,13 @@ class Dossiers:
             condolence += sum((Decimal(g["amount"]) for g in comforts), Decimal(0))
         fund = api.get(f"/api/v1/assistance-funds/{ASSISTANCE_FUND}/{YEAR}")
         return {
-            "dossiers_open": len(dossiers),
-            **{f"dossiers_{tier}": tiers[tier] for tier in TIER_NAMES},
-            "assisted_households": assisted,
-            "assistance_total": f"{assistance:.2f}",
-            "assistance_fund_spent": fund["spent"],
-            "condolence_households": condoled,
-            "condolence_total": f"{condolence:.2f}",
+            "dossiers.open": len(dossiers),
+            **{f"dossiers.{tier}": tiers[tier] for tier in TIER_NAMES},
+            "dossiers.assisted_households": assisted,
+            "dossiers.assistance_total": f"{assistance:.2f}",
+            "dossiers.assistance_fund_spent": fund["spent"],
+            "dossiers.condolence_households": condoled,
+            "dossiers.condolence_total": f"{condolence:.2f}",
         }
 
     def charts(self, api: Api) -> list[Chart]:

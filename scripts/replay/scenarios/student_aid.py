@@ -368,7 +368,7 @@ class StudentAid:
         )
         figures = [
             Figure(
-                "student_aid_awards",
+                "student_aid.awards",
                 "金秋助学资助困难职工和困难农民工子女",
                 len(paid),
                 SOURCE_AWARDS,
@@ -377,7 +377,7 @@ class StudentAid:
                 "名",
             ),
             Figure(
-                "student_aid_total",
+                "student_aid.total",
                 "发放助学款",
                 money(aid.total_yuan * 100),
                 money(SOURCE_YUAN * 100),
@@ -386,7 +386,7 @@ class StudentAid:
                 "元",
             ),
             Figure(
-                "student_aid_applications",
+                "student_aid.applications",
                 "金秋助学申请",
                 len(apps),
                 None,
@@ -394,7 +394,7 @@ class StudentAid:
                 "件",
             ),
             Figure(
-                "student_aid_ineligible",
+                "student_aid.ineligible",
                 "不符合条件",
                 aid.not_hardship + aid.excluded,
                 None,
@@ -402,7 +402,7 @@ class StudentAid:
                 "件",
             ),
             Figure(
-                "student_aid_waitlisted",
+                "student_aid.waitlisted",
                 "预算用尽后候补",
                 aid.waitlisted,
                 None,
@@ -411,7 +411,7 @@ class StudentAid:
             ),
             *(
                 Figure(
-                    f"student_aid_path_{path}",
+                    f"student_aid.path.{path}",
                     f"资助途径：{name}",
                     by_path[path],
                     None,
@@ -426,7 +426,7 @@ class StudentAid:
             ),
             *(
                 Figure(
-                    f"student_aid_level_{level}",
+                    f"student_aid.level.{level}",
                     f"资助学段：{name}",
                     aid.levels.count(level),
                     None,
@@ -441,17 +441,17 @@ class StudentAid:
     def actual(self, api: Api) -> dict[str, int | str]:
         stats = api.get(f"{CAMPAIGNS}/stats")
         return {
-            "student_aid_awards": stats["paid"]["count"],
-            "student_aid_total": stats["paid"]["total"],
-            "student_aid_applications": stats["applications"],
-            "student_aid_ineligible": stats["applications"] - stats["eligible"],
-            "student_aid_waitlisted": stats["waitlisted"],
+            "student_aid.awards": stats["paid"]["count"],
+            "student_aid.total": stats["paid"]["total"],
+            "student_aid.applications": stats["applications"],
+            "student_aid.ineligible": stats["applications"] - stats["eligible"],
+            "student_aid.waitlisted": stats["waitlisted"],
             **{
-                f"student_aid_path_{p}": stats["by_path"][p]["paid"]["count"]
+                f"student_aid.path.{p}": stats["by_path"][p]["paid"]["count"]
                 for p in ("national", "local", "migrant")
             },
             **{
-                f"student_aid_level_{level}": stats["by_level"][level]["paid"]["count"]
+                f"student_aid.level.{level}": stats["by_level"][level]["paid"]["count"]
                 for level in LEVEL_NAMES
             },
         }

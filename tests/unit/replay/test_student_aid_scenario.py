@@ -27,7 +27,7 @@ from shared.contracts.student_aid import (
 from shared.policy import PolicyStore
 
 ROOT = Path(__file__).resolve().parents[3]
-SCALES = (1, 0.05, 0.01)
+SCALES = (1, 0.05, 0.01, 0.005)  # 0.005: the end-to-end tier's year
 CAMPAIGN = "/api/v1/student-aid/campaigns/2018"
 
 
@@ -132,17 +132,17 @@ def test_awards_follow_from_the_rules_and_the_dossiers(year):
     ranking = rank_for_approval(candidates, int(Decimal(campaign.body["budget"]) * 100))
     awarded = [apps[c.application_id] for c in ranking.approved]
     total = Decimal(ranking.approved_total) / 100
-    assert figures["student_aid_awards"].expected == len(awarded)
-    assert figures["student_aid_total"].expected == f"{total:.2f}"
-    assert figures["student_aid_applications"].expected == sum(statuses.values())
-    assert figures["student_aid_ineligible"].expected == statuses["ineligible"]
-    assert figures["student_aid_waitlisted"].expected == len(ranking.waitlisted)
+    assert figures["student_aid.awards"].expected == len(awarded)
+    assert figures["student_aid.total"].expected == f"{total:.2f}"
+    assert figures["student_aid.applications"].expected == sum(statuses.values())
+    assert figures["student_aid.ineligible"].expected == statuses["ineligible"]
+    assert figures["student_aid.waitlisted"].expected == len(ranking.waitlisted)
     paths = Counter(c.path for c in ranking.approved)
     for path in ("national", "local", "migrant"):
-        assert figures[f"student_aid_path_{path}"].expected == paths[path]
+        assert figures[f"student_aid.path.{path}"].expected == paths[path]
     levels = Counter(a["education_level"] for a in awarded)
     for level in student_aid.LEVEL_NAMES:
-        assert figures[f"student_aid_level_{level}"].expected == levels[level]
+        assert figures[f"student_aid.level.{level}"].expected == levels[level]
     # The scaled source: the awards exactly; the total as near the scaled funds as the table
     # (whole thousands of yuan) reaches without passing them.
     assert len(awarded) == max(1, round(684 * scale))
@@ -171,6 +171,6 @@ def test_children_are_the_dossier_households_children(year):
 
 def test_figures_name_the_source():
     figures = {f.name: f for f in student_aid.SCENARIO.figures(1)}
-    assert figures["student_aid_awards"].source == 684
-    assert figures["student_aid_total"].source == "2503200.00"
-    assert figures["student_aid_total"].expected == "2503000.00"
+    assert figures["student_aid.awards"].source == 684
+    assert figures["student_aid.total"].source == "2503200.00"
+    assert figures["student_aid.total"].expected == "2503000.00"
