@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 import time
 import unicodedata
 from collections.abc import Callable
@@ -15,6 +16,8 @@ from typing import Any
 
 from scripts.devstack import ROOT
 from scripts.replay.model import Api, Chart, Figure
+
+_MONEY = re.compile(r"-?[0-9]+\.[0-9]{2}")
 
 ECHARTS = ROOT / "services" / "console" / "static" / "vendor" / "echarts.min.js"
 # The parts of the year as the union's report names them (the HTML's section rows).
@@ -72,8 +75,8 @@ def exit_status(lines: list[Line]) -> int:
 def read_until_settled(
     read: Callable[[], list[Line]],
     *,
-    timeout: float = 120.0,
-    quiet: float = 10.0,
+    timeout: float = 900.0,
+    quiet: float = 30.0,
     interval: float = 2.0,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
@@ -115,11 +118,16 @@ def _pad(text: str, width: int) -> str:
 
 
 def _show(value: Any) -> str:
+    """A figure as a reader wants it: thousands grouped, for counts and for yuan alike."""
     if value is None:
         return "-"
     if isinstance(value, int) and not isinstance(value, bool):
         return f"{value:,}"
-    return str(value)
+    text = str(value)
+    if _MONEY.fullmatch(text):
+        whole, cents = text.split(".")
+        return f"{int(whole):,}.{cents}"
+    return text
 
 
 def table(lines: list[Line]) -> str:
@@ -235,7 +243,8 @@ table {{ border-collapse: collapse; width: 100%; margin: 1em 0 2em; font-size: .
 th, td {{ border: 1px solid #ddd; padding: .45em .6em; vertical-align: top; }}
 th {{ background: #b71c1c; color: #fff; text-align: left; }}
 td.n {{ text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }}
-td.how {{ color: #555; font-size: .9em; }}
+td.how {{ color: #555; font-size: .9em; width: 36%; }}
+td:first-child {{ width: 24%; }}
 td.mark, th {{ white-space: nowrap; }}
 tr.part td {{ background: #fbe9e7; font-weight: bold; color: #b71c1c; }}
 tr.bad td {{ background: #ffebee; }}

@@ -41,7 +41,8 @@ def test_the_table_shows_source_expected_actual_and_equal_side_by_side():
     row = next(r for r in text.splitlines() if r.startswith("| households"))
     cells = [c.strip() for c in row.strip("|").split("|")]
     assert cells == ["households", "帮扶困难职工（户）", "629", "31", "31", "yes"]
-    assert "| NO" in next(r for r in text.splitlines() if "assistance_total" in r)
+    money = next(r for r in text.splitlines() if "assistance_total" in r)
+    assert "| NO" in money and "943,000.00" in money  # yuan grouped for the reader
     widths = {len(r.encode("gbk")) for r in text.splitlines()}  # CJK counts two columns
     assert len(widths) == 1
 
