@@ -490,170 +490,130 @@ def phone(city: City, worker_index: int) -> str:
 
 # ---- steps --------------------------------------------------------------------------------
 
-# What happens on a day, as (wave, kind, number): the bodies are made when the step is sent.
-_Event = tuple[int, str, int]
+# What happens on a day, as (wave, kind, numbers): the bodies are made when the step is sent.
+_Event = tuple[int, str, tuple[int, ...]]
 
 
 def _agenda(plan_: Plan) -> dict[date, list[_Event]]:
     agenda: dict[date, list[_Event]] = defaultdict(list)
     for fair in plan_.fairs:
-        agenda[max(fair.day - timedelta(days=ANNOUNCED_DAYS_BEFORE), date(YEAR, 1, 2))].append(
-            (0, "fair", fair.number)
-        )
+        announced = max(fair.day - timedelta(days=ANNOUNCED_DAYS_BEFORE), date(YEAR, 1, 2))
+        agenda[announced].append((0, "fair", (fair.number,)))
     for employer in plan_.employers:
-        agenda[FAIRS[employer.fairs[0]].day].append((0, "employer", employer.number))
-        for n, fair in enumerate(employer.fairs):
-            agenda[FAIRS[fair].day].append((1, "attend", employer.number * 4 + n))
+        agenda[FAIRS[employer.fairs[0]].day].append((0, "employer", (employer.number,)))
+        for fair in employer.fairs:
+            agenda[FAIRS[fair].day].append((1, "attend", (employer.number, fair)))
     for vacancy in plan_.vacancies:
-        agenda[FAIRS[vacancy.fair].day].append((1, "vacancy", vacancy.number))
+        agenda[FAIRS[vacancy.fair].day].append((1, "vacancy", (vacancy.number,)))
     for s, fair in enumerate(plan_.seeker_fair):
         day = FAIRS[fair].day
         if s in plan_.referred:
-            agenda[plan_.referred[s]].append((0, "referral", s))
-            agenda[day].append((0, "known_seeker", s))
-            agenda[day].append((1, "complete", s))
+            agenda[plan_.referred[s]].append((0, "referral", (s,)))
+            agenda[day].append((0, "known_seeker", (s,)))
+            agenda[day].append((1, "complete", (s,)))
         else:
-            agenda[day].append((0, "seeker", s))
-        agenda[day].append((1, "seeker_at_fair", s))
+            agenda[day].append((0, "seeker", (s,)))
+        agenda[day].append((1, "seeker_at_fair", (s, fair)))
     for intent in plan_.intents:
-        agenda[intent.agreed_on].append((2, "intent", intent.number))
+        agenda[intent.agreed_on].append((2, "intent", (intent.number,)))
         if intent.hired_on is not None:
-            agenda[intent.hired_on].append((0, "hire", intent.number))
+            agenda[intent.hired_on].append((0, "hire", (intent.number,)))
             for day, _ in intent.follow_ups:
-                agenda[intent.hired_on + timedelta(days=day)].append(
-                    (0, "follow_up", intent.number * 1000 + day)
-                )
+                due = intent.hired_on + timedelta(days=day)
+                agenda[due].append((0, "follow_up", (intent.number, day)))
     return agenda
 
 
+def _desk(on: date, wave: int, key: str, method: str, path: str, body: dict, **options) -> Step:
+    return Step(
+        on=on, key=key, actor=DESK, method=method, path=path, body=body, wave=wave, **options
+    )
+
+
+def _seeker_body(city: City, plan_: Plan, s: int) -> dict:
+    worker = city.worker(plan_.seeker_workers[s])
+    return {
+        "id_number": worker.id_number,
+        "name": worker.name,
+        "phone": phone(city, worker.index),
+        "county": worker.county,
+        **seeker_profile(city, plan_, s, worker),
+    }
+
+
 def _step(city: City, plan_: Plan, on: date, event: _Event) -> Step:
-    wave, kind, n = event
+    wave, kind, numbers = event
+    n = numbers[0]
     if kind == "fair":
         fair = FAIRS[n]
         body = {"kind": fair.kind, "name": fair.name, "date": fair.day.isoformat()}
-        return Step(
-            on,
-            f"jobs:fair:{n}",
-            DESK,
-            "POST",
-            "/api/v1/jobs/fairs",
-            {**body, "county": fair.county},
-            wave,
-            save={f"jobs_fair_{n}": "fair_id"},
+        body["county"] = fair.county
+        path = "/api/v1/jobs/fairs"
+        return _desk(
+            on, wave, f"jobs:fair:{n}", "POST", path, body, save={f"jobs_fair_{n}": "fair_id"}
         )
     if kind == "employer":
-        return Step(
-            on,
-            f"jobs:employer:{n}",
-            DESK,
-            "POST",
-            "/api/v1/jobs/employers",
-            employer_body(city, plan_.employers[n]),
-            wave,
-            save={f"jobs_employer_{n}": "employer_id"},
+        body = employer_body(city, plan_.employers[n])
+        save = {f"jobs_employer_{n}": "employer_id"}
+        return _desk(
+            on, wave, f"jobs:employer:{n}", "POST", "/api/v1/jobs/employers", body, save=save
         )
     if kind == "attend":
-        e, k = divmod(n, 4)
-        fair = plan_.employers[e].fairs[k]
-        return Step(
-            on,
-            f"jobs:employer:{e}:fair:{fair}",
-            DESK,
-            "POST",
-            f"/api/v1/jobs/fairs/{{jobs_fair_{fair}}}/registrations",
-            {"employer_id": f"{{jobs_employer_{e}}}"},
-            wave,
-        )
+        fair = numbers[1]
+        path = f"/api/v1/jobs/fairs/{{jobs_fair_{fair}}}/registrations"
+        body = {"employer_id": f"{{jobs_employer_{n}}}"}
+        return _desk(on, wave, f"jobs:employer:{n}:fair:{fair}", "POST", path, body)
     if kind == "vacancy":
         vacancy = plan_.vacancies[n]
-        return Step(
-            on,
-            f"jobs:vacancy:{n}",
-            DESK,
-            "POST",
-            "/api/v1/jobs/vacancies",
-            vacancy_body(city, vacancy, plan_.employers[vacancy.employer]),
-            wave,
-            save={f"jobs_vacancy_{n}": "vacancy_id"},
+        body = vacancy_body(city, vacancy, plan_.employers[vacancy.employer])
+        save = {f"jobs_vacancy_{n}": "vacancy_id"}
+        return _desk(
+            on, wave, f"jobs:vacancy:{n}", "POST", "/api/v1/jobs/vacancies", body, save=save
         )
-    if kind in ("seeker", "known_seeker"):
+    if kind == "seeker":
+        body = _seeker_body(city, plan_, n)
+        save = {f"jobs_seeker_{n}": "seeker_id"}
+        return _desk(on, wave, f"jobs:seeker:{n}", "POST", "/api/v1/jobs/seekers", body, save=save)
+    if kind == "known_seeker":
+        # Referred by 12345 already: the desk enters the person, is told the seeker exists
+        # (409 naming it, API.md) and completes that seeker's profile next.
+        body = _seeker_body(city, plan_, n)
+        save = {f"jobs_seeker_{n}": "error.seeker_id"}
+        path = "/api/v1/jobs/seekers"
+        return _desk(on, wave, f"jobs:seeker:{n}", "POST", path, body, expect=(409,), save=save)
+    if kind == "referral":
         worker = city.worker(plan_.seeker_workers[n])
-        body = {
+        citizen = {
             "id_number": worker.id_number,
             "name": worker.name,
             "phone": phone(city, worker.index),
-            "county": worker.county,
-            **seeker_profile(city, plan_, n, worker),
         }
-        if kind == "seeker":
-            return Step(
-                on,
-                f"jobs:seeker:{n}",
-                DESK,
-                "POST",
-                "/api/v1/jobs/seekers",
-                body,
-                wave,
-                save={f"jobs_seeker_{n}": "seeker_id"},
-            )
-        # Referred by 12345 already: the desk enters the person, is told the seeker exists
-        # (409 naming it) and completes that seeker's profile.
-        return Step(
-            on,
-            f"jobs:seeker:{n}",
-            DESK,
-            "POST",
-            "/api/v1/jobs/seekers",
-            body,
-            wave,
-            expect=(409,),
-            save={f"jobs_seeker_{n}": "error.seeker_id"},
-        )
-    if kind == "referral":
-        worker = city.worker(plan_.seeker_workers[n])
-        case = f"12345-{YEAR}-J{n:06d}"
         body = {
-            "case_no": case,
+            "case_no": f"12345-{YEAR}-J{n:06d}",
             "kind": "job_seeking",
             "county": worker.county,
-            "citizen": {
-                "id_number": worker.id_number,
-                "name": worker.name,
-                "phone": phone(city, worker.index),
-            },
+            "citizen": citizen,
             "summary": "市民来电：失业在家，希望工会职工服务中心推荐工作岗位。",
         }
         return Step(
-            on,
-            f"jobs:referral:{n}",
-            PLATFORM,
-            "POST",
-            "/api/v1/city/referrals",
-            body,
-            wave,
+            on=on,
+            key=f"jobs:referral:{n}",
+            actor=PLATFORM,
+            method="POST",
+            path="/api/v1/city/referrals",
+            body=body,
+            wave=wave,
         )
     if kind == "complete":
         worker = city.worker(plan_.seeker_workers[n])
-        return Step(
-            on,
-            f"jobs:seeker:{n}:complete",
-            DESK,
-            "PATCH",
-            f"/api/v1/jobs/seekers/{{jobs_seeker_{n}}}",
-            {**seeker_profile(city, plan_, n, worker), "phone": phone(city, worker.index)},
-            wave,
-        )
+        body = {**seeker_profile(city, plan_, n, worker), "phone": phone(city, worker.index)}
+        path = f"/api/v1/jobs/seekers/{{jobs_seeker_{n}}}"
+        return _desk(on, wave, f"jobs:seeker:{n}:complete", "PATCH", path, body)
     if kind == "seeker_at_fair":
-        fair = plan_.seeker_fair[n]
-        return Step(
-            on,
-            f"jobs:seeker:{n}:fair:{fair}",
-            DESK,
-            "POST",
-            f"/api/v1/jobs/fairs/{{jobs_fair_{fair}}}/registrations",
-            {"seeker_id": f"{{jobs_seeker_{n}}}"},
-            wave,
-        )
+        fair = numbers[1]
+        path = f"/api/v1/jobs/fairs/{{jobs_fair_{fair}}}/registrations"
+        body = {"seeker_id": f"{{jobs_seeker_{n}}}"}
+        return _desk(on, wave, f"jobs:seeker:{n}:fair:{fair}", "POST", path, body)
     if kind == "intent":
         intent = plan_.intents[n]
         body = {
@@ -662,40 +622,21 @@ def _step(city: City, plan_: Plan, on: date, event: _Event) -> Step:
             "fair_id": f"{{jobs_fair_{intent.fair}}}",
             "agreed_on": intent.agreed_on.isoformat(),
         }
-        return Step(
-            on,
-            f"jobs:intent:{n}",
-            DESK,
-            "POST",
-            "/api/v1/jobs/intents",
-            body,
-            wave,
-            save={f"jobs_intent_{n}": "intent_id"},
-        )
+        save = {f"jobs_intent_{n}": "intent_id"}
+        return _desk(on, wave, f"jobs:intent:{n}", "POST", "/api/v1/jobs/intents", body, save=save)
     if kind == "hire":
-        intent = plan_.intents[n]
-        return Step(
-            on,
-            f"jobs:intent:{n}:hire",
-            DESK,
-            "POST",
-            f"/api/v1/jobs/intents/{{jobs_intent_{n}}}/hire",
-            {"hired_on": intent.hired_on.isoformat()},
-            wave,
-        )
+        hired_on = plan_.intents[n].hired_on
+        assert hired_on is not None
+        path = f"/api/v1/jobs/intents/{{jobs_intent_{n}}}/hire"
+        body = {"hired_on": hired_on.isoformat()}
+        return _desk(on, wave, f"jobs:intent:{n}:hire", "POST", path, body)
     if kind == "follow_up":
-        i, day = divmod(n, 1000)
-        still = dict(plan_.intents[i].follow_ups)[day]
+        day = numbers[1]
+        still = dict(plan_.intents[n].follow_ups)[day]
         note = "电话回访：仍在岗" if still else "电话回访：已离职"
-        return Step(
-            on,
-            f"jobs:intent:{i}:follow-up:{day}",
-            DESK,
-            "POST",
-            f"/api/v1/jobs/intents/{{jobs_intent_{i}}}/follow-ups",
-            {"day": day, "still_employed": still, "note": note},
-            wave,
-        )
+        path = f"/api/v1/jobs/intents/{{jobs_intent_{n}}}/follow-ups"
+        body = {"day": day, "still_employed": still, "note": note}
+        return _desk(on, wave, f"jobs:intent:{n}:follow-up:{day}", "POST", path, body)
     raise ValueError(f"no step for {kind}")
 
 
