@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 import math
 import re
 import secrets
@@ -32,7 +33,6 @@ HERE = Path(__file__).resolve().parent
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 PAGE_SIZE = 25
 AUDIT_LOG_LIMIT = 1000  # the most entries the audit log answers at once (paged here)
-DASHBOARD_DOSSIERS = 500  # the most one list answer holds (API.md has no dossier figures yet)
 # Mutual-aid periods are calendar years numbered from 2008 (DOMAIN.md: period 11 = 2018).
 FIRST_PERIOD_YEAR = 2007
 # A condolence batch pays thousands of households in one call (the gateway waits up to 120 s
@@ -211,6 +211,7 @@ class Console:
                 Rule("/ready", endpoint="ready"),
                 Rule("/", endpoint="dashboard"),
                 Rule("/dashboard/households", endpoint="households"),
+                Rule("/dashboard/jobs-months", endpoint="jobs_months"),
                 Rule("/review", endpoint="review_queue"),
                 Rule("/claims", endpoint="claim_lookup"),
                 Rule("/claims/<claim_id>", endpoint="claim"),
@@ -410,8 +411,7 @@ class Console:
     # ---- dashboard -------------------------------------------------------------------------
 
     def page_dashboard(self, page: Page) -> Response:
-        year_text = page.request.args.get("year") or today()[:4]
-        year = int(year_text) if year_text.isdigit() and 2000 <= int(year_text) <= 2100 else 2018
+        year = dashboard_year(page.request.args.get("year"))
         panels: dict[str, dict] = {}
         if page.offers("mutual_aid.figures"):
             answer = page.api("GET", f"/api/v1/mutual-aid/periods/{year - FIRST_PERIOD_YEAR}/stats")
@@ -434,22 +434,45 @@ class Console:
 
     def page_households(self, page: Page) -> Response:
         """The dashboard's households panel, fetched after first paint (htmx, or a link)."""
-        answer = page.api(
-            "GET", "/api/v1/dossiers", params={"status": "open", "limit": DASHBOARD_DOSSIERS}
-        )
-        panel: dict = {"answer": answer}
-        if answer.ok:
-            counts: dict[str, dict[str, int]] = {}
-            for dossier in answer.body["dossiers"]:
-                by_tier = counts.setdefault(dossier["county"], {t: 0 for t in TIERS})
-                if dossier.get("tier") in by_tier:
-                    by_tier[dossier["tier"]] += 1
-            panel.update(counts=counts, listed=len(answer.body["dossiers"]))
+        answer = page.api("GET", "/api/v1/dossiers/stats")
+        panel: dict = {"answer": answer, "data": answer.body if answer.ok else None}
         charts = dashboard_charts({"dossiers": panel})
         template = (
             "households.html" if page.request.headers.get("HX-Request") else "households_page.html"
         )
-        return page.render(template, dossiers=panel, charts=charts, limit=DASHBOARD_DOSSIERS)
+        return page.render(template, dossiers=panel, charts=charts)
+
+    def page_jobs_months(self, page: Page) -> Response:
+        """Fairs, intents and hires month by month (the jobs figures of each month's dates),
+        fetched after first paint: twelve calls of the one jobs figures endpoint."""
+        year = dashboard_year(page.request.args.get("year"))
+        months, error = [], None
+        for month in range(1, 13):
+            last = calendar.monthrange(year, month)[1]
+            answer = page.api(
+                "GET",
+                "/api/v1/jobs/stats",
+                params={"from": f"{year}-{month:02d}-01", "to": f"{year}-{month:02d}-{last:02d}"},
+            )
+            if not answer.ok:
+                error = answer.message
+                break
+            months.append(
+                {
+                    "month": month,
+                    "fairs": sum(answer.body["fairs"].values()),
+                    "intents": answer.body["intents"],
+                    "hires": answer.body["hires"],
+                }
+            )
+        panel = {"months": months if error is None else None, "error": error}
+        charts = dashboard_charts({"jobs_months": panel})
+        template = (
+            "jobs_months.html"
+            if page.request.headers.get("HX-Request")
+            else "jobs_months_page.html"
+        )
+        return page.render(template, year=year, panel=panel, charts=charts)
 
     # ---- mutual aid: review queue and claims -----------------------------------------------
 
@@ -1280,7 +1303,8 @@ def intake_body(form) -> dict:
 
 
 def dashboard_charts(panels: dict) -> dict[str, dict]:
-    """ECharts options (plain data, rendered by static/console.js) beside their tables."""
+    """ECharts options (plain data, rendered by static/console.js) beside their tables: each
+    chart draws figures the API answered, and the page prints the same figures in a table."""
     charts = {}
     county_names = dict(orgs.tree().counties)
     mutual = (panels.get("mutual_aid") or {}).get("data")
@@ -1307,24 +1331,68 @@ def dashboard_charts(panels: dict) -> dict[str, dict]:
                 },
             ],
         }
+        months = sorted(mutual.get("by_month") or {})
+        if months:
+            by_month = mutual["by_month"]
+            month_counties = sorted({c for m in months for c in by_month[m]["by_county"]})
+            charts["mutual_aid_months"] = {
+                "tooltip": {"trigger": "axis"},
+                "legend": {
+                    "data": [county_names.get(c, c) for c in month_counties] + ["核准金额（元）"]
+                },
+                "xAxis": {"type": "category", "data": months},
+                "yAxis": [{"type": "value", "name": "人次"}, {"type": "value", "name": "元"}],
+                "series": [
+                    {
+                        "name": county_names.get(c, c),
+                        "type": "bar",
+                        "stack": "county",
+                        "data": [
+                            by_month[m]["by_county"].get(c, {}).get("person_times", 0)
+                            for m in months
+                        ],
+                    }
+                    for c in month_counties
+                ]
+                + [
+                    {
+                        "name": "核准金额（元）",
+                        "type": "line",
+                        "yAxisIndex": 1,
+                        "data": [money_to_float(by_month[m]["approved_total"]) for m in months],
+                    }
+                ],
+            }
     student = (panels.get("student_aid") or {}).get("data")
     if student:
-        levels = sorted(student.get("by_level") or {})
+        levels = [lv for lv in LEVEL_NAMES if lv in (student.get("by_level") or {})]
+        budget = (panels["student_aid"].get("campaign") or {}).get("budget")
         charts["student_aid"] = {
             "tooltip": {"trigger": "axis"},
-            "xAxis": {"type": "category", "data": [LEVEL_NAMES.get(lv, lv) for lv in levels]},
-            "yAxis": {"type": "value"},
+            "legend": {"data": [LEVEL_NAMES[lv] for lv in levels] + ["预算"]},
+            "xAxis": {"type": "value", "name": "元"},
+            "yAxis": {"type": "category", "data": ["核准资助", "预算"]},
             "series": [
                 {
-                    "name": "资助人数",
+                    "name": LEVEL_NAMES[lv],
                     "type": "bar",
-                    "data": [level_count(student["by_level"][lv]) for lv in levels],
+                    "stack": "awards",
+                    "data": [money_to_float(student["by_level"][lv].get("approved_total")), None],
+                }
+                for lv in levels
+            ]
+            + [
+                {
+                    "name": "预算",
+                    "type": "bar",
+                    "stack": "awards",
+                    "data": [None, money_to_float(budget) if budget else None],
                 }
             ],
         }
-    dossiers = panels.get("dossiers") or {}
-    if dossiers.get("counts"):
-        counties = sorted(dossiers["counts"])
+    dossiers = (panels.get("dossiers") or {}).get("data")
+    if dossiers and dossiers.get("by_county"):
+        counties = sorted(dossiers["by_county"])
         charts["dossiers"] = {
             "tooltip": {"trigger": "axis"},
             "legend": {"data": [TIER_NAMES[t] for t in TIERS]},
@@ -1335,7 +1403,7 @@ def dashboard_charts(panels: dict) -> dict[str, dict]:
                     "name": TIER_NAMES[t],
                     "type": "bar",
                     "stack": "tier",
-                    "data": [dossiers["counts"][c][t] for c in counties],
+                    "data": [dossiers["by_county"][c][t] for c in counties],
                 }
                 for t in TIERS
             ],
@@ -1362,13 +1430,30 @@ def dashboard_charts(panels: dict) -> dict[str, dict]:
                 for name, key in (("招聘会", "fairs"), ("就业意向", "intents"), ("录用", "hires"))
             ],
         }
+    months = (panels.get("jobs_months") or {}).get("months")
+    if months:
+        charts["jobs_months"] = {
+            "tooltip": {"trigger": "axis"},
+            "legend": {"data": ["招聘会（场）", "就业意向", "录用"]},
+            "xAxis": {"type": "category", "data": [f"{m['month']}月" for m in months]},
+            "yAxis": [{"type": "value", "name": "人"}, {"type": "value", "name": "场"}],
+            "series": [
+                {"name": "就业意向", "type": "bar", "data": [m["intents"] for m in months]},
+                {"name": "录用", "type": "bar", "data": [m["hires"] for m in months]},
+                {
+                    "name": "招聘会（场）",
+                    "type": "line",
+                    "yAxisIndex": 1,
+                    "data": [m["fairs"] for m in months],
+                },
+            ],
+        }
     return charts
 
 
-def level_count(value) -> int:
-    if isinstance(value, dict):
-        return int(value.get("count") or value.get("approved") or 0)
-    return int(value or 0)
+def dashboard_year(text: str | None) -> int:
+    text = text or today()[:4]
+    return int(text) if text.isdigit() and 2000 <= int(text) <= 2100 else 2018
 
 
 def make_app(settings: ConsoleSettings | None = None) -> Console:

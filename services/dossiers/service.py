@@ -37,6 +37,7 @@ from shared.contracts.dossiers import (
     DossierFilterSchema,
     DossierListQuerySchema,
     DossierRequestSchema,
+    DossierStatsSchema,
     ExitSchema,
     FundRequestSchema,
     FundSchema,
@@ -168,6 +169,12 @@ class DossiersService(Heartbeat, DeadLetterRpc):
         return views.list_dossiers(
             self.store, self.vault, staff, filters, page["limit"], page["offset"]
         )
+
+    @rpc
+    @answering
+    def stats(self, principal: str) -> dict:
+        staff = authorized(principal, "dossiers.figures")
+        return DossierStatsSchema().dump(views.open_household_figures(self.store, staff))
 
     @rpc
     @answering

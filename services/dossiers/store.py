@@ -217,6 +217,18 @@ class DossierStore:
         }
         return self._stream(self._scoped(org, filters), projection)
 
+    def open_counts(self, org: str) -> list[tuple[str, str, int]]:
+        """(county, tier, open dossiers) in ``org``'s scope, counted by the database. Grouped
+        on one string key: nx-27017 does not group on a document key (``{county, tier}``)."""
+        found = self.dossiers.aggregate(
+            [
+                {"$match": {"status": "open", **orgs.scope_filter(org)}},
+                {"$project": {"key": {"$concat": ["$county", " ", "$tier"]}}},
+                {"$group": {"_id": "$key", "n": {"$sum": 1}}},
+            ]
+        )
+        return [(*row["_id"].split(" ", 1), row["n"]) for row in found if row["_id"]]
+
     def open_dossiers(self) -> Iterator[dict]:
         """Every open dossier's county and org, streamed (a campaign's tasks)."""
         return self._stream({"status": "open"}, {"county": 1, "org": 1})

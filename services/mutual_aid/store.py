@@ -547,6 +547,6 @@ class MutualAidStore:
         return list(
             self.claims.find(
                 {"period": period, "status": {"$in": ["approved", "paid"]}},
-                {"status": 1, "amount_fen": 1, "plan": 1, "member_org": 1},
+                {"status": 1, "amount_fen": 1, "plan": 1, "member_org": 1, "submitted_on": 1},
             )
         )

@@ -244,6 +244,20 @@ class DossierListSchema(Schema):
     dossiers = fields.List(fields.Nested(DossierSchema))
 
 
+class TierCountsSchema(Schema):
+    national = fields.Integer()
+    local = fields.Integer()
+    grassroots = fields.Integer()
+
+
+class DossierStatsSchema(Schema):
+    """Open households in the caller's scope, by tier, and by county and tier."""
+
+    open = fields.Integer()
+    by_tier = fields.Nested(TierCountsSchema)
+    by_county = fields.Dict(keys=fields.String(), values=fields.Nested(TierCountsSchema))
+
+
 class VisitMemberSchema(Strict):
     """A change to a member already in the household: the income, and what else was found."""
 

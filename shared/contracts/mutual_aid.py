@@ -253,12 +253,21 @@ class PlanFiguresSchema(Schema):
     paid_total = Money()
 
 
+class MonthFiguresSchema(PlanFiguresSchema):
+    by_county = fields.Dict(keys=fields.String(), values=fields.Nested(PlanFiguresSchema))
+
+
 class PeriodStatsSchema(Schema):
     person_times = fields.Integer()
     paid_total = Money()
     approved_total = Money()
     by_plan = fields.Dict(keys=fields.String(), values=fields.Nested(PlanFiguresSchema))
     by_county = fields.Dict(keys=fields.String(), values=fields.Nested(PlanFiguresSchema))
+    by_month = fields.Dict(
+        keys=fields.String(),
+        values=fields.Nested(MonthFiguresSchema),
+        metadata={"description": "by the month the bill was submitted (YYYY-MM), then county"},
+    )
 
 
 class EmployerContributionSchema(Schema):

@@ -17,6 +17,7 @@ ROLES_OF: Mapping[str, tuple[str, ...]] = MappingProxyType(
         # dossiers: filing, confirming, visiting, exiting and moving a household is casework.
         "dossiers.casework": _UNIONS,
         "dossiers.read": _EVERY_ROLE,
+        "dossiers.figures": _FIGURES,
         "dossiers.reveal_ids": _UNIONS,
         "dossiers.export": (*_UNIONS, "auditor"),
         "dossiers.grant": ("city_admin", "county_staff", "finance"),

@@ -208,6 +208,9 @@ class AidFiguresSchema(Schema):
     applications = fields.Integer(required=True)
     eligible = fields.Integer(required=True)
     approved = fields.Integer(required=True)
+    approved_total = Money(
+        metadata={"description": "the awards standing (approved, under review, paid)"}
+    )
     waitlisted = fields.Integer(required=True)
     paid = fields.Nested(AidPaidSchema, required=True)
 

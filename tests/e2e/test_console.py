@@ -477,6 +477,41 @@ def test_operations_page_shows_health_and_dead_letters(person):
     person.shot("student-aid")
 
 
+def test_the_dashboard_charts_the_api_figures_with_the_numbers_beside_them(person, gateway):
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    open_dossier(gateway)  # at least one household to chart
+    person.sign_in("周管", "city_admin", "LY")
+    person.go("/?year=2018")
+    person.wait_for("[data-testid=households]")
+    person.wait_for("[data-testid=jobs-months]")
+    # Every chart on the page is drawn (ECharts renders SVG), each beside its table.
+    WebDriverWait(person.driver, 30).until(
+        lambda d: all(
+            chart.find_elements("css selector", "svg")
+            for chart in d.find_elements("css selector", ".chart")
+        )
+    )
+    person.shot("dashboard-charts")
+    drawn = {
+        chart.get_attribute("aria-label")
+        for chart in person.driver.find_elements("css selector", ".chart")
+        if chart.find_elements("css selector", "svg")
+    }
+    assert {
+        "各县在档户数按档级",
+        "每月招聘会场次、就业意向和录用人数",
+        "各县互助人次与核准金额",
+    } <= drawn
+    # The numbers are the API's own: households by county and tier, claims by month.
+    households = gateway.staff("GET", "/api/v1/dossiers/stats").json()
+    assert f"在档 {households['open']} 户" in person.text("[data-testid=households]")
+    stats = gateway.staff("GET", "/api/v1/mutual-aid/periods/11/stats").json()
+    rows = person.text("[data-testid=mutual-aid-months]")
+    for month, figures in stats["by_month"].items():
+        assert f"{month} {figures['person_times']} {figures['approved_total']}" in rows
+
+
 def test_the_dossier_list_is_paged_by_the_api(gateway, clerk_dossier):
     """The console's list pages take 26 dossiers at a time (limit, offset), never 500."""
     everything = gateway.staff("GET", "/api/v1/dossiers?limit=500")

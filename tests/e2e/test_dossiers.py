@@ -277,6 +277,29 @@ def test_fund_budget_set_by_anyone_but_city_finance_refused(gateway):
     assert city.status_code == 200 and city.json()["budget"] == "1000.00", city.text
 
 
+def test_dossier_figures_count_the_open_households_of_the_callers_scope(gateway):
+    def figures(**who) -> dict:
+        answer = gateway.staff("GET", f"{DOSSIERS}/stats", **who)
+        assert answer.status_code == 200, answer.text
+        return answer.json()
+
+    before = figures()
+    dossier_id = open_dossier(gateway, household(county="LY-YD"))
+    tier = gateway.staff("GET", f"{DOSSIERS}/{dossier_id}").json()["tier"]
+    submit(gateway, household(county="LY-YD"))  # proposed only: not counted
+    after = figures()
+    assert after["open"] == before["open"] + 1
+    assert after["by_tier"][tier] == before["by_tier"][tier] + 1
+    was = before["by_county"].get("LY-YD", {}).get(tier, 0)
+    assert after["by_county"]["LY-YD"][tier] == was + 1
+    county = figures(role="county_staff", org="LY-YD")
+    assert (
+        list(county["by_county"]) == ["LY-YD"]
+        and county["by_county"]["LY-YD"] == after["by_county"]["LY-YD"]
+    )
+    assert gateway.staff("GET", f"{DOSSIERS}/stats", role="reviewer").status_code == 403
+
+
 def test_condolence_batch_pays_once_per_festival_and_is_refused_whole(gateway):
     finance = {"role": "finance", "org": "LY-LC"}
     ids = [open_dossier(gateway, household(county="LY-LC")) for _ in range(3)]

@@ -142,7 +142,14 @@ def test_enrolment_bill_review_payout_paid_notice(gateway, hospital):
         "by_county": {
             county: {"person_times": 1, "approved_total": "12000.00", "paid_total": "12000.00"}
         },
-    }
+        "by_month": {  # the month the hospital submitted the bill
+            "2018-05": {
+                "person_times": 1, "approved_total": "12000.00", "paid_total": "12000.00",
+                "by_county": {county: {"person_times": 1, "approved_total": "12000.00",
+                                       "paid_total": "12000.00"}},
+            }
+        },
+    }  # fmt: skip
     audit = gateway.staff("GET", f"/api/v1/mutual-aid/claims/{claim_id}/audit", role="auditor")
     assert [e["outcome"] for e in audit.json()["entries"]] == ["awaiting_second_review", "approved"]
 

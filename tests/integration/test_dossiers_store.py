@@ -18,6 +18,7 @@ from services.dossiers.application.condolence import (
     ledger_key_of,
     run_condolence_batch,
 )
+from services.dossiers.application.views import open_household_figures
 from services.dossiers.domain.policy import DossierPolicy
 from services.dossiers.store import (
     ORPHAN_CLAIM_SECONDS,
@@ -27,6 +28,8 @@ from services.dossiers.store import (
     now_iso,
 )
 from shared import orgs
+from shared.auth import StaffPrincipal
+from shared.contracts.dossiers import TIERS
 from shared.domain_errors import DomainError
 from shared.errors import ApiError, answer
 from shared.identity import make_id_number
@@ -349,6 +352,26 @@ def test_condolence_unit_and_city_runs_at_once_pay_each_household_once(store, po
     assert len(condolences(store)) == 25
     spent = store.fund("F-unit", 2019)["spent_fen"] + store.fund("F-all", 2019)["spent_fen"]
     assert spent == 25 * 200_000  # what a run listed but another paid went back to its fund
+
+
+def test_open_household_figures_count_every_open_dossier_of_the_scope_by_county_and_tier(store):
+    seed_open(store, {"LY-XL": ["national", "local", "local"], "LY-SH": ["grassroots"] * 600})
+    store.dossiers.insert_many(
+        [dossier_doc(store, uuid.uuid4().hex, county="LY-XL", status=s) for s in ("proposed", "closed")]
+    )  # fmt: skip
+
+    def figures(org: str) -> dict:
+        return open_household_figures(store, StaffPrincipal(sub="it", role="city_admin", org=org))
+
+    city = figures("LY")
+    assert (city["open"], city["by_tier"]) == (603, {"national": 1, "local": 2, "grassroots": 600})
+    assert city["by_county"] == {
+        "LY-SH": {"national": 0, "local": 0, "grassroots": 600},
+        "LY-XL": {"national": 1, "local": 2, "grassroots": 0},
+    }
+    county = figures("LY-XL")
+    assert (county["open"], list(county["by_county"])) == (3, ["LY-XL"])
+    assert figures("LY-YD") == {"open": 0, "by_tier": dict.fromkeys(TIERS, 0), "by_county": {}}
 
 
 def test_audit_log_is_append_only_entries(store):

@@ -432,7 +432,14 @@ def test_payout_batch_once_per_month_file_confirm_and_figures(service):
         "by_county": {
             county: {"person_times": 3, "approved_total": "1980.00", "paid_total": "0.00"}
         },
-    }
+        "by_month": {  # submitted on 2018-05-10
+            "2018-05": {
+                "person_times": 3, "approved_total": "1980.00", "paid_total": "0.00",
+                "by_county": {county: {"person_times": 3, "approved_total": "1980.00",
+                                       "paid_total": "0.00"}},
+            }
+        },
+    }  # fmt: skip
 
     confirmed = service.confirm_payout_batch(CHECKER, batch["batch_id"])
     assert confirmed["status"] == "paid"

@@ -9,7 +9,7 @@ import io
 from services.dossiers.application.dossiers import audit
 from services.dossiers.store import DossierStore
 from shared.auth import StaffPrincipal
-from shared.contracts.dossiers import AUDIT_LOG_MAX_LIMIT, LIST_LIMIT, DossierSchema
+from shared.contracts.dossiers import AUDIT_LOG_MAX_LIMIT, LIST_LIMIT, TIERS, DossierSchema
 from shared.crypto import PiiVault
 from shared.money import format_fen
 
@@ -88,6 +88,23 @@ def list_dossiers(
 ) -> dict:
     found = store.list_dossiers(staff.org, filters, min(limit, LIST_LIMIT), offset)
     return {"dossiers": [dossier_view(vault, d) for d in found]}
+
+
+def open_household_figures(store: DossierStore, staff: StaffPrincipal) -> dict:
+    """Open households of the caller's scope, by tier and by county and tier; every tier is
+    listed, counties only where a household is open."""
+    by_tier = dict.fromkeys(TIERS, 0)
+    by_county: dict[str, dict[str, int]] = {}
+    for county, tier, count in store.open_counts(staff.org):
+        if tier not in by_tier:  # an open dossier always has a tier; nothing else is counted
+            continue
+        by_tier[tier] += count
+        by_county.setdefault(county, dict.fromkeys(TIERS, 0))[tier] += count
+    return {
+        "open": sum(by_tier.values()),
+        "by_tier": by_tier,
+        "by_county": dict(sorted(by_county.items())),
+    }
 
 
 def export(store: DossierStore, staff: StaffPrincipal, filters: dict) -> dict:

@@ -22,6 +22,7 @@ from shared.contracts.dossiers import (
     DossierListSchema,
     DossierRequestSchema,
     DossierSchema,
+    DossierStatsSchema,
     ExitedSchema,
     ExitSchema,
     FundRequestSchema,
@@ -97,6 +98,16 @@ class DossierRoutes(Edge):
         principal = self._staff(request)
         filters = read_query(request, DossierListQuerySchema)
         return json_response(200, self._call("dossiers", "list_dossiers", principal, **filters))
+
+    @api(
+        "GET",
+        "/api/v1/dossiers/stats",
+        summary="Open households in your org scope, by tier and by county and tier.",
+        responses={200: DossierStatsSchema},
+    )
+    def dossier_stats(self, request):
+        principal = self._staff(request)
+        return json_response(200, self._call("dossiers", "stats", principal))
 
     @api(
         "GET",

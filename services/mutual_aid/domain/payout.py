@@ -57,20 +57,30 @@ def _figures() -> dict:
     return {"person_times": 0, "approved_total": 0, "paid_total": 0}
 
 
+def _month_figures() -> dict:
+    return {**_figures(), "by_county": defaultdict(_figures)}
+
+
 def period_figures(claims: Iterable[dict]) -> dict:
     """Person-times (approved or paid, amount above 0), approved total (approved or paid:
-    everything granted) and paid total, overall, by plan and by county, in fen."""
+    everything granted) and paid total, overall, by plan, by county, and by the month the
+    hospital submitted the bill (受理月份, ``YYYY-MM``) and county within it, in fen."""
     total = _figures()
     by_plan: dict[str, dict] = defaultdict(_figures)
     by_county: dict[str, dict] = defaultdict(_figures)
+    by_month: dict[str, dict] = defaultdict(_month_figures)
     for claim in claims:
         amount = claim.get("amount_fen") or 0
         if claim["status"] not in ("approved", "paid") or amount <= 0:
             continue
+        county = county_of(claim.get("member_org"))
+        month = by_month[(claim.get("submitted_on") or "?")[:7]]
         for figures in (
             total,
             by_plan[claim.get("plan") or "?"],
-            by_county[county_of(claim.get("member_org"))],
+            by_county[county],
+            month,
+            month["by_county"][county],
         ):
             figures["person_times"] += 1
             figures["approved_total"] += amount
@@ -80,4 +90,8 @@ def period_figures(claims: Iterable[dict]) -> dict:
         **total,
         "by_plan": dict(sorted(by_plan.items())),
         "by_county": dict(sorted(by_county.items())),
+        "by_month": {
+            key: {**month, "by_county": dict(sorted(month["by_county"].items()))}
+            for key, month in sorted(by_month.items())
+        },
     }

@@ -1,4 +1,5 @@
-"""A campaign's figures: counts and totals in fen, whole and by county, level and path."""
+"""A campaign's figures: counts and totals in fen (paid, and the awards standing against the
+budget), whole and by county, level and path."""
 
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ def _empty() -> dict:
         "applications": 0,
         "eligible": 0,
         "approved": 0,
+        "approved_total": 0,
         "waitlisted": 0,
         "paid": {"count": 0, "total": 0},
     }
@@ -40,7 +42,9 @@ def _empty() -> dict:
 def _count(figures: dict, row: FigureRow) -> None:
     figures["applications"] += 1
     figures["eligible"] += row.status in ELIGIBLE_STATUSES
-    figures["approved"] += row.status in APPROVED_STATUSES
+    if row.status in APPROVED_STATUSES:  # the awards standing: what the budget holds
+        figures["approved"] += 1
+        figures["approved_total"] += row.amount or 0
     figures["waitlisted"] += row.status == "waitlisted"
     if row.status == "paid":
         figures["paid"]["count"] += 1

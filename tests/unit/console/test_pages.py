@@ -222,3 +222,72 @@ def test_a_condolence_batch_runs_with_its_progress_polled_until_it_is_paid(clien
     [(_, _, _, asked)] = [c for c in gateway.calls if c[0] == "POST"]
     assert asked["json"] == {"festival": "2019-spring", "fund": "F1"}
     assert asked["timeout"] > 120  # longer than the gateway waits for the batch
+
+
+def chart_of(html: str, label: str) -> dict:
+    """The ECharts option rendered beside the chart whose aria-label is ``label``."""
+    import html as html_lib
+    import json
+
+    found = re.search(rf'aria-label="{label}" data-chart="([^"]*)"', html)
+    assert found, f"no chart {label}"
+    return json.loads(html_lib.unescape(found.group(1)))
+
+
+def test_the_dashboard_draws_the_api_figures_by_month_county_tier_and_level_with_tables(
+    client, gateway
+):
+    sign_in(client, role="city_admin", org="LY", name="周管")
+    figures = {"person_times": 3, "approved_total": "900.00", "paid_total": "400.00"}
+    gateway.answers[("GET", "/api/v1/mutual-aid/periods/11/stats")] = Answer(200, {
+        **figures, "by_plan": {"A": figures}, "by_county": {"LY-XL": figures},
+        "by_month": {
+            "2018-05": {"person_times": 2, "approved_total": "500.00", "paid_total": "400.00",
+                        "by_county": {"LY-XL": {"person_times": 2, "approved_total": "500.00",
+                                                "paid_total": "400.00"}}},
+            "2018-06": {"person_times": 1, "approved_total": "400.00", "paid_total": "0.00",
+                        "by_county": {"LY-SH": {"person_times": 1, "approved_total": "400.00",
+                                                "paid_total": "0.00"}}},
+        },
+    })  # fmt: skip
+    level = {"applications": 2, "eligible": 2, "approved": 2, "approved_total": "10000.00",
+             "waitlisted": 1, "paid": {"count": 0, "total": "0.00"}}  # fmt: skip
+    gateway.answers[("GET", "/api/v1/student-aid/campaigns/2018/stats")] = Answer(
+        200, {**level, "by_county": {}, "by_level": {"undergraduate": level}, "by_path": {}}
+    )
+    gateway.answers[("GET", "/api/v1/student-aid/campaigns/2018")] = Answer(
+        200, {"campaign": 2018, "budget": "2600000.00"}
+    )
+    page = client.get("/?year=2018").text
+    months = chart_of(page, "每月互助人次（按县堆叠）与核准金额")
+    assert months["xAxis"]["data"] == ["2018-05", "2018-06"]
+    assert {s["name"]: s["data"] for s in months["series"]} == {
+        "新罗区": [2, 0], "上杭县": [0, 1], "核准金额（元）": [500.0, 400.0],
+    }  # fmt: skip
+    assert re.search(r"<th scope=\"row\">2018-06</th><td>1</td><td>400.00</td>", page)
+    awards = chart_of(page, "各学段核准资助金额与预算")
+    assert {s["name"]: s["data"] for s in awards["series"]} == {
+        "本科": [10000.0, None], "预算": [None, 2600000.0],
+    }  # fmt: skip
+    assert "10000.00" in page and 'data-testid="student-aid-budget">2600000.00' in page
+
+    gateway.answers[("GET", "/api/v1/dossiers/stats")] = Answer(200, {
+        "open": 4, "by_tier": {"national": 1, "local": 2, "grassroots": 1},
+        "by_county": {"LY-XL": {"national": 1, "local": 2, "grassroots": 1}},
+    })  # fmt: skip
+    households = client.get("/dashboard/households", headers={"HX-Request": "true"}).text
+    tiers = chart_of(households, "各县在档户数按档级")
+    assert [s["data"] for s in tiers["series"]] == [[1], [2], [1]]
+    assert "在档 4 户" in households
+
+    gateway.answers[("GET", "/api/v1/jobs/stats")] = Answer(200, {
+        "fairs": {"monthly": 2, "campus_enterprise": 1}, "intents": 5, "hires": 3,
+    })  # fmt: skip
+    jobs = client.get("/dashboard/jobs-months?year=2018", headers={"HX-Request": "true"}).text
+    asked = [c[3]["params"] for c in gateway.calls if c[1] == "/api/v1/jobs/stats"]
+    assert asked[-12:][1] == {"from": "2018-02-01", "to": "2018-02-28"}
+    assert len(asked[-12:]) == 12 and asked[-1]["to"] == "2018-12-31"
+    by_month = chart_of(jobs, "每月招聘会场次、就业意向和录用人数")
+    assert {s["name"]: s["data"] for s in by_month["series"]} == {
+        "就业意向": [5] * 12, "录用": [3] * 12, "招聘会（场）": [3] * 12,
+    }  # fmt: skip

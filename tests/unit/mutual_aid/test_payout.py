@@ -54,3 +54,22 @@ def test_period_figures_count_approved_and_paid_above_zero_exactly():
         "approved_total": 99334,
         "paid_total": 33333,
     }
+
+
+def test_period_figures_by_month_of_submission_and_county():
+    claims = [
+        {"status": "approved", "amount_fen": 500, "member_org": "LY-XL-0001", "submitted_on": "2018-05-31"},
+        {"status": "paid", "amount_fen": 700, "member_org": "LY-XL-0002", "submitted_on": "2018-05-01"},
+        {"status": "paid", "amount_fen": 900, "member_org": "LY-SH-0001", "submitted_on": "2018-06-01"},
+        {"status": "rejected", "amount_fen": 0, "member_org": "LY-SH-0001", "submitted_on": "2018-06-02"},
+    ]  # fmt: skip
+    by_month = period_figures(claims)["by_month"]
+    assert list(by_month) == ["2018-05", "2018-06"]
+    may = by_month["2018-05"]
+    assert (may["person_times"], may["approved_total"], may["paid_total"]) == (2, 1200, 700)
+    assert may["by_county"] == {
+        "LY-XL": {"person_times": 2, "approved_total": 1200, "paid_total": 700}
+    }
+    assert by_month["2018-06"]["by_county"] == {
+        "LY-SH": {"person_times": 1, "approved_total": 900, "paid_total": 900}
+    }

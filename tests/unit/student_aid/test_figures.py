@@ -33,17 +33,22 @@ def test_figures_count_each_status_and_total_paid_in_fen():
         "applications": 1,
         "eligible": 1,
         "approved": 1,
+        "approved_total": 200_000,
         "waitlisted": 0,
         "paid": {"count": 1, "total": 200_000},
     }
     assert figures["by_county"]["LY-XL"]["applications"] == 7
     assert figures["by_level"]["senior_high"]["paid"] == {"count": 1, "total": 200_000}
     assert figures["by_level"]["vocational"]["applications"] == 0
+    # The awards standing against the budget: approved, under an objection's review, or paid.
+    assert figures["approved_total"] == 4 * 500_000 - 500_000 + 200_000
+    assert figures["by_level"]["undergraduate"]["approved_total"] == 3 * 500_000
     assert figures["by_path"]["national"]["applications"] == 3
     assert figures["by_path"]["local"] == {
         "applications": 2,
         "eligible": 2,
         "approved": 1,
+        "approved_total": 500_000,
         "waitlisted": 1,
         "paid": {"count": 0, "total": 0},
     }
