@@ -16,8 +16,10 @@ import pytest
 from scripts.devstack import ROOT, free_port
 from tests.e2e.conftest import JWT_SECRET
 from tests.e2e.test_bill_to_notice import BILLS, bill, decided
+from tests.e2e.test_dead_letters import park_in_mutual_aid
 from tests.e2e.test_dossiers import new_id_number, open_dossier
 from tests.e2e.test_jobs import VALID_UNTIL, credit_code
+from tests.e2e.test_student_aid_awards import apply
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
@@ -105,6 +107,11 @@ class Person:
         button.click()
         # Every form here answers with a new page: wait for it before reading anything.
         WebDriverWait(self.driver, 30).until(lambda _: is_gone(page))
+
+    def set_date(self, element_id: str, day: str) -> None:
+        """A date field (type=date), set as the browser's date picker would: typing into one
+        depends on the browser's locale."""
+        self.driver.execute_script("arguments[0].value = arguments[1]", self.field(element_id), day)
 
     def text(self, selector: str) -> str:
         from selenium.common.exceptions import NoSuchElementException
@@ -510,6 +517,89 @@ def test_the_dashboard_charts_the_api_figures_with_the_numbers_beside_them(perso
     rows = person.text("[data-testid=mutual-aid-months]")
     for month, figures in stats["by_month"].items():
         assert f"{month} {figures['person_times']} {figures['approved_total']}" in rows
+
+
+AID_YEAR = 2015  # a campaign year of this file's own (other files hold 2014, 2016, 2017, 2019)
+
+
+def test_the_student_aid_round_approvals_notice_and_disbursement_by_two_finance_users(
+    person, gateway
+):
+    """The city runs the approvals and publishes the notice; after it ends, one finance user
+    makes the disbursement batch and another confirms it (the maker may not)."""
+    opened = gateway.staff(
+        "POST", "/api/v1/student-aid/campaigns", {"year": AID_YEAR, "budget": "7000.00"}
+    )
+    assert opened.status_code == 201, opened.text
+    unit = "LY-XL-0042"
+    awarded = [
+        apply(gateway, unit, 1, "undergraduate", "张小明", AID_YEAR),
+        apply(gateway, unit, 2, "senior_high", "李华", AID_YEAR),
+    ]
+    waiting = apply(gateway, unit, 3, "undergraduate", "王小五", AID_YEAR)
+
+    person.sign_in("周管", "city_admin", "LY")
+    person.go(f"/student-aid?year={AID_YEAR}")
+    person.press("运行核准")
+    assert "approvals" in person.text("[data-testid=flash]")
+    assert "核准 2，候补 1" in person.text("[data-testid=aid-stats]")
+    person.shot("student-aid-approved")
+    person.set_date("published_on", f"{AID_YEAR}-09-28")
+    person.press("发布")
+    notice = person.text("[data-testid=aid-notice]")
+    assert "张*明" in notice and "李*" in notice and "王*五" not in notice  # names masked
+    assert "5000.00" in notice and "2000.00" in notice
+    person.shot("student-aid-notice")
+
+    person.sign_in("赵敏", "finance", "LY")
+    person.go(f"/student-aid?year={AID_YEAR}")
+    person.set_date("disbursed_on", f"{AID_YEAR}-10-30")
+    person.press("生成")
+    batch_id = person.text("[data-testid=disbursement-id]")
+    assert person.text("[data-testid=disbursement-awards]") == "2"
+    assert person.text("[data-testid=disbursement-total]") == "7000.00"
+    person.press("确认发放")  # the maker may not also check it
+    assert person.text("[data-testid=form-error]").startswith("与当前状态冲突")
+    person.shot("student-aid-disbursement-maker-refused")
+
+    person.sign_in("钱进", "finance", "LY")
+    person.go(f"/student-aid?year={AID_YEAR}")
+    person.set_date("disbursed_on", f"{AID_YEAR}-10-30")
+    person.press("生成")  # the same batch, nothing added
+    assert person.text("[data-testid=disbursement-id]") == batch_id
+    person.press("确认发放")
+    assert "已确认发放" in person.text("[data-testid=flash]")
+    person.shot("student-aid-disbursement-confirmed")
+    statuses = [
+        gateway.staff("GET", f"/api/v1/student-aid/applications/{a}").json()["status"]
+        for a in (*awarded, waiting)
+    ]
+    assert statuses == ["paid", "paid", "waitlisted"]
+
+
+def test_a_city_admin_replays_a_dead_letter_from_the_operations_page(person, gateway, stack):
+    event_id = park_in_mutual_aid(stack.env["AMQP_URI"])
+
+    def parked():
+        listed = gateway.staff("GET", "/api/v1/dead-letters", params={"service": "mutual_aid"})
+        return [d for d in listed.json()["dead_letters"] if d["event_id"] == event_id]
+
+    [letter] = wait_until(parked, what=f"event {event_id} parked in mutual_aid")
+    person.sign_in("周管", "city_admin", "LY")
+    person.go("/operations?service=mutual_aid")
+    assert "dossier_established" in person.text("[data-testid=dead-letters]")
+    person.shot("operations-dead-letter-parked")
+    person.press("重放", within=f"/mutual_aid/{letter['id']}/replay")
+    assert "replayed" in person.text("[data-testid=flash]")
+    person.go("/operations?service=mutual_aid&status=replayed")
+    assert "已重放（周管）" in person.text("[data-testid=dead-letters]")
+    person.shot("operations-dead-letter-replayed")
+    history = gateway.staff(
+        "GET", "/api/v1/dead-letters", params={"service": "mutual_aid", "status": "all"}
+    ).json()["dead_letters"]
+    assert [(d["status"], d["replayed_by"]) for d in history if d["id"] == letter["id"]] == [
+        ("replayed", "周管")
+    ]
 
 
 def test_the_dossier_list_is_paged_by_the_api(gateway, clerk_dossier):
