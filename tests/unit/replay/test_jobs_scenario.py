@@ -181,16 +181,81 @@ def test_the_services_counting_rules_over_what_the_steps_store_give_the_expected
     )
     expected = {f.name: f.expected for f in jobs.SCENARIO.figures(0.05)}
     assert date.fromisoformat(end) == date(2018, 11, 30)
-    assert {
-        "jobs.fairs": sum(counted["fairs"].values()),
-        **{f"jobs.fairs.{k}": counted["fairs"][k] for k in jobs.FAIR_KIND_LABELS},
-        "jobs.employers": counted["employers"],
-        "jobs.positions": counted["positions"],
-        "jobs.seekers_served": counted["seekers_served"],
-        "jobs.intents": counted["intents"],
-        "jobs.hires": counted["hires"],
-        "jobs.retained_90_days": counted["retained_90_days"],
-    } == expected
+    assert jobs.SCENARIO.actual(StatsAnswer(counted, start, end)) == expected
+
+
+def test_the_full_years_plan_counted_by_the_services_rules_for_the_window_gives_the_figures():
+    """At scale 1 the year has what small scales lack: hires and follow-ups in December, after
+    the source's window, which must not count."""
+    plan = jobs.plan(2018, 1)
+    start, end = jobs.FIGURES_FROM.isoformat(), jobs.FIGURES_TO.isoformat()
+    fair = {f.number: f for f in plan.fairs}
+    vacancy = {v.number: v for v in plan.vacancies}
+    employer = {e.number: e for e in plan.employers}
+    last_day = max(jobs.follow_up_days())
+
+    def within(day: date) -> bool:
+        return start <= day.isoformat() <= end
+
+    def intent_row(i):
+        v = vacancy[i.vacancy]
+        return {
+            "county": employer[v.employer].county,
+            "fair_id": f"F{i.fair}",
+            "seeker_id": i.seeker,
+        }
+
+    assert any(i.hired_on and not within(i.hired_on) for i in plan.intents)
+    counted = service_figures(
+        fairs=[
+            {"fair_id": f"F{f.number}", "kind": f.kind, "county": f.county}
+            for f in plan.fairs
+            if within(f.day)
+        ],
+        vacancies=[
+            {
+                "county": employer[v.employer].county,
+                "fair_id": f"F{v.fair}",
+                "employer_id": v.employer,
+                "headcount": v.headcount,
+            }
+            for v in plan.vacancies
+            if within(fair[v.fair].day)
+        ],
+        registrations=[
+            {"county": fair[f].county, "fair_id": f"F{f}", "employer_id": e.number}
+            for e in plan.employers
+            for f in e.fairs
+            if within(fair[f].day)
+        ]
+        + [
+            {"county": fair[f].county, "fair_id": f"F{f}", "seeker_id": s}
+            for s, f in enumerate(plan.seeker_fair)
+            if within(fair[f].day)
+        ],
+        seekers=[],
+        intents_agreed=[intent_row(i) for i in plan.intents if within(i.agreed_on)],
+        hires=[
+            {**intent_row(i), "retained": dict(i.follow_ups).get(last_day, False)}
+            for i in plan.intents
+            if i.hired_on is not None and within(i.hired_on)
+        ],
+        fair_kinds={f"F{f.number}": f.kind for f in plan.fairs},
+    )
+    expected = {f.name: f.expected for f in jobs.SCENARIO.figures(1)}
+    assert jobs.SCENARIO.actual(StatsAnswer(counted, start, end)) == expected
+
+
+class StatsAnswer:
+    """What the edge answers ``GET /api/v1/jobs/stats`` for the source's window (the scenario's
+    ``actual`` reads nothing else)."""
+
+    def __init__(self, stats: dict, start: str, end: str):
+        self.stats, self.path = stats, f"/api/v1/jobs/stats?from={start}&to={end}"
+
+    def get(self, path: str, actor=None) -> dict:
+        assert path == self.path
+        return contract.JobStatsSchema().load(self.stats)
 
 
 def _strings(value):
