@@ -374,24 +374,37 @@ def replay(
     flight are answered and recorded before it stops (a kill -9 may lose their lines)."""
     city = city or City()
     progress = progress or Progress()
-    started = time.monotonic()
-    sent = skipped = 0
+    started, before = time.monotonic(), len(journal.sent)
+    seen: set[str] = set()
     on = date(YEAR, 1, 1)
+
+    def outcome(interrupted: bool = False) -> Outcome:
+        sent = len(journal.sent) - before
+        return Outcome(sent, len(seen) - sent, time.monotonic() - started, interrupted)
+
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="replay") as pool:
         try:
             for group in groups(merged(scenarios, city, scale)):
                 on = group[0][1].on
+                _check_unique(group, seen)
                 todo = [(name, step) for name, step in group if step.key not in journal.sent]
-                skipped += len(group) - len(todo)
                 _send_group(pool, edge, journal, [step for _, step in todo])
                 journal.end_group()
-                sent += len(todo)
                 progress.update(on, (name for name, _ in todo), len(todo))
         except KeyboardInterrupt:
             progress.update(on, (), 0, force=True)
-            return Outcome(sent, skipped, time.monotonic() - started, interrupted=True)
+            return outcome(interrupted=True)
     progress.update(on, (), 0, force=True)
-    return Outcome(sent, skipped, time.monotonic() - started)
+    return outcome()
+
+
+def _check_unique(group: list[tuple[str, Step]], seen: set[str]) -> None:
+    """A key is a step's identity (its webhook id, its line in the state): a second step with
+    the same key would be taken for the first and silently have no effect."""
+    for name, step in group:
+        if step.key in seen:
+            raise ReplayError(f"scenario {name} yielded a second step with the key {step.key}")
+        seen.add(step.key)
 
 
 def _send_group(pool: ThreadPoolExecutor, edge: Edge, journal: Journal, steps: list[Step]) -> None:
@@ -403,7 +416,7 @@ def _send_group(pool: ThreadPoolExecutor, edge: Edge, journal: Journal, steps: l
 
     futures = [pool.submit(one, step) for step in steps]
     try:
-        done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+        wait(futures, return_when=FIRST_EXCEPTION)
     except KeyboardInterrupt:
         for future in futures:
             future.cancel()

@@ -237,3 +237,21 @@ def test_a_step_cannot_use_what_its_own_group_saves(tmp_path):
         with pytest.raises(ReplayError, match=r"step use:1 needs \{t1\}"):
             replay([year], Edge(server.url, SECRET, journal.saved), journal, scale=1, workers=1)
     journal.close()
+
+
+def test_two_steps_with_one_key_stop_the_replay(tmp_path):
+    """The second would carry the first's webhook id and be answered as the first."""
+    year = ListScenario(
+        "year",
+        1,
+        [
+            step("bill:1", D1, actor=Staff("city_admin")),
+            step("bill:1", D2, actor=Staff("city_admin")),
+        ],
+    )
+    journal = Journal(tmp_path / "state.jsonl", {"year": 2018})
+    with Recorder(lambda r: (201, {})) as server:
+        with pytest.raises(ReplayError, match="second step with the key bill:1"):
+            replay([year], Edge(server.url, SECRET, journal.saved), journal, scale=1)
+    journal.close()
+    assert len(server.requests) == 1
