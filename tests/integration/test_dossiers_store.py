@@ -354,6 +354,17 @@ def test_condolence_unit_and_city_runs_at_once_pay_each_household_once(store, po
     assert spent == 25 * 200_000  # what a run listed but another paid went back to its fund
 
 
+def test_a_filtered_dossier_list_is_served_by_the_status_county_tier_index(store):
+    """The console's filtered list (county, status and tier) must not walk every open dossier:
+    the database's own plan names the compound index (MongoDB and nx-27017 alike)."""
+    seed_open(store, {"LY-XL": ["local", "national"], "LY-SH": ["local"]})
+    filters = {"county": "LY-XL", "status": "open", "tier": "local"}
+    plan = store.dossiers.find(DossierStore._scoped("LY", filters)).sort("_id", 1).explain()
+    assert "status_county_tier" in str(plan["queryPlanner"]["winningPlan"]), plan
+    listed = store.list_dossiers("LY", filters, 26)
+    assert [(d["county"], d["tier"]) for d in listed] == [("LY-XL", "local")]
+
+
 def test_open_household_figures_count_every_open_dossier_of_the_scope_by_county_and_tier(store):
     seed_open(store, {"LY-XL": ["national", "local", "local"], "LY-SH": ["grassroots"] * 600})
     store.dossiers.insert_many(
