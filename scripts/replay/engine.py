@@ -262,7 +262,7 @@ def send_step(edge: Edge, step: Step, saved: dict[str, Any]) -> dict[str, Any]:
         try:
             response = edge.send(step.actor, step.method, path, body, webhook_id(step.key))
             status = response.status_code
-        except requests.ConnectionError as exc:
+        except requests.RequestException as exc:  # no answer: refused, dropped, timed out
             if not repeatable or time.monotonic() > deadline:
                 raise ReplayError(f"step {step.key}: {step.method} {path} failed: {exc}") from exc
             status = None

@@ -255,3 +255,11 @@ def test_two_steps_with_one_key_stop_the_replay(tmp_path):
             replay([year], Edge(server.url, SECRET, journal.saved), journal, scale=1)
     journal.close()
     assert len(server.requests) == 1
+
+
+def test_no_answer_at_all_stops_the_replay_naming_the_step():
+    with Recorder(lambda r: (200, {})) as server:
+        url = server.url
+    s = step("enrol:1", D1, actor=Staff("city_admin"), path="/api/v1/mutual-aid/enrollments")
+    with pytest.raises(ReplayError, match="step enrol:1: POST /api/v1/mutual-aid/enrollments"):
+        send_step(Edge(url, SECRET, {}), s, {})
