@@ -363,6 +363,12 @@ def test_a_filtered_dossier_list_is_served_by_the_status_county_tier_index(store
     assert "status_county_tier" in str(plan["queryPlanner"]["winningPlan"]), plan
     listed = store.list_dossiers("LY", filters, 26)
     assert [(d["county"], d["tier"]) for d in listed] == [("LY-XL", "local")]
+    # A county's clerk, filtering by status only, is served by the same index.
+    mine = DossierStore._dossiers_scoped("LY-XL", {"status": "open"})
+    plan = store.dossiers.find(mine).sort("_id", 1).explain()
+    assert "status_county_tier" in str(plan["queryPlanner"]["winningPlan"]), plan
+    assert {d["county"] for d in store.list_dossiers("LY-XL", {"status": "open"}, 26)} == {"LY-XL"}
+    assert {d["county"] for d in store.list_dossiers("LY-SH-0042", {}, 26)} == {"LY-SH"}
 
 
 def test_open_household_figures_count_every_open_dossier_of_the_scope_by_county_and_tier(store):
@@ -382,7 +388,9 @@ def test_open_household_figures_count_every_open_dossier_of_the_scope_by_county_
     }
     county = figures("LY-XL")
     assert (county["open"], list(county["by_county"])) == (3, ["LY-XL"])
+    assert figures("LY-XL-0042")["open"] == 3 and figures("LY-XL-0007")["open"] == 0
     assert figures("LY-YD") == {"open": 0, "by_tier": dict.fromkeys(TIERS, 0), "by_county": {}}
+    assert figures("LY-NOWHERE")["open"] == 0
 
 
 def test_audit_log_is_append_only_entries(store):
