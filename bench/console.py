@@ -178,6 +178,12 @@ def console_pages(ctx: Context) -> Result:
         ),
         "dossier list /dossiers": ("county_staff", "LY", "/dossiers"),
         "filtered list": ("county_staff", "LY", "/dossiers?county=LY-XL&status=open&tier=local"),
+        "a county clerk's open dossiers": ("county_staff", "LY-XL", "/dossiers?status=open"),
+        "a county clerk's households panel (after first paint)": (
+            "county_staff",
+            "LY-XL",
+            "/dashboard/households",
+        ),
         "dossier /dossiers/{id}": ("county_staff", "LY", f"/dossiers/{first}"),
         "review queue /review": ("reviewer", "LY", "/review"),
         "audit log /audit": ("auditor", "LY", "/audit"),
