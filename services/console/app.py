@@ -1226,7 +1226,7 @@ def audit_match(entry: dict, filters: dict) -> bool:
     """Actor and days over the whole audit of one claim or one campaign (the API answers it
     unnarrowed; the dossier audit log is narrowed by the API itself)."""
     actor = entry.get("actor") or entry.get("by") or ""
-    if filters.get("actor") and filters["actor"] not in actor:
+    if filters.get("actor") and filters["actor"] != actor:  # the staff id exactly, as the API
         return False
     at = str(entry.get("at") or "")[:10]
     if filters.get("from") and at < filters["from"]:

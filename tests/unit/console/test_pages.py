@@ -9,7 +9,7 @@ import pytest
 from werkzeug.test import Client
 
 from services.console.api import Answer
-from services.console.app import Console, intake_body, mask_name
+from services.console.app import Console, audit_match, intake_body, mask_name
 from services.console.config import load_console_settings
 
 
@@ -291,3 +291,13 @@ def test_the_dashboard_draws_the_api_figures_by_month_county_tier_and_level_with
     assert {s["name"]: s["data"] for s in by_month["series"]} == {
         "就业意向": [5] * 12, "录用": [3] * 12, "招聘会（场）": [3] * 12,
     }  # fmt: skip
+
+
+def test_a_claims_review_log_is_narrowed_as_the_api_narrows_the_audit_log():
+    """A claim's or a campaign's log comes whole; the console narrows it by the same rules as
+    GET /api/v1/audit-log: the staff id exactly, days from and to both kept."""
+    entry = {"by": "王芳", "at": "2018-05-31T23:59:59.999+08:00"}
+    assert audit_match(entry, {"actor": "王芳", "from": "2018-05-31", "to": "2018-05-31"})
+    assert not audit_match(entry, {"actor": "王"})
+    assert not audit_match(entry, {"from": "2018-06-01"})
+    assert not audit_match(entry, {"to": "2018-05-30"})
