@@ -37,6 +37,7 @@ from pathlib import Path
 from scripts.replay.city import CITY_PLATFORM, COUNTIES, POOLS, YEAR, City, Worker
 from scripts.replay.model import Api, Chart, Figure, Partner, Staff, Step, scaled
 from services.jobs.domain.policy import SERVICE, JobsPolicy
+from shared.contracts.jobs import EDUCATION
 from shared.identity import make_credit_code
 from shared.policy import policy_in_force
 
@@ -139,16 +140,6 @@ FAIRS = _calendar()
 
 
 # ---- occupations ---------------------------------------------------------------------------
-
-EDUCATION = [
-    "none",
-    "junior_high",
-    "senior_high",
-    "vocational",
-    "junior_college",
-    "undergraduate",
-    "postgraduate",
-]
 
 
 @dataclass(frozen=True)

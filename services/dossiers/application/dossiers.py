@@ -38,6 +38,18 @@ def household_of(doc: dict) -> Household:
     )
 
 
+def household_of_request(data: dict) -> Household:
+    """The household an intake request describes (its loaded body), as the tier rules read it."""
+    return Household(
+        county=data["county"],
+        member_incomes=tuple(m["monthly_income"] for m in data["members"]),
+        monthly_rigid_expenditure=data["monthly_rigid_expenditure"],
+        months_below_line=data["months_below_line"],
+        causes=frozenset(data["causes"]),
+        assets=Assets(**data["assets"]),
+    )
+
+
 def visible(
     store: DossierStore, policy_dir: str, staff: StaffPrincipal, dossier_id: str, today: date
 ) -> dict:

@@ -14,10 +14,11 @@ from services.dossiers.application.dossiers import (
     dossier_event,
     expiry_on,
     household_of,
+    household_of_request,
     policy_on,
     visible,
 )
-from services.dossiers.domain.tiers import TIER_RANK, Assets, Household, propose_tier
+from services.dossiers.domain.tiers import TIER_RANK, propose_tier
 from services.dossiers.store import DossierStore, MemberAlreadyInDossier, now_iso
 from shared.auth import StaffPrincipal
 from shared.business_dates import BusinessDate
@@ -94,14 +95,7 @@ def submit(
 def preview(policy_dir: str, data: dict, intake: BusinessDate) -> dict:
     """The proposal ``submit`` would record for this household, recorded nowhere."""
     policy = policy_on(policy_dir, intake.day)
-    household = Household(
-        county=data["county"],
-        member_incomes=tuple(m["monthly_income"] for m in data["members"]),
-        monthly_rigid_expenditure=data["monthly_rigid_expenditure"],
-        months_below_line=data["months_below_line"],
-        causes=frozenset(data["causes"]),
-        assets=Assets(**data["assets"]),
-    )
+    household = household_of_request(data)
     proposal = propose_tier(household, policy, intake.day.year)
     return {
         "proposed_tier": proposal.tier,

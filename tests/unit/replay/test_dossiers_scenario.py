@@ -16,8 +16,9 @@ import pytest
 from scripts.replay.city import City
 from scripts.replay.model import Step
 from scripts.replay.scenarios import dossiers, student_aid
+from services.dossiers.application.dossiers import household_of_request
 from services.dossiers.domain.policy import DossierPolicy
-from services.dossiers.domain.tiers import Assets, Household, propose_tier
+from services.dossiers.domain.tiers import propose_tier
 from shared.contracts.dossiers import (
     CondolenceBatchRequestSchema,
     ConfirmSchema,
@@ -100,14 +101,7 @@ def test_each_household_gets_the_tier_the_service_rules_propose(year):
     assert intakes.keys() == confirms.keys()
     for number, s in intakes.items():
         data = DossierRequestSchema().load(s.body)
-        household = Household(
-            county=data["county"],
-            member_incomes=tuple(m["monthly_income"] for m in data["members"]),
-            monthly_rigid_expenditure=data["monthly_rigid_expenditure"],
-            months_below_line=data["months_below_line"],
-            causes=frozenset(data["causes"]),
-            assets=Assets(**data["assets"]),
-        )
+        household = household_of_request(data)
         proposal = propose_tier(household, service_policy(s.on), s.on.year)
         assert proposal.tier == confirms[number].body["tier"], (s.key, proposal.trace)
         assert confirms[number].on == s.on and confirms[number].wave > s.wave
