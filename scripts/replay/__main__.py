@@ -97,6 +97,10 @@ def own_platform(data_dir: Path, vhost_name: str, fresh: bool) -> Iterator[Platf
         # One client sends the whole year from 127.0.0.1: the limiter must never refuse it.
         "RATE_LIMIT_REQUESTS": "1000000/second",
         "RATE_LIMIT_FAILURES": "1000000/minute",
+        # The whole year pushed through a small machine: a service slowed by the load answers
+        # late rather than never, and a 503 for a staff step would stop the replay (its effect
+        # unknown, it cannot be sent again blindly). Below the engine's HTTP timeout.
+        "RPC_TIMEOUT_SECONDS": "30",
     }
     nx = NxServer(data_dir / "nx")
     stack = Stack(data_dir, env)

@@ -250,7 +250,7 @@ def _retry_after(response: requests.Response | None, delay: float) -> float:
 
 def send_step(edge: Edge, step: Step, saved: dict[str, Any]) -> dict[str, Any]:
     """Send one step (placeholders filled), retrying what it lists as "not yet" (and a 429,
-    and a dropped connection for a request that is safe to repeat) with backoff up to its
+    and a dropped connection or a 503 for a request that is safe to repeat) with backoff up to its
     ``retry_seconds``; the values it saves. Raises ReplayError on any other answer."""
     path = fill(step.path, saved, step.key)
     body = fill(step.body, saved, step.key)
@@ -268,7 +268,14 @@ def send_step(edge: Edge, step: Step, saved: dict[str, Any]) -> dict[str, Any]:
             status = None
         if status in step.expect:
             return _saved_values(step, status, _answer(response))
-        again = status is None or status in step.retry or status == 429
+        # 503: a service behind the gateway did not answer. A signed step or a GET is safe to
+        # send again; a staff step is not (its effect may have happened), so it stops the replay.
+        again = (
+            status is None
+            or status in step.retry
+            or status == 429
+            or (status == 503 and repeatable)
+        )
         if not again or time.monotonic() > deadline:
             raise ReplayError(_unexpected(step, path, response))
         time.sleep(_retry_after(response, delay))

@@ -144,6 +144,21 @@ def test_a_not_yet_answer_is_retried_until_it_comes():
     assert len(server.requests) == 3
 
 
+def test_a_503_is_sent_again_when_safe_and_stops_a_staff_step():
+    """A signed step or a GET may go again when a service did not answer; a staff POST may have
+    had its effect, so a second send could make a second record: it stops the replay."""
+    answers = iter([503, 202])
+    with Recorder(lambda r: (next(answers), {"claim_id": "c1"})) as server:
+        s = step("bill:9", D1, actor=Partner("H0001"), path="/b", retry_seconds=10)
+        send_step(Edge(server.url, SECRET, {"secret:H0001": "whsec_" + "QUJD" * 8}), s, {})
+    assert len(server.requests) == 2
+    with Recorder(lambda r: (503, {"error": {"code": "service_unavailable"}})) as server:
+        s = step("intent:3", D1, actor=Staff("county_staff", "LY-XL"), retry_seconds=10)
+        with pytest.raises(ReplayError, match=r"step intent:3 .* answered 503"):
+            send_step(Edge(server.url, SECRET, {}), s, {})
+    assert len(server.requests) == 1
+
+
 def test_an_unexpected_status_stops_the_replay_naming_the_step_status_and_body():
     with Recorder(lambda r: (422, {"error": {"code": "outside_window"}})) as server:
         s = step("student:7", D1, actor=Staff("city_admin"), retry=(404,), retry_seconds=5)
