@@ -3,8 +3,11 @@ staff bearer tokens and signed webhooks."""
 
 from __future__ import annotations
 
+import inspect
+
 import eventlet
-from nameko.exceptions import UnknownService
+import pymongo.errors
+from nameko.exceptions import RemoteError, UnknownService
 
 from services.gateway.http import PARTNER_HEADER, read_body
 from services.gateway.schemas import is_partner_code
@@ -17,6 +20,14 @@ from shared.webhooks import (
     WebhookVerificationError,
     check_webhook_headers,
     verify_webhook,
+)
+
+# A service whose store did not answer (pymongo's ConnectionFailure and its kinds, named as they
+# cross the bus): the caller may try again, as for a service that is down. Not a 500.
+STORE_UNREACHABLE = frozenset(
+    name
+    for name, kind in vars(pymongo.errors).items()
+    if inspect.isclass(kind) and issubclass(kind, pymongo.errors.ConnectionFailure)
 )
 
 # Each unnamed city-platform request costs one HMAC per registered platform: keep it bounded.
@@ -43,6 +54,14 @@ class Edge:
             ) from None
         except UnknownService:
             raise ApiError(503, "service_unavailable", f"{service} is not running.") from None
+        except RemoteError as error:
+            if error.exc_type in STORE_UNREACHABLE:
+                raise ApiError(
+                    503,
+                    "service_unavailable",
+                    f"the {service} service's store did not answer; try again.",
+                ) from None
+            raise
 
     def _staff(self, request) -> str:
         """The caller's staff token, verified here too so a bad one never costs an RPC. It is
