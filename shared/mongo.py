@@ -33,7 +33,11 @@ def get_client(uri: str) -> MongoClient:
                 uri,
                 tz_aware=True,
                 serverSelectionTimeoutMS=5000,
-                connectTimeoutMS=5000,
+                # Also the monitor's wait for its heartbeat: a store busy for more than this is
+                # marked unknown and every pool is cleared, cancelling the operations in flight
+                # (seen at 5 s under the year replay's load on nx-27017). A stopped store still
+                # refuses a connection at once, so this only spares a busy one.
+                connectTimeoutMS=20000,
                 socketTimeoutMS=30000,
                 appname="unionhub",
             )
