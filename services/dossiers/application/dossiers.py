@@ -27,11 +27,14 @@ def expiry_on(policy_dir: str, today: date) -> ProposalExpiry | None:
     return proposal_expiry(today, policy_on(policy_dir, today))
 
 
-def household_of(doc: dict) -> Household:
+def household_of(doc: dict, *, money_suffix: str = "_fen") -> Household:
+    """The household as the tier rules read it: from a stored dossier (amounts under
+    ``*_fen`` keys) or, with ``money_suffix=""``, from an intake request's loaded body (the same
+    amounts, already in fen, under the contract's field names)."""
     return Household(
         county=doc["county"],
-        member_incomes=tuple(m["monthly_income_fen"] for m in doc["members"]),
-        monthly_rigid_expenditure=doc["monthly_rigid_expenditure_fen"],
+        member_incomes=tuple(m[f"monthly_income{money_suffix}"] for m in doc["members"]),
+        monthly_rigid_expenditure=doc[f"monthly_rigid_expenditure{money_suffix}"],
         months_below_line=doc["months_below_line"],
         causes=frozenset(doc["causes"]),
         assets=Assets(**doc["assets"]),
@@ -40,14 +43,7 @@ def household_of(doc: dict) -> Household:
 
 def household_of_request(data: dict) -> Household:
     """The household an intake request describes (its loaded body), as the tier rules read it."""
-    return Household(
-        county=data["county"],
-        member_incomes=tuple(m["monthly_income"] for m in data["members"]),
-        monthly_rigid_expenditure=data["monthly_rigid_expenditure"],
-        months_below_line=data["months_below_line"],
-        causes=frozenset(data["causes"]),
-        assets=Assets(**data["assets"]),
-    )
+    return household_of(data, money_suffix="")
 
 
 def visible(
