@@ -20,7 +20,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import date
@@ -44,6 +44,7 @@ IN_PROGRESS: frozenset[str] = frozenset()
 PARTNER_HEADER = "X-Partner-Code"
 HTTP_TIMEOUT_SECONDS = 60.0
 WORKERS = 8
+WAIT_SLICE_SECONDS = 0.2  # how soon a Ctrl-C is seen while a group is in flight
 TOKEN_TTL_SECONDS = 3600
 CITY_ADMIN = Staff("city_admin")
 _PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
@@ -329,7 +330,7 @@ class Progress:
         self.days = date(year + 1, 1, 1).toordinal() - self.year_start
         self.stream = stream
         self.tty = stream.isatty()
-        self.every = every if self.tty else 10.0
+        self.every = every if self.tty or every == 0 else 10.0
         self.started = time.monotonic()
         self.last = 0.0
         self.counts: Counter[str] = Counter()
@@ -389,15 +390,21 @@ def replay(
         sent = len(journal.sent) - before
         return Outcome(sent, len(seen) - sent, time.monotonic() - started, interrupted)
 
+    lock = threading.Lock()
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="replay") as pool:
         try:
             for group in groups(merged(scenarios, city, scale)):
                 on = group[0][1].on
                 _check_unique(group, seen)
                 todo = [(name, step) for name, step in group if step.key not in journal.sent]
-                _send_group(pool, edge, journal, [step for _, step in todo])
+
+                def answered(name: str, on: date = on) -> None:
+                    # Each answer moves the line: a fair day's group is thousands of steps.
+                    with lock:
+                        progress.update(on, (name,), 1)
+
+                _send_group(pool, edge, journal, todo, answered)
                 journal.end_group()
-                progress.update(on, (name for name, _ in todo), len(todo))
         except KeyboardInterrupt:
             progress.update(on, (), 0, force=True)
             return outcome(interrupted=True)
@@ -414,16 +421,31 @@ def _check_unique(group: list[tuple[str, Step]], seen: set[str]) -> None:
         seen.add(step.key)
 
 
-def _send_group(pool: ThreadPoolExecutor, edge: Edge, journal: Journal, steps: list[Step]) -> None:
+def _send_group(
+    pool: ThreadPoolExecutor,
+    edge: Edge,
+    journal: Journal,
+    steps: list[tuple[str, Step]],
+    answered: Callable[[str], None] = lambda name: None,
+) -> None:
     """Send a group's steps concurrently; record each as its answer comes. The first failure
-    stops the group (steps already running finish) and is raised."""
+    stops the group (steps already running finish) and is raised. Ctrl-C stops it between
+    steps: those not yet started are cancelled, the few in flight are answered and recorded."""
 
-    def one(step: Step) -> None:
+    def one(name: str, step: Step) -> None:
         journal.record(step.key, send_step(edge, step, journal.saved))
+        answered(name)
 
-    futures = [pool.submit(one, step) for step in steps]
+    futures = [pool.submit(one, name, step) for name, step in steps]
     try:
-        wait(futures, return_when=FIRST_EXCEPTION)
+        # Waited for in short slices: a SIGINT the kernel hands to a worker thread is acted on
+        # only when the main thread runs again, and a wait without a timeout would not return
+        # before the whole group was answered (minutes on a fair day).
+        pending = set(futures)
+        while pending:
+            done, pending = wait(pending, timeout=WAIT_SLICE_SECONDS, return_when=FIRST_EXCEPTION)
+            if any(not f.cancelled() and f.exception() is not None for f in done):
+                break
     except KeyboardInterrupt:
         for future in futures:
             future.cancel()

@@ -278,3 +278,85 @@ def test_no_answer_at_all_stops_the_replay_naming_the_step():
     s = step("enrol:1", D1, actor=Staff("city_admin"), path="/api/v1/mutual-aid/enrollments")
     with pytest.raises(ReplayError, match="step enrol:1: POST /api/v1/mutual-aid/enrollments"):
         send_step(Edge(url, SECRET, {}), s, {})
+
+
+# Run in a process of its own: the suite's eventlet monkey-patching turns threads into green
+# threads, where a signal lands in whichever one runs; the replay CLI runs on real threads.
+# (A terminal's Ctrl-C reaches every process of `make replay`; a `kill -INT` must name the
+# Python process, not make.)
+_CTRL_C_IN_A_FAIR_DAY = """
+import json, os, signal, sys, threading, time
+from pathlib import Path
+from scripts.replay.engine import Edge, replay
+from scripts.replay.model import Staff
+from scripts.replay.state import Journal
+from tests.unit.replay.fakes import ListScenario, Recorder, step
+from tests.unit.replay.test_engine import D1, SECRET
+
+many = ListScenario(
+    "fair", 1, [step(f"seeker:{i}", D1, actor=Staff("city_admin"), path=f"/s/{i}") for i in range(400)]
+)
+answered, lock = [], threading.Lock()
+
+def answer(request):
+    time.sleep(0.005)
+    with lock:
+        answered.append(request["path"])
+        if len(answered) == 20:
+            os.kill(os.getpid(), signal.SIGINT)  # the kernel may hand it to any thread
+    return 201, {}
+
+journal = Journal(Path(sys.argv[1]), {"year": 2018})
+with Recorder(answer) as server:
+    outcome = replay([many], Edge(server.url, SECRET, journal.saved), journal, scale=1, workers=4)
+journal.close()
+print(json.dumps({"interrupted": outcome.interrupted, "sent": outcome.sent,
+                  "recorded": len(journal.sent), "answered": len(answered)}))
+"""
+
+
+def test_ctrl_c_in_a_large_group_stops_between_steps_and_records_what_was_answered(tmp_path):
+    """A fair day is one group of thousands of steps: a Ctrl-C stops it after the steps in
+    flight, not at the group's end, and every step answered is recorded."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[3]
+    done = subprocess.run(
+        [sys.executable, "-c", _CTRL_C_IN_A_FAIR_DAY, str(tmp_path / "state.jsonl")],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout.splitlines()[-1])
+    assert seen["interrupted"]
+    # The 20th answer, the few in flight and at most a wait slice's worth: far from 400.
+    assert 20 <= seen["sent"] < 400 // 2
+    assert seen["sent"] == seen["recorded"] == seen["answered"]
+
+
+def test_the_progress_line_moves_with_each_answer_inside_a_group(tmp_path):
+    import io
+
+    from scripts.replay.engine import Progress
+
+    day = ListScenario(
+        "fair", 1, [step(f"s:{i}", D1, actor=Staff("city_admin"), path=f"/s/{i}") for i in range(5)]
+    )
+    stream = io.StringIO()
+    journal = Journal(tmp_path / "state.jsonl", {"year": 2018})
+    with Recorder(lambda r: (201, {})) as server:
+        replay(
+            [day],
+            Edge(server.url, SECRET, journal.saved),
+            journal,
+            scale=1,
+            workers=2,
+            progress=Progress(stream=stream, every=0),
+        )
+    journal.close()
+    counts = [line.split("| fair ")[1].split(" ")[0] for line in stream.getvalue().splitlines()]
+    assert counts[:5] == ["1", "2", "3", "4", "5"]
