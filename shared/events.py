@@ -8,7 +8,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+from marshmallow import EXCLUDE, Schema, fields, validate
 
 from shared.catalogue import CATALOGUE
 
@@ -64,11 +64,25 @@ class Event:
         }
 
 
+# One instance per schema class, shared by every call: a marshmallow schema keeps no state
+# between loads and dumps, and building one copies every declared field (about 0.3 ms, as much
+# as loading a bill), which every event made or read had paid twice.
+_INSTANCES: dict[type[Schema], Schema] = {}
+
+
+def _instance(schema_class: type[Schema]) -> Schema:
+    schema = _INSTANCES.get(schema_class)
+    if schema is None:
+        schema = _INSTANCES.setdefault(schema_class, schema_class())
+    return schema
+
+
 def payload_schema(event_type: str, version: int) -> Schema:
     try:
-        return CATALOGUE[(event_type, version)]()
+        schema_class = CATALOGUE[(event_type, version)]
     except KeyError:
         raise UnknownEventType(f"{event_type} v{version} is not in the event catalogue") from None
+    return _instance(schema_class)
 
 
 def make_event(
@@ -79,11 +93,9 @@ def make_event(
     correlation_id: str,
     version: int = 1,
 ) -> Event:
-    """Create a new event, validating the payload against the catalogue before it is stored."""
+    """Create a new event, validating the payload against the catalogue before it is stored
+    (a ``ValidationError`` naming every bad field; the load is the validation)."""
     schema = payload_schema(event_type, version)
-    errors = schema.validate(payload)
-    if errors:
-        raise ValidationError(errors)
     return Event(
         event_id=str(uuid.uuid4()),
         event_type=event_type,
@@ -97,7 +109,7 @@ def make_event(
 
 def parse_event(body: dict[str, Any]) -> Event:
     """Read an incoming envelope; raises ValidationError or UnknownEventType for a poison message."""
-    envelope = EnvelopeSchema().load(body)
+    envelope = _instance(EnvelopeSchema).load(body)
     schema = payload_schema(envelope["event_type"], envelope["version"])
     envelope["payload"] = schema.load(envelope["payload"])
     return Event(**envelope)

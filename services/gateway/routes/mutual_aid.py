@@ -47,6 +47,9 @@ TABLES_CACHE_SECONDS = 30.0
 TABLES_TIMEOUT_SECONDS = 1.0
 _TABLES: dict = {"at": -TABLES_CACHE_SECONDS, "tables": []}
 
+# The hot path's schema, built once (a marshmallow schema keeps no state between loads).
+BILL_SCHEMA = DischargeBillSchema()
+
 PERIOD = f"<int(min={PERIODS.min}, max={PERIODS.max}):period>"  # out of range: no such route
 
 
@@ -75,7 +78,7 @@ class MutualAidRoutes(Edge):
         # is accepted while mutual_aid or its store is down, as long as the broker is up
         # (README "Bills while mutual_aid is down"). Its claim id follows from (hospital, bill
         # number), so a repeat is answered the same id and mutual_aid inserts the claim once.
-        data = validated(DischargeBillSchema(), read_json(request))
+        data = validated(BILL_SCHEMA, read_json(request))
         check_hospital_level(partner, data["hospital_level"])
         self._check_single_disease(partner, data["single_disease_code"], data["discharge_date"])
         submitted_on = submission_date(
