@@ -80,8 +80,14 @@ def notify_fanout(ctx: Context) -> Result:
             )
             for n, recipient in enumerate(workers)
         ]
+
         # Counted by the status index (what ran before, bill_to_notice's, is counted out).
-        before = store.deliveries.count_documents({"status": "sent"})
+        def sent() -> int:  # the inbox messages are their own log rows
+            return store.deliveries.count_documents(
+                {"status": "sent"}
+            ) + store.inbox.count_documents({"status": "sent"})
+
+        before = sent()
         publisher = ConfirmedPublisher(ctx.env.amqp_uri)
         started = time.perf_counter()
         try:
@@ -92,14 +98,14 @@ def notify_fanout(ctx: Context) -> Result:
         published = time.perf_counter() - started
         progress(f"notify_fanout: published {EVENTS} events in {published:.1f} s")
         done = wait_for(
-            lambda: store.deliveries.count_documents({"status": "sent"}) - before >= 2 * EVENTS,
+            lambda: sent() - before >= 2 * EVENTS,
             timeout=DRAIN_TIMEOUT_SECONDS,
             interval=1.0,
         )
         seconds = time.perf_counter() - started
         prefix = {"$regex": f"^fanout-{run}-"}
         by_channel = {
-            channel: store.deliveries.count_documents(
+            channel: (store.inbox if channel == "inbox" else store.deliveries).count_documents(
                 {"ref": prefix, "status": "sent", "channel": channel}
             )
             for channel in ("inbox", "sms")

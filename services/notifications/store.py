@@ -3,6 +3,12 @@ delivery log (each row also the work item its timer sends), the audit log of loo
 platform's webhook ids, and the figures (the development sinks, a provider's stand-in, are in
 ``channels``).
 
+An inbox message is its own delivery-log row: it carries the log's fields (event, channel
+``inbox``, status ``sent``, history) and is written by one insert; the log's reads (deliveries
+about an object, the figures) read it beside ``deliveries``, which holds the push channels'
+rows (and the inbox rows written before messages carried the log's fields: an inbox message
+without ``event_id`` is such one, logged in ``deliveries``, so nothing is counted twice).
+
 Times are ISO-8601 strings in Asia/Shanghai with milliseconds, all written from the service's
 clock, so they compare as text."""
 
@@ -44,6 +50,9 @@ class NotificationStore:
         self.inbox.create_index(
             [("recipient", 1), ("created_at", DESCENDING)], name="recipient_created_idx"
         )
+        # The inbox messages are the inbox's delivery log: read by ref and by day as the log is.
+        self.inbox.create_index([("ref", 1)], name="ref_idx")
+        self.inbox.create_index([("created_on", 1)], name="created_on_idx")
         self.deliveries.create_index([("ref", 1)], name="ref_idx")
         # Exactly one message per (event, recipient, channel): the id is an HMAC of the three,
         # and the three together are unique too.
@@ -166,7 +175,8 @@ class NotificationStore:
         text: str,
         at: datetime,
     ) -> bool:
-        """Put the message in the worker's inbox once, logged sent; False if it was there."""
+        """Put the message in the worker's inbox once, logged sent, in one insert (the message
+        is the inbox's delivery-log row); False if it was there."""
         key = self.delivery_id(event_id, recipient, "inbox")
         now = stamp(at)
         try:
@@ -180,24 +190,17 @@ class NotificationStore:
                     "text": text,
                     "created_at": now,
                     "read": False,
+                    # The delivery log's fields (``deliveries_for``, ``figures``).
+                    "event_id": event_id,
+                    "channel": "inbox",
+                    "status": "sent",
+                    "history": [{"status": "queued", "at": now}, {"status": "sent", "at": now}],
+                    "created_on": at.date().isoformat(),
+                    "updated_at": now,
                 }
             )
         except DuplicateKeyError:
             return False
-        self.queue_delivery(
-            key,
-            {
-                "event_id": event_id,
-                "event_type": event_type,
-                "recipient": recipient,
-                "org": org,
-                "ref": ref,
-                "channel": "inbox",
-            },
-            status="sent",
-            due_at=at,
-            at=at,
-        )
         return True
 
     def messages_for(self, recipient: str, within: str | None, limit: int) -> list[dict]:
@@ -271,6 +274,7 @@ class NotificationStore:
         return row
 
     def channels_of(self, event_id: str, recipient: str) -> set[str]:
+        """The push channels that carry this event for the worker (the inbox always does)."""
         return {
             d["channel"]
             for d in self.deliveries.find(
@@ -370,8 +374,17 @@ class NotificationStore:
             ],
         )
 
+    def _logged_inbox(self, query: dict, projection: dict | None = None):
+        """The inbox messages that are their own delivery-log rows, matching ``query``."""
+        return self.inbox.find({**query, "event_id": {"$exists": True}}, projection)
+
     def deliveries_for(self, ref: str, within: str) -> list[dict]:
         """Deliveries about one business object whose org is ``within`` or beneath it."""
+        scope = orgs.scope_filter(within)
+        rows = [
+            *self.deliveries.find({"ref": ref, **scope}),
+            *self._logged_inbox({"ref": ref, **scope}),
+        ]
         return [
             {
                 "id": d["_id"],
@@ -384,21 +397,23 @@ class NotificationStore:
                 "history": d.get("history", []),
                 "recipient": d["recipient"],  # for the audit log; never answered
             }
-            for d in self.deliveries.find({"ref": ref, **orgs.scope_filter(within)}).sort("_id", 1)
+            for d in sorted(rows, key=lambda d: d["_id"])
         ]
 
     def figures(self, first: date, last: date, within: str) -> dict:
         """Rows created from ``first`` to ``last`` (Shanghai days, both included) whose org is
         ``within`` or beneath it: counts by event type, channel and status, and how many
-        failed at least once and fell back."""
+        failed at least once and fell back (an inbox message never fails nor falls back)."""
         match = {
             "created_on": {"$gte": first.isoformat(), "$lte": last.isoformat()},
             **orgs.scope_filter(within),
         }
+        fields = {"event_type": 1, "channel": 1, "status": 1}
         # Counted here: nx-27017 cannot $group on a compound key.
         counts = Counter(
             (d["event_type"], d["channel"], d["status"])
-            for d in self.deliveries.find(match, {"event_type": 1, "channel": 1, "status": 1})
+            for rows in (self.deliveries.find(match, fields), self._logged_inbox(match, fields))
+            for d in rows
         )
         rows = [
             {"event_type": e, "channel": c, "status": s, "count": n}

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 import eventlet
 import pytest
+from pymongo import MongoClient, monitoring
 
 from services.notifications.application import contacts
 from services.notifications.application.notices import Outlets, notify, release_due
@@ -377,6 +378,81 @@ def test_figures_count_by_event_type_channel_and_status_in_the_callers_scope(
     assert by[("claim_decided", "wechat", "sent")] >= 1
     assert figures["fell_back"] >= 1 and figures["failed_at_least_once"] >= 1
     assert store.figures(DAY.date(), DAY.date(), "LY-YD")["rows"] == []
+
+
+class Commands(monitoring.CommandListener):
+    """The commands a client sends, by name and collection."""
+
+    def __init__(self):
+        self.seen: list[tuple[str, str]] = []
+
+    def started(self, event):
+        self.seen.append((event.command_name, str(event.command.get(event.command_name))))
+
+    def succeeded(self, event):
+        pass
+
+    def failed(self, event):
+        pass
+
+
+def test_a_notice_to_a_worker_without_push_channels_is_one_read_and_one_insert(
+    store, outlets, vault, db, settings
+):
+    id_number = new_id_number()  # no contact point: the inbox alone
+    event = decided(vault, id_number)
+    commands = Commands()
+    client = MongoClient(settings.mongo_uri, tz_aware=True, event_listeners=[commands])
+    try:
+        counted = NotificationStore(client[db.name], settings)
+        notify(counted, outlets, event)
+        assert commands.seen == [("insert", "inbox"), ("find", "contacts")]
+        notify(counted, outlets, event)  # a redelivery: the insert collides, nothing is added
+    finally:
+        client.close()
+    # The message is its own delivery-log row: nothing in ``deliveries``.
+    assert db["deliveries"].count_documents({}) == 0
+    assert db["inbox"].count_documents({"recipient": vault.lookup_hash(id_number)}) == 1
+    rows = log(store, event)
+    assert sorted(rows) == ["inbox"]
+    assert rows["inbox"]["status"] == "sent" and statuses(rows["inbox"]) == ["queued", "sent"]
+    assert rows["inbox"]["event_id"] == event.event_id
+    assert rows["inbox"]["updated_at"] == DAY.isoformat(timespec="milliseconds")
+    figures = store.figures(DAY.date(), DAY.date(), "LY-XL")
+    assert figures["rows"] == [
+        {"event_type": "claim_decided", "channel": "inbox", "status": "sent", "count": 1}
+    ]
+    assert figures["failed_at_least_once"] == 0 and figures["fell_back"] == 0
+
+
+def test_an_inbox_message_logged_in_deliveries_before_is_answered_and_counted_once(store, db):
+    """Messages written before the inbox row carried the log: the row in ``deliveries`` is the
+    log, the message alone is the inbox."""
+    at = DAY.isoformat(timespec="milliseconds")
+    common = {"recipient": "r-old", "org": "LY-XL-0042", "ref": "claim-old"}
+    db["inbox"].insert_one(
+        {
+            "_id": "d-old",
+            **common,
+            "event_type": "claim_decided",
+            "text": "旧消息",
+            "created_at": at,
+            "read": False,
+        }
+    )
+    store.queue_delivery(
+        "d-old",
+        {**common, "event_id": "e-old", "event_type": "claim_decided", "channel": "inbox"},
+        status="sent",
+        due_at=DAY,
+        at=DAY,
+    )
+    rows = store.deliveries_for("claim-old", "LY")
+    assert [(r["id"], r["channel"], r["status"]) for r in rows] == [("d-old", "inbox", "sent")]
+    assert store.figures(DAY.date(), DAY.date(), "LY")["rows"] == [
+        {"event_type": "claim_decided", "channel": "inbox", "status": "sent", "count": 1}
+    ]
+    assert [m["id"] for m in store.messages_for("r-old", None, 10)] == ["d-old"]
 
 
 def test_a_seekers_sealed_mobile_is_bound_and_each_jobs_step_is_told(store, outlets, vault, db):
