@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -22,6 +24,14 @@ from shared.identity import mask_id_number, mask_name
 from shared.outbox import insert_with_events, update_with_events
 
 DUPLICATE_KEY = 11000
+# On each member document: the dossiers the member heads, as the read model holds them
+# ({dossier_id: {"status", "revision"}}), so adjudication reads one document for membership,
+# cap and hardship; and whether that map is complete (written after the enrolment copied the
+# read model in). A document without the mark (enrolled before the map existed) is answered
+# from the read model itself.
+DOSSIERS = "dossiers"
+DOSSIERS_SYNCED = "dossiers_synced"
+_PLAIN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 @dataclass(frozen=True)
@@ -42,6 +52,14 @@ def member_key(period: int, id_hash: str) -> str:
 def mask_account(account: str) -> str:
     """A bank account as its first four and last four digits: ``6222********1234``."""
     return account[:4] + "*" * max(4, len(account) - 8) + account[-4:]
+
+
+def _field_name(key: str) -> str:
+    """A dossier id as a field name: itself when it is a plain token (ids are uuid hex),
+    else its digest (a dot or a leading ``$`` cannot name a field)."""
+    if _PLAIN.fullmatch(key):
+        return key
+    return "h" + hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
 def batch_key(month: str) -> str:
@@ -134,7 +152,9 @@ class MutualAidStore:
             duplicates = sum(1 for e in exc.details["writeErrors"] if e["code"] == DUPLICATE_KEY)
             if duplicates != len(exc.details["writeErrors"]):
                 raise
+            self.copy_dossier_heads([doc["id_hash"] for doc in docs], period)
             return len(docs) - duplicates, duplicates
+        self.copy_dossier_heads([doc["id_hash"] for doc in docs], period)
         return len(docs), 0
 
     def _account_fields(self, account: str | None) -> dict[str, str]:
@@ -413,16 +433,62 @@ class MutualAidStore:
     def open_dossier_head(self, event: Event, tier: int | None = None) -> bool:
         """An established, re-tiered or transferred dossier: its head's row is open (with the
         tier when the event states one)."""
-        return record_dossier_head(self.dossier_heads, event, "open", tier)
+        recorded = record_dossier_head(self.dossier_heads, event, "open", tier)
+        self.follow_dossier_head(event.payload["dossier_id"])
+        return recorded
 
     def close_dossier_head(self, event: Event) -> bool:
         """An exited dossier: its head no longer counts as heading an open one."""
-        return record_dossier_head(self.dossier_heads, event, "exited")
+        recorded = record_dossier_head(self.dossier_heads, event, "exited")
+        self.follow_dossier_head(event.payload["dossier_id"])
+        return recorded
 
-    def heads_open_dossier(self, id_hash: str) -> bool:
+    def heads_open_dossier(self, id_hash: str, member: dict | None = None) -> bool:
+        """Whether the person heads an open dossier: from their member document when its map
+        of dossiers is complete (no read), else from the read model."""
+        if member is not None and member.get(DOSSIERS_SYNCED):
+            return any(d["status"] == "open" for d in member.get(DOSSIERS, {}).values())
         return (
             self.dossier_heads.count_documents({"head_id_hash": id_hash, "status": "open"}, limit=1)
             > 0
+        )
+
+    def follow_dossier_head(self, dossier_id: str) -> None:
+        """Copy the read model's row of a dossier, as it stands now, onto every member document
+        of its head. Run after every dossier event, whether or not it changed the row: a
+        redelivery after a failure here must still reach the members."""
+        row = self.dossier_heads.find_one(
+            {"_id": dossier_id}, {"head_id_hash": 1, "status": 1, "revision": 1}
+        )
+        if row is not None:
+            self._copy_head_row(row)
+
+    def _copy_head_row(self, row: dict) -> None:
+        """One dossier's state onto its head's member documents, only where it is newer than
+        what they hold: the entry is created where absent, then raised to a newer revision (in
+        that order, so of two writers racing the newer revision always stays), and a repeat or
+        an older revision changes nothing."""
+        dossier_id, revision = row["_id"], row["revision"]
+        entry = {"status": row["status"], "revision": revision}
+        path = f"{DOSSIERS}.{_field_name(dossier_id)}"
+        for guard in ({path: {"$exists": False}}, {f"{path}.revision": {"$lt": revision}}):
+            self.members.update_many(
+                {"id_hash": row["head_id_hash"], **guard}, {"$set": {path: entry}}
+            )
+
+    def copy_dossier_heads(self, id_hashes: list[str], period: int) -> None:
+        """After enrolment: the read model's rows of these people onto their member documents
+        of ``period``, which are then marked complete. Read after the insert, so a dossier
+        event either is in this read or, written after it, finds the documents itself."""
+        if not id_hashes:
+            return
+        for row in self.dossier_heads.find(
+            {"head_id_hash": {"$in": id_hashes}}, {"head_id_hash": 1, "status": 1, "revision": 1}
+        ):
+            self._copy_head_row(row)
+        self.members.update_many(
+            {"_id": {"$in": [member_key(period, h) for h in id_hashes]}},
+            {"$set": {DOSSIERS_SYNCED: True}},
         )
 
     # ---- payout batches --------------------------------------------------------------------

@@ -189,6 +189,23 @@ def test_hardship_ratio_while_heading_an_open_dossier_and_not_after_its_exit(
     assert (after["status"], after["amount"]) == ("approved", "660.00")
 
 
+def test_hardship_ratio_for_a_dossier_established_before_the_member_was_enrolled(
+    service, container, publisher, db, vault
+):
+    id_number = new_id_number()
+    head = vault.lookup_hash(id_number)
+    dossier_id = f"D-{uuid.uuid4().hex[:8]}"
+    with entrypoint_waiter(container, "on_dossier_established", callback=of_dossier(dossier_id)):
+        dossier_event(publisher, "dossier_established", dossier_id, head, 1)
+    enrol(service, id_number)
+    member = db.client["unionhub_mutual_aid"]["members"].find_one({"_id": f"11:{head}"})
+    assert member["dossiers"] == {dossier_id: {"status": "open", "revision": 1}}
+
+    during = decided(service, submit(service, bill(id_number, month=5)))
+    assert (during["status"], during["amount"]) == ("approved", "880.00")
+    assert "hardship ratio" in during["trace"][4]
+
+
 def test_exit_arriving_before_establishment_leaves_the_dossier_exited(container, publisher, db):
     dossier_id = f"D-{uuid.uuid4().hex[:8]}"
     dossier_event(publisher, "dossier_exited", dossier_id, "h-out-of-order", 2)

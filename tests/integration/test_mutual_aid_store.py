@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import date
 
 import eventlet
 import pytest
+from pymongo import MongoClient, monitoring
 
-from services.mutual_aid.store import MutualAidStore, NewMember
-from shared.events import make_event
+from services.mutual_aid.application.claims import decide_submitted_bill
+from services.mutual_aid.application.policies import PolicyBook
+from services.mutual_aid.store import DOSSIERS, DOSSIERS_SYNCED, MutualAidStore, NewMember
+from shared.consumer import record_dossier_head
+from shared.contracts.mutual_aid import DischargeBillSchema, sealed_bill
+from shared.events import Event, make_event
 from tests.support.client import new_id_number
 
 pytestmark = pytest.mark.integration
@@ -133,3 +139,210 @@ def test_replayed_webhook_id_gets_the_first_answer(store):
         False,
     )
     assert store.claims.count_documents({"bill_no": "B-3"}) == 1
+
+
+# ---- the dossiers a member heads, kept on the member's documents ------------------------------
+
+
+DOSSIER_PAYLOADS = {
+    "dossier_established": {"tier": "local", "org": "LY-XL", "established_on": "2018-01-05"},
+    "dossier_tier_changed": {"tier_from": "local", "tier": "national", "changed_on": "2018-02-01"},
+    "dossier_exited": {"reason": "income_above_line", "exited_on": "2018-06-01"},
+    "dossier_transferred": {"county_from": "LY-XL", "org": "LY-SH", "transferred_on": "2018-03-01"},
+}
+
+
+def dossier_event(event_type: str, dossier_id: str, head_hash: str, revision: int) -> Event:
+    return make_event(
+        event_type,
+        {
+            "dossier_id": dossier_id,
+            "head_id_hash": head_hash,
+            "county": "LY-XL",
+            "revision": revision,
+            **DOSSIER_PAYLOADS[event_type],
+        },
+        producer="dossiers",
+        correlation_id="it-dossiers",
+    )
+
+
+def apply_dossier_event(store, event: Event) -> bool:
+    if event.event_type == "dossier_exited":
+        return store.close_dossier_head(event)
+    return store.open_dossier_head(event, tier=event.payload.get("tier"))
+
+
+def enrol_id(store, id_number: str) -> str:
+    store.enroll(
+        period=11,
+        plan="A",
+        employer_org="LY-XL-0042",
+        enrolled_on=date(2017, 11, 20),
+        members=[NewMember(id_number, "张三", date(2018, 1, 1), renewal=False)],
+    )
+    return store.vault.lookup_hash(id_number)
+
+
+def hardship_as_adjudication_reads_it(store, id_hash: str) -> bool:
+    member = store.membership(11, id_hash)
+    assert member.get(DOSSIERS_SYNCED)  # answered from the document alone (nx keeps 1)
+    return store.heads_open_dossier(id_hash, member)
+
+
+def test_a_dossier_established_before_enrolment_is_on_the_new_member_document(store):
+    id_number = new_id_number()
+    head = store.vault.lookup_hash(id_number)
+    dossier_id = f"D-{uuid.uuid4().hex[:8]}"
+    assert apply_dossier_event(store, dossier_event("dossier_established", dossier_id, head, 1))
+    enrol_id(store, id_number)
+    assert store.membership(11, head)[DOSSIERS] == {dossier_id: {"status": "open", "revision": 1}}
+    assert hardship_as_adjudication_reads_it(store, head) is True
+    # Its exit, later, reaches the document; the late establishment changes nothing.
+    assert apply_dossier_event(store, dossier_event("dossier_exited", dossier_id, head, 3))
+    assert not apply_dossier_event(
+        store, dossier_event("dossier_tier_changed", dossier_id, head, 2)
+    )
+    assert store.membership(11, head)[DOSSIERS][dossier_id] == {"status": "exited", "revision": 3}
+    assert hardship_as_adjudication_reads_it(store, head) is False
+
+
+def test_a_dossier_established_after_enrolment_reaches_the_member_document_once(store):
+    id_number = new_id_number()
+    head = enrol_id(store, id_number)
+    assert hardship_as_adjudication_reads_it(store, head) is False
+    dossier_id = f"D-{uuid.uuid4().hex[:8]}"
+    established = dossier_event("dossier_established", dossier_id, head, 1)
+    assert apply_dossier_event(store, established)
+    assert not apply_dossier_event(store, established)  # a redelivery
+    assert hardship_as_adjudication_reads_it(store, head) is True
+    # An exit arriving before a transfer of an earlier revision: the exit stands.
+    assert apply_dossier_event(store, dossier_event("dossier_exited", dossier_id, head, 3))
+    assert not apply_dossier_event(store, dossier_event("dossier_transferred", dossier_id, head, 2))
+    assert store.membership(11, head)[DOSSIERS][dossier_id] == {"status": "exited", "revision": 3}
+    assert hardship_as_adjudication_reads_it(store, head) is False
+
+
+def test_a_dossier_event_between_the_enrolment_insert_and_its_copy_is_kept(store, monkeypatch):
+    id_number = new_id_number()
+    head = store.vault.lookup_hash(id_number)
+    dossier_id = f"D-{uuid.uuid4().hex[:8]}"
+    copy = store.copy_dossier_heads
+
+    def event_first(id_hashes, period):
+        apply_dossier_event(store, dossier_event("dossier_established", dossier_id, head, 1))
+        copy(id_hashes, period)
+
+    monkeypatch.setattr(store, "copy_dossier_heads", event_first)
+    enrol_id(store, id_number)
+    assert hardship_as_adjudication_reads_it(store, head) is True
+
+
+def test_a_crash_after_the_read_model_row_is_mended_by_the_redelivery(store):
+    id_number = new_id_number()
+    head = enrol_id(store, id_number)
+    dossier_id = f"D-{uuid.uuid4().hex[:8]}"
+    established = dossier_event("dossier_established", dossier_id, head, 1)
+    # The row was written, then the process died before the member documents were.
+    assert record_dossier_head(store.dossier_heads, established, "open", "local")
+    assert hardship_as_adjudication_reads_it(store, head) is False
+    assert not apply_dossier_event(store, established)  # the redelivery: the row has it
+    assert hardship_as_adjudication_reads_it(store, head) is True
+
+
+def test_dossier_revisions_racing_leave_the_newest_on_the_member_document(store):
+    id_number = new_id_number()
+    head = enrol_id(store, id_number)
+    dossier_id = f"D-{uuid.uuid4().hex[:8]}"
+    # Each writer copies the row as it read it, all at once, in no order.
+    pool = eventlet.GreenPool(6)
+    rows = [
+        {
+            "_id": dossier_id,
+            "head_id_hash": head,
+            "status": "exited" if r == 6 else "open",
+            "revision": r,
+        }
+        for r in (3, 1, 6, 2, 5, 4)
+    ]
+    list(pool.imap(store._copy_head_row, rows))
+    assert store.membership(11, head)[DOSSIERS][dossier_id] == {"status": "exited", "revision": 6}
+
+
+def test_a_member_document_from_before_the_copy_is_answered_from_the_read_model(store):
+    id_number = new_id_number()
+    head = store.vault.lookup_hash(id_number)
+    dossier_id = f"D-{uuid.uuid4().hex[:8]}"
+    apply_dossier_event(store, dossier_event("dossier_established", dossier_id, head, 1))
+    enrol_id(store, id_number)
+    # As enrolled before members carried the dossiers: no map, no mark.
+    store.members.update_one({"_id": f"11:{head}"}, {"$unset": {DOSSIERS: "", DOSSIERS_SYNCED: ""}})
+    assert store.heads_open_dossier(head, store.membership(11, head)) is True
+    # Enrolled again (already enrolled), the document gets the map and the mark.
+    enrol_id(store, id_number)
+    assert hardship_as_adjudication_reads_it(store, head) is True
+
+
+class Commands(monitoring.CommandListener):
+    """The commands a client sends, by name and collection."""
+
+    def __init__(self):
+        self.seen: list[tuple[str, str]] = []
+
+    def started(self, event):
+        self.seen.append((event.command_name, str(event.command.get(event.command_name))))
+
+    def succeeded(self, event):
+        pass
+
+    def failed(self, event):
+        pass
+
+
+def test_a_queued_bill_of_a_dossier_head_is_decided_in_four_commands(store, db, settings):
+    """Overlapping stays, the member (membership, cap and the dossiers headed), the cap
+    reservation, the decided claim: the hardship ratio costs no read of its own."""
+    id_number = new_id_number()
+    head = store.vault.lookup_hash(id_number)
+    apply_dossier_event(
+        store, dossier_event("dossier_established", f"D-{uuid.uuid4().hex[:8]}", head, 1)
+    )
+    enrol_id(store, id_number)
+    data = DischargeBillSchema().load(
+        {
+            "bill_no": f"ZY-{uuid.uuid4().hex[:12]}",
+            "patient_id_number": id_number,
+            "patient_name": "张三明",
+            "hospital_level": 3,
+            "admission_date": "2018-05-02",
+            "discharge_date": "2018-05-09",
+            "diagnoses": ["K80.1"],
+            "total_cost": "90000.00",
+            "fund_paid": "8000.00",
+            "self_pay_in_catalogue": "3000.00",
+            "self_pay_out_of_catalogue": "1000.00",
+            "submitted_on": "2018-05-10",
+        }
+    )
+    hospital = {"code": "H0001", "kind": "hospital", "level": 3}
+    payload = sealed_bill(store.vault, hospital, "msg_c4", data, date(2018, 5, 10))
+    commands = Commands()
+    client = MongoClient(settings.mongo_uri, tz_aware=True, event_listeners=[commands])
+    try:
+        counted = MutualAidStore(client[db.name], settings)
+        policies = PolicyBook(counted, "config/policy")
+        policies.in_force_on(date(2018, 5, 9))  # the policy index is cached per process
+        commands.seen.clear()
+        decision, inserted = decide_submitted_bill(counted, policies, payload, "it")
+        seen = list(commands.seen)
+    finally:
+        client.close()
+    assert inserted and decision.status == "approved"
+    # (3000 − 800) × 40 % plan A hardship ratio
+    assert decision.amount == 88_000
+    assert seen == [
+        ("find", "claims"),
+        ("find", "members"),
+        ("update", "members"),
+        ("insert", "claims"),
+    ]

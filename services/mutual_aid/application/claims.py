@@ -85,13 +85,15 @@ def adjudicated(
     policy = policies.in_force_on(bill.discharge_date)
     period = policy.period_for_date(bill.discharge_date)
     overlapping = store.overlapping_bill_nos(claim)
-    hardship = store.heads_open_dossier(bill.patient_id_hash)
     # Two bills of one member decided at once race for the same cap: the reservation is a
     # conditional update, and the loser adjudicates again against what is left.
     for _ in range(5):
         member = store.membership(period, bill.patient_id_hash) if period else None
-        membership, remaining = None, 0
+        membership, remaining, hardship = None, 0, False
         if member is not None:
+            # Kept on the member's document (else read from the dossier read model); a bill
+            # of someone not enrolled is rejected before the ratio matters.
+            hardship = store.heads_open_dossier(bill.patient_id_hash, member)
             membership = Membership(
                 period=member["period"],
                 plan=member["plan"],
