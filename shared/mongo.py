@@ -2,7 +2,7 @@
 
 With ``MONGO_COMMAND_COUNTS_DIR`` set (the bench sets it), :func:`count_commands` registers a
 pymongo command listener before any client exists: every command this process sends is counted
-exactly, per database and command name, and the counts are written to
+exactly, per database, collection and command name, and the counts are written to
 ``<dir>/<service>-<pid>.json`` (rewritten at most every ``COUNTS_FLUSH_SECONDS`` while they
 change, and once more when the process stops)."""
 
@@ -66,7 +66,8 @@ DRIVER_COMMANDS = frozenset(
 
 
 class CommandCounter(monitoring.CommandListener):
-    """Counts every command the application sends (started events), per ``db.command``."""
+    """Counts every command the application sends (started events), per
+    ``db.collection.command`` (``db.command`` for one that names no collection)."""
 
     def __init__(self, path: Path, service: str):
         self.path = path
@@ -79,8 +80,13 @@ class CommandCounter(monitoring.CommandListener):
     def started(self, event: monitoring.CommandStartedEvent) -> None:
         if event.command_name in DRIVER_COMMANDS:
             return
+        # Per collection where the command names one (``find``, ``insert``, ``update``, ...).
+        target = event.command.get(event.command_name)
+        where = (
+            f"{event.database_name}.{target}" if isinstance(target, str) else event.database_name
+        )
         with self._lock:
-            self.counts[f"{event.database_name}.{event.command_name}"] += 1
+            self.counts[f"{where}.{event.command_name}"] += 1
             self._dirty = True
 
     def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
@@ -141,7 +147,7 @@ def flush_command_counts() -> None:
 
 
 def read_command_counts(directory: str | Path) -> dict[str, dict[str, int]]:
-    """Every process's counts under ``directory``, summed per service: ``{service: {db.cmd: n}}``."""
+    """Every process's counts under ``directory``, summed per service: ``{service: {db.coll.cmd: n}}``."""
     totals: dict[str, Counter[str]] = {}
     for path in sorted(Path(directory).glob("*.json")):
         try:

@@ -75,6 +75,8 @@ class OutboxRelay:
         self._collections = list(collections)
         self._publisher = publisher
         self._batch = batch
+        # Whether the last pass took a full batch from some collection: more may be waiting.
+        self.more_pending = False
 
     def ensure_indexes(self) -> None:
         for collection in self._collections:
@@ -86,16 +88,20 @@ class OutboxRelay:
         Marking is one ``bulk_write`` per pass, so under load the relay costs the store two
         round trips per batch of documents rather than per event."""
         published = 0
+        self.more_pending = False
         for collection in self._collections:
             marks = []
+            taken = 0
             for doc in collection.find({PENDING: True}, {"outbox": 1, REVISION: 1}).limit(
                 self._batch
             ):
+                taken += 1
                 sent, complete = self._publish_document(collection, doc)
                 published += len(sent)
                 marks.extend(self._marks(doc, sent, complete))
             if marks:
                 self._apply_marks(collection, marks)
+            self.more_pending = self.more_pending or taken >= self._batch
         return published
 
     def _publish_document(

@@ -122,7 +122,10 @@ class OutboxRelayRunner(DependencyProvider):
             except PyMongoError:
                 log.exception("outbox relay pass failed; retrying")
                 published = 0
-            if not published:
+            # Straight on only when a full batch was taken (more may be waiting); else until a
+            # worker wakes it (one that wrote during this pass has already) or the next poll,
+            # rather than one more pass that finds nothing.
+            if not (published and self.relay.more_pending):
                 self.wake.wait(self.poll_seconds)
 
     def worker_setup(self, worker_ctx):

@@ -9,20 +9,25 @@ from pymongo import monitoring
 from shared.mongo import CommandCounter, read_command_counts
 
 
-def started(database: str, name: str) -> monitoring.CommandStartedEvent:
+def started(database: str, name: str, target="claims") -> monitoring.CommandStartedEvent:
     return monitoring.CommandStartedEvent(
-        {name: "claims", "$db": database}, database, 1, ("127.0.0.1", 27017), None
+        {name: target, "$db": database}, database, 1, ("127.0.0.1", 27017), None
     )
 
 
-def test_counts_application_commands_per_database_and_name_not_the_drivers(tmp_path):
+def test_counts_application_commands_per_collection_and_name_not_the_drivers(tmp_path):
     counter = CommandCounter(tmp_path / "mutual_aid-1.json", "mutual_aid")
     for name in ("insert", "find", "find", "hello", "ping"):
         counter.started(started("unionhub_mutual_aid", name))
+    counter.started(started("unionhub_mutual_aid", "aggregate", target=1))  # on the database
     counter.flush()
     document = json.loads((tmp_path / "mutual_aid-1.json").read_text())
-    assert document["commands"] == {"unionhub_mutual_aid.insert": 1, "unionhub_mutual_aid.find": 2}
-    assert document["total"] == 3
+    assert document["commands"] == {
+        "unionhub_mutual_aid.claims.insert": 1,
+        "unionhub_mutual_aid.claims.find": 2,
+        "unionhub_mutual_aid.aggregate": 1,
+    }
+    assert document["total"] == 4
 
 
 def test_counts_of_every_process_of_a_service_are_summed(tmp_path):
@@ -32,6 +37,6 @@ def test_counts_of_every_process_of_a_service_are_summed(tmp_path):
         counter.started(started("db", name))
         counter.flush()
     assert read_command_counts(tmp_path) == {
-        "mutual_aid": {"db.insert": 2},
-        "notifications": {"db.find": 1},
+        "mutual_aid": {"db.claims.insert": 2},
+        "notifications": {"db.claims.find": 1},
     }

@@ -66,3 +66,44 @@ def test_relay_not_woken_by_a_worker_that_wrote_no_events():
 
     writing.wait()
     assert relay.wake.is_set()
+
+
+class CountedRelay:
+    """A relay whose every pass publishes one event, taking a full batch or not."""
+
+    def __init__(self, full: bool):
+        self.passes = 0
+        self.more_pending = full
+
+    def relay_once(self) -> int:
+        eventlet.sleep(0.001)  # a pass waits on the store and the broker
+        self.passes += 1
+        return 1
+
+
+def passes_in(seconds: float, full: bool, woken_every: float | None = None) -> int:
+    runner = OutboxRelayRunner("things")
+    runner.relay = CountedRelay(full)
+    runner.poll_seconds = 0.2
+    runner.running = True
+    loop = eventlet.spawn(runner._run)  # noqa: SLF001 - the relay's loop itself
+    deadline = eventlet.hubs.get_hub().clock() + seconds
+    while eventlet.hubs.get_hub().clock() < deadline:
+        eventlet.sleep(woken_every or 0.01)
+        if woken_every:
+            runner.wake.set()
+    runner.running = False
+    runner.wake.set()
+    loop.wait()
+    return runner.relay.passes
+
+
+def test_a_pass_that_took_less_than_a_batch_waits_for_a_wake_or_the_poll():
+    # Not woken: one pass per poll (was: a second, empty pass after every busy one).
+    assert passes_in(0.5, full=False) <= 4
+    # Woken by workers: a pass per wake.
+    assert 5 <= passes_in(0.5, full=False, woken_every=0.05) <= 12
+
+
+def test_a_pass_that_took_a_full_batch_goes_straight_on():
+    assert passes_in(0.1, full=True) > 10
