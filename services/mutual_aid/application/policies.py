@@ -102,7 +102,16 @@ class PolicyBook:
         now = time.monotonic()
         cached = _INDEX.get(key)
         if cached is None or now - cached[0] > INDEX_CACHE_SECONDS:
-            cached = (now, self.store.policy_index())
+            if cached is not None:
+                # One worker refreshes it; the others deciding meanwhile keep the index they
+                # had for the length of that one read (they each read it again before).
+                _INDEX[key] = (now, cached[1])
+            try:
+                cached = (now, self.store.policy_index())
+            except BaseException:
+                if cached is not None:
+                    _INDEX[key] = cached  # still due: the next lookup reads it again
+                raise
             _INDEX[key] = cached
         return cached[1]
 
