@@ -463,18 +463,23 @@ class MutualAidStore:
         if row is not None:
             self._copy_head_row(row)
 
-    def _copy_head_row(self, row: dict) -> None:
-        """One dossier's state onto its head's member documents, only where it is newer than
-        what they hold: the entry is created where absent, then raised to a newer revision (in
-        that order, so of two writers racing the newer revision always stays), and a repeat or
-        an older revision changes nothing."""
-        dossier_id, revision = row["_id"], row["revision"]
+    def _copy_head_row(self, row: dict, keys: list[str] | None = None) -> None:
+        """One dossier's state onto its head's member documents (``keys``, else all of them),
+        only where it is newer than what they hold: the entry is created where absent, then
+        raised to a newer revision (in that order, so of two writers racing the newer
+        revision always stays), and a repeat or an older revision changes nothing. Each
+        write is guarded beside the ``_id``, as the cap reservation is."""
+        if keys is None:
+            keys = [
+                doc["_id"]
+                for doc in self.members.find({"id_hash": row["head_id_hash"]}, {"_id": 1})
+            ]
+        revision = row["revision"]
         entry = {"status": row["status"], "revision": revision}
-        path = f"{DOSSIERS}.{_field_name(dossier_id)}"
-        for guard in ({path: {"$exists": False}}, {f"{path}.revision": {"$lt": revision}}):
-            self.members.update_many(
-                {"id_hash": row["head_id_hash"], **guard}, {"$set": {path: entry}}
-            )
+        path = f"{DOSSIERS}.{_field_name(row['_id'])}"
+        for key in keys:
+            for guard in ({path: {"$exists": False}}, {f"{path}.revision": {"$lt": revision}}):
+                self.members.update_one({"_id": key, **guard}, {"$set": {path: entry}})
 
     def copy_dossier_heads(self, id_hashes: list[str], period: int) -> None:
         """After enrolment: the read model's rows of these people onto their member documents
@@ -485,7 +490,7 @@ class MutualAidStore:
         for row in self.dossier_heads.find(
             {"head_id_hash": {"$in": id_hashes}}, {"head_id_hash": 1, "status": 1, "revision": 1}
         ):
-            self._copy_head_row(row)
+            self._copy_head_row(row, [member_key(period, row["head_id_hash"])])
         self.members.update_many(
             {"_id": {"$in": [member_key(period, h) for h in id_hashes]}},
             {"$set": {DOSSIERS_SYNCED: True}},
