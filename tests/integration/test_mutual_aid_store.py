@@ -7,7 +7,7 @@ from datetime import date
 
 import eventlet
 import pytest
-from pymongo import MongoClient, monitoring
+from pymongo import MongoClient
 
 from services.mutual_aid.application.claims import decide_submitted_bill
 from services.mutual_aid.application.policies import PolicyBook
@@ -16,6 +16,7 @@ from shared.consumer import record_dossier_head
 from shared.contracts.mutual_aid import DischargeBillSchema, sealed_bill
 from shared.events import Event, make_event
 from tests.support.client import new_id_number
+from tests.support.commands import Commands
 
 pytestmark = pytest.mark.integration
 
@@ -281,22 +282,6 @@ def test_a_member_document_from_before_the_copy_is_answered_from_the_read_model(
     # Enrolled again (already enrolled), the document gets the map and the mark.
     enrol_id(store, id_number)
     assert hardship_as_adjudication_reads_it(store, head) is True
-
-
-class Commands(monitoring.CommandListener):
-    """The commands a client sends, by name and collection."""
-
-    def __init__(self):
-        self.seen: list[tuple[str, str]] = []
-
-    def started(self, event):
-        self.seen.append((event.command_name, str(event.command.get(event.command_name))))
-
-    def succeeded(self, event):
-        pass
-
-    def failed(self, event):
-        pass
 
 
 def test_a_queued_bill_of_a_dossier_head_is_decided_in_four_commands(store, db, settings):

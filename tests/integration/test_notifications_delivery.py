@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 import eventlet
 import pytest
-from pymongo import MongoClient, monitoring
+from pymongo import MongoClient
 
 from services.notifications.application import contacts
 from services.notifications.application.notices import Outlets, notify, release_due
@@ -22,6 +22,7 @@ from shared.crypto import PiiVault
 from shared.events import SHANGHAI, make_event
 from shared.policy import PolicyStore
 from tests.support.client import new_id_number
+from tests.support.commands import Commands
 
 pytestmark = pytest.mark.integration
 
@@ -378,22 +379,6 @@ def test_figures_count_by_event_type_channel_and_status_in_the_callers_scope(
     assert by[("claim_decided", "wechat", "sent")] >= 1
     assert figures["fell_back"] >= 1 and figures["failed_at_least_once"] >= 1
     assert store.figures(DAY.date(), DAY.date(), "LY-YD")["rows"] == []
-
-
-class Commands(monitoring.CommandListener):
-    """The commands a client sends, by name and collection."""
-
-    def __init__(self):
-        self.seen: list[tuple[str, str]] = []
-
-    def started(self, event):
-        self.seen.append((event.command_name, str(event.command.get(event.command_name))))
-
-    def succeeded(self, event):
-        pass
-
-    def failed(self, event):
-        pass
 
 
 def test_a_notice_to_a_worker_without_push_channels_is_one_read_and_one_insert(
