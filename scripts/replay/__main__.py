@@ -166,6 +166,10 @@ def main(argv: list[str]) -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, on_sigterm)
+    # Stopping and going on is how the year is meant to be run: Ctrl-C (or `kill -INT`) stops
+    # it even when it was started from a script in the background, where the shell set SIGINT
+    # to be ignored and Python, finding it ignored, would have left it so.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         return run(args)
     except (ReplayError, StateError, StackError, FileNotFoundError) as exc:

@@ -286,6 +286,9 @@ def test_no_answer_at_all_stops_the_replay_naming_the_step():
 # Python process, not make.)
 _CTRL_C_IN_A_FAIR_DAY = """
 import json, os, signal, sys, threading, time
+# As the CLI does (scripts/replay/__main__.py): a suite started in the background by a script
+# inherits SIGINT ignored, and Python would leave it so.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 from pathlib import Path
 from scripts.replay.engine import Edge, replay
 from scripts.replay.model import Staff
