@@ -263,10 +263,14 @@ class JobsStore:
 
     def set_hardship(self, id_hash: str, hardship: bool) -> bool:
         """The seeker's priority follows the read model; a change is a change the index sees."""
-        if self.seekers.count_documents({"id_hash": id_hash, "hardship": {"$ne": hardship}}) == 0:
+        # A find by the unique hash, then a guarded update, each with an explicit $eq: nx-27017
+        # answers a count (an aggregate) or a bare equality beside $ne by scanning every seeker,
+        # over a second a call with the year's 68,000 (it stalled the year replay in May).
+        seeker = self.seekers.find_one({"id_hash": {"$eq": id_hash}}, {"hardship": 1})
+        if seeker is None or ("hardship" in seeker and bool(seeker["hardship"]) == hardship):
             return False  # no seeker, or no change: no change number spent
         result = self.seekers.update_one(
-            {"id_hash": id_hash, "hardship": {"$ne": hardship}},
+            {"id_hash": {"$eq": id_hash}, "hardship": {"$ne": hardship}},
             {"$set": {"hardship": hardship, SEQ: self.next_seq("seekers")}},
         )
         return result.modified_count == 1
