@@ -256,7 +256,8 @@ class MutualAidStore:
         try:
             self.claims.insert_one(insert_with_events(doc, [event]))
         except DuplicateKeyError:
-            if self.claims.count_documents({"_id": doc["_id"]}, limit=1):
+            # A find, not a count: nx-27017 answers a count as an aggregate that scans.
+            if self.claims.find_one({"_id": doc["_id"]}, {"_id": 1}) is not None:
                 return "repeat"
             return "another_claim"
         return "inserted"

@@ -232,7 +232,9 @@ class NotificationStore:
         )
         if result.matched_count == 1:
             return True
-        return self.inbox.count_documents({"_id": message_id, "recipient": recipient}) == 1
+        # A find, not a count: nx-27017 answers a count as an aggregate that scans the inbox.
+        found = self.inbox.find_one({"_id": message_id}, {"recipient": 1})
+        return found is not None and found["recipient"] == recipient
 
     # ---- delivery log and work items ----------------------------------------------------
 

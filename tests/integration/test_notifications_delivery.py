@@ -479,3 +479,23 @@ def test_a_seekers_sealed_mobile_is_bound_and_each_jobs_step_is_told(store, outl
     inbox = store.messages_for(id_hash, "LY-XL", 10)
     assert sorted(m["event_type"] for m in inbox) == sorted(t for t, _ in steps)
     assert store.messages_for(id_hash, "LY-YD", 10) == []
+
+
+def test_a_message_is_marked_read_only_for_its_own_worker_and_reading_it_again_is_no_error(store):
+    key = store.delivery_id("evt-read", "recipient-a", "inbox")
+    assert store.deliver_inbox(
+        event_id="evt-read",
+        event_type="claim_decided",
+        recipient="recipient-a",
+        org="LY-XL",
+        ref="claim-1",
+        text="您的医疗互助补助申请已受理。",
+        at=DAY,
+    )
+    assert store.mark_read(key, "recipient-b", DAY) is False  # another worker's message
+    assert store.messages_for("recipient-a", None, 10)[0]["read"] is False
+    assert store.mark_read(key, "recipient-a", DAY) is True
+    assert store.mark_read(key, "recipient-a", DAY) is True  # read again: still theirs
+    assert store.mark_read(key, "recipient-b", DAY) is False
+    assert store.mark_read("no-such-message", "recipient-a", DAY) is False
+    assert store.messages_for("recipient-a", None, 10)[0]["read"] is True
