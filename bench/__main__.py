@@ -37,6 +37,8 @@ BENCHMARKS: dict[str, Benchmark] = {
     "bill_intake": Benchmark(mutual_aid.bill_intake, needs=("raw_store",)),
     "bill_to_notice": Benchmark(mutual_aid.bill_to_notice, needs=("raw_store",)),
     "memory": Benchmark(mutual_aid.memory, needs=("bill_to_notice",)),
+    # After memory: it restarts mutual_aid, whose peak memory figure would start again.
+    "bill_intake_down": Benchmark(mutual_aid.bill_intake_down, needs=("raw_store",)),
     "payout_batch": Benchmark(mutual_aid.payout_batch, needs=("raw_store",)),
     "dossier_batches": Benchmark(dossiers.dossier_batches, needs=("raw_store",)),
     "student_aid_ranking": Benchmark(student_aid.student_aid_ranking, needs=("raw_store",)),

@@ -461,6 +461,109 @@ def bill_intake(ctx: Context) -> Result:
     return result
 
 
+# ---- bill_intake_down -------------------------------------------------------------------------
+
+DOWN_BILLS = 1500
+DOWN_MAX_SECONDS = 15.0
+
+
+def _claims_with_ids(ctx: Context, claim_ids: list[str]) -> int:
+    """How many of these claims the store holds (by ``_id``, which nx-27017 looks up by index)."""
+    client = MongoClient(ctx.env.mongo_uri, serverSelectionTimeoutMS=5000)
+    claims = client[ctx.env.database_name("mutual_aid")]["claims"]
+    try:
+        return sum(
+            len(list(claims.find({"_id": {"$in": claim_ids[i : i + 500]}}, {"_id": 1})))
+            for i in range(0, len(claim_ids), 500)
+        )
+    finally:
+        client.close()
+
+
+def bill_intake_down(ctx: Context) -> Result:
+    """Signed bills sent at full rate while mutual_aid is stopped (the broker up): how many are
+    accepted per second, and every answer besides 202 (a 503 would be a bill we could have
+    kept). Then mutual_aid is started again and every accepted bill must be decided once: the
+    store holds exactly one claim under each claim id answered, and the claim count grew by
+    exactly the number accepted."""
+    store_rate = ctx.metric("raw_store", "inserts_per_s")
+    fixture = MutualAidFixture.of(ctx)
+    members = fixture.new_members(DOWN_BILLS)  # enrolled while mutual_aid is up
+    bills = [fixture.signed_bill(member, 0) for member in members]
+    wait_until_quiet(ctx, "bill_intake_down start")
+    claims_before = claims_in_store(ctx)
+    stack = ctx.env.stack
+    progress("bill_intake_down: stopping mutual_aid")
+    stack.stop_service("mutual_aid")
+    try:
+        run = run_load(
+            ctx.env.gateway_port,
+            poster(bills),
+            total=DOWN_BILLS,
+            clients=INTAKE_CLIENTS,
+            max_seconds=DOWN_MAX_SECONDS,
+        )
+    finally:
+        progress("bill_intake_down: starting mutual_aid again")
+        restarted = time.monotonic()
+        stack.start_service("mutual_aid")
+        stack.wait_healthy()
+    accepted = _accepted(run)
+    rate = len(accepted) / run.elapsed
+    latency = latency_summary([s.latency for s in accepted])
+    claim_ids = sorted({json.loads(s.body)["claim_id"] for s in accepted})
+    progress(
+        f"bill_intake_down: {len(accepted)} accepted in {run.elapsed:.1f} s = {rate:,.0f}/s with"
+        f" mutual_aid stopped, p99 {latency['p99_ms']} ms, other answers"
+        f" {run.errors(202) or 'none'}"
+    )
+    caught_up = wait_for(
+        lambda: claims_in_store(ctx) - claims_before >= len(claim_ids),
+        DRAIN_TIMEOUT_SECONDS,
+        interval=0.5,
+    )
+    catch_up_s = time.monotonic() - restarted
+    held = _claims_with_ids(ctx, claim_ids)
+    grown = claims_in_store(ctx) - claims_before
+    lost = len(claim_ids) - held
+    twice = max(0, grown - held) + (len(accepted) - len(claim_ids))
+    progress(
+        f"bill_intake_down: caught up={caught_up} in {catch_up_s:.1f} s after the restart;"
+        f" {held} of {len(claim_ids)} claims decided, {lost} lost, {twice} more than once"
+    )
+    wait_until_quiet(ctx, "bill_intake_down")
+
+    result = Result("bill_intake_down")
+    result.metrics = {"accepted_per_s": rate, "lost": lost, "twice": twice}
+    result.rows = [
+        Row(
+            "accepted/s, mutual_aid stopped",
+            rate,
+            "/s",
+            baseline=store_rate,
+            baseline_label="raw_store inserts/s",
+        ),
+        Row("p99 with mutual_aid stopped", latency["p99_ms"], "ms"),
+        at_most("answers besides 202", float(len(run.samples) - len(accepted)), "", 0),
+        at_most("accepted bills lost or decided twice after the restart", lost + twice, "", 0),
+        Row("decided after the restart in", catch_up_s, "s"),
+    ]
+    result.details = {
+        "bills_sent": len(run.samples),
+        "accepted": len(accepted),
+        "distinct_claim_ids": len(claim_ids),
+        "other_answers": run.errors(202),
+        "elapsed_s": run.elapsed,
+        "latency": latency,
+        "claims_before": claims_before,
+        "claims_grown": grown,
+        "claims_held_of_those_answered": held,
+        "caught_up": caught_up,
+        "catch_up_s": catch_up_s,
+    }
+    return result
+
+
 # ---- bill_to_notice ---------------------------------------------------------------------------
 
 
