@@ -526,7 +526,7 @@ def bill_intake_down(ctx: Context) -> Result:
     held = _claims_with_ids(ctx, claim_ids)
     grown = claims_in_store(ctx) - claims_before
     lost = len(claim_ids) - held
-    twice = max(0, grown - held) + (len(accepted) - len(claim_ids))
+    twice = max(0, grown - held)  # claims beyond one per answered claim id
     progress(
         f"bill_intake_down: caught up={caught_up} in {catch_up_s:.1f} s after the restart;"
         f" {held} of {len(claim_ids)} claims decided, {lost} lost, {twice} more than once"

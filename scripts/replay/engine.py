@@ -325,12 +325,13 @@ class Progress:
     """One line on stderr: the date reached, steps sent per scenario, rate and ETA (from the
     share of the year done, as a full count would cost a second pass over every scenario)."""
 
-    def __init__(self, year: int = YEAR, stream=sys.stderr, every: float = 0.5):
+    def __init__(self, year: int = YEAR, stream=sys.stderr, every: float | None = None):
         self.year_start = date(year, 1, 1).toordinal()
         self.days = date(year + 1, 1, 1).toordinal() - self.year_start
         self.stream = stream
         self.tty = stream.isatty()
-        self.every = every if self.tty or every == 0 else 10.0
+        # Unless told: twice a second on a terminal, every 10 s into a log.
+        self.every = every if every is not None else (0.5 if self.tty else 10.0)
         self.started = time.monotonic()
         self.last = 0.0
         self.counts: Counter[str] = Counter()
